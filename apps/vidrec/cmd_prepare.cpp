@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+#include <cstdio>
+#include <memory>
+
+#include "commands.hpp"
+#include "vidrec/prepare.hpp"
+
+namespace vidrec::cli {
+
+void register_prepare(CLI::App& app) {
+  auto cfg = std::make_shared<PrepareConfig>();
+  auto weights = std::make_shared<std::vector<std::string>>();
+  auto quiet = std::make_shared<bool>(false);
+  auto* sub = app.add_subcommand("prepare", "Raw interaction logs (CSV, optionally gzipped) -> dataset file");
+  sub->add_option("inputs", cfg->inputs, "Input CSV logs; '-' or none reads stdin");
+  sub->add_option("-o,--output", cfg->output, "Dataset file to write ('-' = stdout)")->required();
+  sub->add_option("--rejects", cfg->rejects_path, "Write each rejected row as file:line<TAB>reason<TAB>text");
+  sub->add_flag("--strict", cfg->strict, "Stop with exit code 1 at the first malformed row");
+  sub->add_option("--max-reject-rate", cfg->max_reject_rate,
+                  "Fail (exit 1, nothing written) when more than this fraction of rows is malformed")
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--weight", *weights, "TYPE=W: weight of every TYPE row instead of its interactionValue")
+      ->take_all();
+  sub->add_option("--ignore-type", cfg->ignore_types, "Drop rows of this interactionType (counted)")
+      ->take_all();
+  sub->add_option("--min-user-events", cfg->prune.min_user_events, "Drop users with fewer events (iterated)");
+  sub->add_option("--min-video-events", cfg->prune.min_video_events,
+                  "Drop videos with fewer events (iterated)");
+  sub->add_option("--summary-json", cfg->summary_json_path, "Write the counts as JSON to this file");
+  sub->add_flag("-q,--quiet", *quiet, "No progress or summary on stderr");
+  sub->callback([cfg, weights, quiet] {
+    for (const std::string& w : *weights) add_type_weight(*cfg, w);
+    cfg->progress = !*quiet;
+    const PrepareReport rep = run_prepare(*cfg);
+    if (!*quiet) std::fprintf(stderr, "%s\n", rep.to_text().c_str());
+  });
+}
+
+}  // namespace vidrec::cli

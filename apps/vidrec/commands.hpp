@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT
+// One register_<name> per subcommand: binds its options and sets the callback
+// that runs it. Callbacks throw the library's typed errors; main maps them.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace vidrec::cli {
+
+void register_prepare(CLI::App& app);
+void register_inspect(CLI::App& app);
+
+}  // namespace vidrec::cli

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+// vidrec: dispatches to a subcommand and turns errors into exit codes:
+// 0 ok, 1 runtime/data error, 2 usage error. Messages go to stderr.
+#include <cstdio>
+#include <exception>
+#include <new>
+
+#include "commands.hpp"
+#include "vidrec/errors.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"vidrec: video recommendations from interaction logs"};
+  app.set_version_flag("--version", "vidrec " VIDREC_VERSION);
+  app.require_subcommand(1);
+  vidrec::cli::register_prepare(app);
+  vidrec::cli::register_inspect(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  } catch (const vidrec::ConfigError& e) {
+    std::fprintf(stderr, "vidrec: usage error: %s\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "vidrec: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vidrec: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

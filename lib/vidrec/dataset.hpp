@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+// The dataset file (.vrd): what `prepare` writes and `train`/`split` read.
+//
+// Contract
+// - Users and videos are numbered by their ids in ascending byte order, so the
+//   same interactions always give the same file whatever the row order, and an
+//   id is found by binary search straight from the mapped file.
+// - The user x video matrix is stored as CSR (entries ascending by video
+//   within a user) with, per entry, the summed weight (float32), the number of
+//   events and the first/last timestamp; its transpose (video x user, CSR of
+//   the same weights) is stored too, so training needs no transposition.
+// - Provenance (inputs, options, counts) is a JSON section; everything else is
+//   checksummed separately, and content_checksum() ignores provenance.
+// - Written atomically (binary_io.hpp). Opening checks magic, version,
+//   checksums and the matrix structure, and throws FormatError naming the file.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vidrec/binary_io.hpp"
+#include "vidrec/sparse.hpp"
+
+namespace vidrec {
+
+constexpr uint32_t kDatasetVersion = 1;
+
+// An owning, in-memory dataset: what features builds and write_dataset stores.
+struct DatasetData {
+  std::vector<std::string> user_ids;   // ascending
+  std::vector<std::string> video_ids;  // ascending
+  std::vector<uint64_t> indptr;        // n_users + 1
+  std::vector<uint32_t> indices;       // video of each entry
+  std::vector<float> weights;
+  std::vector<uint32_t> events;
+  std::vector<int64_t> first_ts, last_ts;
+  nlohmann::json provenance = nlohmann::json::object();
+};
+
+// Writes atomically to `path` ("-" = stdout); returns the header checksum.
+uint64_t write_dataset(const DatasetData& data, const std::string& path);
+
+// A read-only dataset over a mapped file; cheap to copy (shares the mapping).
+class Dataset {
+ public:
+  static Dataset open(const std::string& path);
+  static Dataset from_file(std::shared_ptr<const MappedFile> file);
+
+  uint32_t n_users() const { return n_users_; }
+  uint32_t n_videos() const { return n_videos_; }
+  uint64_t nnz() const { return nnz_; }
+  CsrView user_items() const { return rows_; }
+  CsrView item_users() const { return cols_; }
+  const uint32_t* events() const { return events_; }
+  const int64_t* first_ts() const { return first_ts_; }
+  const int64_t* last_ts() const { return last_ts_; }
+  std::string_view user_id(uint32_t u) const { return id_at(user_off_, user_blob_, u); }
+  std::string_view video_id(uint32_t v) const { return id_at(video_off_, video_blob_, v); }
+  std::optional<uint32_t> find_user(std::string_view id) const;
+  std::optional<uint32_t> find_video(std::string_view id) const;
+  const nlohmann::json& provenance() const { return provenance_; }
+  // Identifies the data, not how it was produced (provenance is left out).
+  uint64_t content_checksum() const { return content_checksum_; }
+  uint32_t format_version() const { return version_; }
+  const std::string& path() const { return reader_->file().name(); }
+  uint64_t file_size() const { return reader_->file().size(); }
+
+ private:
+  static std::string_view id_at(const uint64_t* off, const char* blob, uint32_t i) {
+    return {blob + off[i], size_t(off[i + 1] - off[i])};
+  }
+  std::shared_ptr<const ContainerReader> reader_;
+  uint32_t version_ = 0, n_users_ = 0, n_videos_ = 0;
+  uint64_t nnz_ = 0, content_checksum_ = 0;
+  const uint64_t *user_off_ = nullptr, *video_off_ = nullptr;
+  const char *user_blob_ = nullptr, *video_blob_ = nullptr;
+  CsrView rows_, cols_;
+  const uint32_t* events_ = nullptr;
+  const int64_t *first_ts_ = nullptr, *last_ts_ = nullptr;
+  nlohmann::json provenance_;
+};
+
+// Shared by the dataset and model files: ids as u64 offsets + one byte blob,
+// and the checks on them (offsets ascending, ids strictly ascending).
+struct IdTable {
+  std::vector<uint64_t> offsets;
+  std::string blob;
+  explicit IdTable(const std::vector<std::string>& ids);
+};
+void check_id_table(const ContainerReader& r, uint32_t off_tag, uint32_t blob_tag, uint64_t count,
+                    const uint64_t*& offsets, const char*& blob);
+std::optional<uint32_t> find_id(const uint64_t* off, const char* blob, uint32_t count, std::string_view id);
+// Checks CSR structure (monotone indptr, indices in range and ascending).
+void check_csr(const ContainerReader& r, const CsrView& m, const char* what);
+
+}  // namespace vidrec

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// Features: validated rows -> one entry per (user, video) -> DatasetData.
+//
+// Contract
+// - Per pair: summed weight, number of events, first and last timestamp.
+// - Memory grows with distinct users, videos and pairs, never with rows.
+// - Optional pruning drops users with fewer than min_user_events events and
+//   videos with fewer than min_video_events, repeated until nothing changes
+//   (dropping a video can push a user under the bar, and back).
+// - Output ids are sorted (see dataset.hpp), so the result does not depend on
+//   the order the rows arrived in.
+#pragma once
+#include <cstdint>
+#include <memory>
+
+#include "vidrec/dataset.hpp"
+#include "vidrec/ingest.hpp"
+
+namespace vidrec {
+
+struct PruneOptions {
+  uint64_t min_user_events = 0;
+  uint64_t min_video_events = 0;
+};
+
+struct PruneStats {
+  uint32_t rounds = 0;
+  uint64_t users_removed = 0;
+  uint64_t videos_removed = 0;
+  uint64_t pairs_removed = 0;
+  uint64_t events_removed = 0;
+};
+
+class Aggregator : public RowSink {
+ public:
+  Aggregator();
+  ~Aggregator() override;
+  void add(const Row& row, double weight) override;
+  // Consumes the aggregate.
+  DatasetData finish(const PruneOptions& prune, PruneStats& stats);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vidrec

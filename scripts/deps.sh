@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: MIT
+# Sourced by the other scripts: installs the Debian packages vidrec needs,
+# only those missing, so a second run costs nothing.
+VIDREC_PACKAGES=(g++ cmake ninja-build pkg-config gzip
+  libcli11-dev libarmadillo-dev libopenblas-dev libfccp-dev catch2
+  zlib1g-dev nlohmann-json3-dev libxxhash-dev)
+
+install_deps() {
+  local missing=()
+  for p in "${VIDREC_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing: ${missing[*]}" >&2
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; return 1; }
+    sudo=sudo
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# configure_build DIR BUILD_TYPE [cmake args...]
+configure_build() {
+  local dir=$1 type=$2
+  shift 2
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+}

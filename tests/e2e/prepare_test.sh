@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# End-to-end tests of `vidrec prepare` and `vidrec inspect` on the real binary.
+# Usage: prepare_test.sh PATH/TO/vidrec PROJECT_ROOT
+VIDREC=$1
+ROOT=$2
+. "$ROOT/tests/e2e/lib.sh"
+DIRTY=$ROOT/tests/data/dirty.csv
+json_count() { grep -E "^  \"$1\": " "$2" | head -1 | sed -E 's/.*: ([0-9.]+),?$/\1/'; }
+
+# Usage errors exit 2.
+expect_exit 2 "no subcommand" -- "$VIDREC"
+expect_exit 2 "prepare without -o" -- "$VIDREC" prepare "$DIRTY"
+expect_exit 2 "unknown option" -- "$VIDREC" prepare "$DIRTY" -o "$WORK/x.vrd" --frobnicate
+expect_exit 2 "reject rate out of range" -- "$VIDREC" prepare "$DIRTY" -o "$WORK/x.vrd" --max-reject-rate 2
+expect_exit 2 "malformed --weight" -- "$VIDREC" prepare "$DIRTY" -o "$WORK/x.vrd" --weight like
+expect_exit 0 "--help" -- "$VIDREC" prepare --help
+expect_contains "$WORK/out" "--max-reject-rate" "help lists options"
+
+# A missing input is a runtime error naming the file.
+expect_exit 1 "missing input" -- "$VIDREC" prepare "$WORK/nope.csv" -o "$WORK/x.vrd"
+expect_contains "$WORK/err" "nope.csv" "missing input named"
+
+# Dirty data: exact counts, rejects file, nothing on stdout.
+expect_exit 0 "prepare dirty" -- "$VIDREC" prepare "$DIRTY" -o "$WORK/d.vrd" --summary-json "$WORK/s.json" \
+  --rejects "$WORK/rej.tsv"
+expect_eq "$(wc -c <"$WORK/out")" "0" "prepare prints nothing on stdout"
+expect_contains "$WORK/err" "6 valid, 9 malformed" "summary on stderr"
+expect_eq "$(json_count rows_valid "$WORK/s.json")" "6" "rows_valid"
+expect_eq "$(json_count rows_malformed "$WORK/s.json")" "9" "rows_malformed"
+expect_eq "$(json_count users "$WORK/s.json")" "4" "users"
+expect_eq "$(json_count videos "$WORK/s.json")" "3" "videos"
+expect_eq "$(json_count pairs "$WORK/s.json")" "5" "pairs"
+expect_eq "$(json_count value_sum "$WORK/s.json")" "10" "value_sum"
+for reason in '"too_few_fields": 1' '"too_many_fields": 1' '"empty_user": 1' '"empty_video": 1' \
+  '"non_numeric_value": 1' '"non_finite_value": 2' '"bad_timestamp": 2'; do
+  expect_contains "$WORK/s.json" "$reason" "malformed_by_reason"
+done
+expect_eq "$(wc -l <"$WORK/rej.tsv")" "9" "one rejects line per malformed row"
+expect_eq "$(head -1 "$WORK/rej.tsv")" "$(printf '%s:7\ttoo_few_fields\tu003,v002,watch,1,BRA' "$DIRTY")" \
+  "rejects line format"
+
+# Dump: aggregated pairs, sorted, with quoting and timestamps.
+expect_exit 0 "dump csv" -- "$VIDREC" inspect "$WORK/d.vrd" --dump csv
+expect_eq "$(cat "$WORK/out")" "userId,videoId,weight,events,first_ts,last_ts
+u001,v001,3,2,2025-01-01 10:10:00,2025-01-01 10:20:00
+u002,v001,1,1,2025-01-01 11:00:00,2025-01-01 11:00:00
+u002,v002,3,1,2025-01-01 12:00:00,2025-01-01 12:00:00
+u003,v003,2,1,2025-01-03 08:00:00,2025-01-03 08:00:00
+u004,v003,1,1,2025-01-04 09:30:00,2025-01-04 09:30:00" "dump output"
+
+# --strict stops at the first bad row, naming file, line and reason.
+expect_exit 1 "strict" -- "$VIDREC" prepare "$DIRTY" -o "$WORK/strict.vrd" --strict
+expect_contains "$WORK/err" "dirty.csv:7: too_few_fields" "strict message"
+[ ! -e "$WORK/strict.vrd" ] && pass || fail "strict run wrote a dataset"
+
+# --max-reject-rate fails the run and leaves the previous dataset untouched.
+cp "$WORK/d.vrd" "$WORK/keep.vrd"
+cp "$WORK/d.vrd" "$WORK/old.vrd"
+expect_exit 1 "max reject rate" -- "$VIDREC" prepare "$ROOT/examples/interactions.csv" "$DIRTY" \
+  -o "$WORK/old.vrd" --max-reject-rate 0.1
+expect_contains "$WORK/err" "above --max-reject-rate 0.1" "reject rate message"
+cmp -s "$WORK/old.vrd" "$WORK/keep.vrd" && pass || fail "old dataset changed by a failed run"
+expect_eq "$(ls "$WORK" | grep -c tmp)" "0" "no temporary files left"
+
+# stdin, gzip and `-o -` give the same data (provenance differs).
+checksum() { "$VIDREC" inspect --json "$1" | grep content_checksum; }
+want=$(checksum "$WORK/d.vrd")
+expect_exit 0 "prepare from stdin" -- sh -c "cat '$DIRTY' | '$VIDREC' prepare -o '$WORK/stdin.vrd' -q"
+expect_eq "$(checksum "$WORK/stdin.vrd")" "$want" "stdin gives the same data"
+gzip -c "$DIRTY" >"$WORK/dirty.csv.gz"
+expect_exit 0 "prepare gzip" -- "$VIDREC" prepare "$WORK/dirty.csv.gz" -o "$WORK/gz.vrd" -q
+expect_eq "$(checksum "$WORK/gz.vrd")" "$want" "gzip gives the same data"
+expect_exit 0 "gzip via stdin" -- sh -c "'$VIDREC' prepare - -o - -q <'$WORK/dirty.csv.gz' >'$WORK/piped.vrd'"
+expect_eq "$(checksum "$WORK/piped.vrd")" "$want" "gzip stdin to stdout gives the same data"
+gz_size=$(wc -c <"$WORK/dirty.csv.gz")
+head -c $((gz_size - 12)) "$WORK/dirty.csv.gz" >"$WORK/cut.csv.gz"
+expect_exit 1 "truncated gzip" -- "$VIDREC" prepare "$WORK/cut.csv.gz" -o "$WORK/cut.vrd"
+expect_contains "$WORK/err" "cut.csv.gz: corrupt or truncated gzip" "truncated gzip message"
+
+# Weights, ignored types and pruning.
+expect_exit 0 "weights" -- "$VIDREC" prepare "$ROOT/examples/interactions.csv" -o "$WORK/w.vrd" \
+  --weight like=5 --ignore-type complete --summary-json "$WORK/w.json" -q
+expect_eq "$(json_count rows_ignored "$WORK/w.json")" "7" "ignored complete rows"
+expect_eq "$(json_count value_sum "$WORK/w.json")" "66" "weighted value sum (31 watch x 1 + 7 like x 5)"
+expect_exit 0 "pruning" -- "$VIDREC" prepare "$ROOT/examples/interactions.csv" -o "$WORK/p.vrd" \
+  --min-user-events 5 --summary-json "$WORK/p.json" -q
+expect_eq "$(json_count users "$WORK/p.json")" "5" "users with at least 5 events kept"
+
+# Damaged dataset files: clear errors, exit 1, never a crash.
+size=$(wc -c <"$WORK/d.vrd")
+head -c $((size / 2)) "$WORK/d.vrd" >"$WORK/trunc.vrd"
+expect_exit 1 "truncated dataset" -- "$VIDREC" inspect "$WORK/trunc.vrd"
+expect_contains "$WORK/err" "trunc.vrd: truncated" "truncated message"
+cp "$WORK/d.vrd" "$WORK/flip.vrd"
+at=$(grep -obUa "u003" "$WORK/d.vrd" | head -1 | cut -d: -f1)  # inside the user id section
+printf 'X' | dd of="$WORK/flip.vrd" bs=1 seek="$at" conv=notrunc status=none
+expect_exit 1 "bit-flipped dataset" -- "$VIDREC" inspect "$WORK/flip.vrd"
+expect_contains "$WORK/err" "flip.vrd: corrupt file (checksum mismatch" "corrupt message"
+: >"$WORK/empty.vrd"
+expect_exit 1 "empty dataset file" -- "$VIDREC" inspect "$WORK/empty.vrd"
+expect_contains "$WORK/err" "empty file" "empty message"
+expect_exit 1 "not a vidrec file" -- "$VIDREC" inspect "$DIRTY"
+expect_contains "$WORK/err" "not a vidrec" "wrong magic message"
+cp "$WORK/d.vrd" "$WORK/newer.vrd"
+printf '\011' | dd of="$WORK/newer.vrd" bs=1 seek=4 conv=notrunc status=none
+expect_exit 1 "newer format" -- "$VIDREC" inspect "$WORK/newer.vrd"
+expect_contains "$WORK/err" "written by a newer vidrec" "newer version message"
+
+# The example data.
+expect_exit 0 "prepare example" -- "$VIDREC" prepare "$ROOT/examples/interactions.csv" -o "$WORK/ex.vrd"
+expect_exit 0 "inspect json" -- "$VIDREC" inspect --json "$WORK/ex.vrd"
+expect_contains "$WORK/out" '"pairs": 31' "example pairs"
+
+finish
