@@ -16,3 +16,8 @@ echo "== vidrec inspect" >&2
 "$VIDREC" inspect "$OUT/interactions.vrd"
 echo "== vidrec inspect --dump csv (first rows)" >&2
 "$VIDREC" inspect "$OUT/interactions.vrd" --dump csv | head -6
+
+echo "== vidrec train" >&2
+"$VIDREC" train "$OUT/interactions.vrd" -o "$OUT/model.vrm" --factors 8 --iterations 10
+echo "== vidrec inspect model" >&2
+"$VIDREC" inspect "$OUT/model.vrm"

@@ -8,5 +8,6 @@ namespace vidrec::cli {
 
 void register_prepare(CLI::App& app);
 void register_inspect(CLI::App& app);
+void register_train(CLI::App& app);
 
 }  // namespace vidrec::cli

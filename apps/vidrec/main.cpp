@@ -12,8 +12,14 @@ int main(int argc, char** argv) {
   CLI::App app{"vidrec: video recommendations from interaction logs"};
   app.set_version_flag("--version", "vidrec " VIDREC_VERSION);
   app.require_subcommand(1);
+  // Settings for cron jobs in one file, one [section] per subcommand, e.g.
+  // [train] factors = 64. Subcommands fall through to it, so
+  // `vidrec train ... --config FILE` works.
+  app.set_config("--config", "", "Read options from a TOML/INI file ([train], [prepare] sections)");
   vidrec::cli::register_prepare(app);
+  vidrec::cli::register_train(app);
   vidrec::cli::register_inspect(app);
+  for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "vidrec/binary_io.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -141,6 +143,39 @@ void AtomicFile::commit() {
     ::fsync(dfd);
     ::close(dfd);
   }
+}
+
+// ---- OutputLock -------------------------------------------------------------
+
+OutputLock::OutputLock(const std::string& output) {
+  if (output == "-") return;
+  const std::string path = output + ".lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw IoError(sys_error("cannot create lock file", path));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    const ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
+    ::close(fd_);
+    fd_ = -1;
+    throw IoError("another vidrec is writing " + output + " (lock " + path + " held" +
+                  (n > 0 ? " by pid " + std::string(pid, size_t(n)) : std::string()) + "); not starting");
+  }
+  const std::string me = std::to_string(::getpid());
+  if (::ftruncate(fd_, 0) == 0) (void)!::pwrite(fd_, me.data(), me.size(), 0);
+
+  const std::string dir = dir_of(output);
+  const std::string prefix = output.substr(output.rfind('/') == std::string::npos ? 0 : output.rfind('/') + 1) +
+                             ".tmp.";
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (const dirent* e = ::readdir(d))
+      if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0)
+        ::unlinkat(::dirfd(d), e->d_name, 0);
+    ::closedir(d);
+  }
+}
+
+OutputLock::~OutputLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
 // ---- MappedFile -------------------------------------------------------------

@@ -56,6 +56,22 @@ class AtomicFile {
   std::vector<char> buffer_;
 };
 
+// One writer per output file: an exclusive flock on OUTPUT.lock, held for the
+// object's lifetime and released by the kernel even on kill -9. Holding it
+// proves no other vidrec is writing OUTPUT, so temporaries left by a killed
+// writer (OUTPUT.tmp.*) are removed on acquisition. A second writer gets an
+// IoError naming the lock and the holder's pid. No-op for "-".
+class OutputLock {
+ public:
+  explicit OutputLock(const std::string& output);
+  ~OutputLock();
+  OutputLock(const OutputLock&) = delete;
+  OutputLock& operator=(const OutputLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // Read-only bytes of a whole file: memory-mapped for regular files, read into
 // memory for pipes ("-" is stdin). Also wraps an in-memory buffer for tests.
 class MappedFile {

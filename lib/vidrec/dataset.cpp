@@ -51,33 +51,31 @@ IdTable::IdTable(const std::vector<std::string>& ids) {
   }
 }
 
-void check_id_table(const ContainerReader& r, uint32_t off_tag, uint32_t blob_tag, uint64_t count,
-                    const uint64_t*& offsets, const char*& blob) {
-  offsets = r.array<uint64_t>(off_tag, count + 1);
+IdView read_id_table(const ContainerReader& r, uint32_t off_tag, uint32_t blob_tag, uint64_t count) {
+  IdView v;
+  v.offsets = r.array<uint64_t>(off_tag, count + 1);
   const std::string_view b = r.bytes(blob_tag);
-  blob = b.data();
-  if (offsets[0] != 0 || offsets[count] != b.size()) r.corrupt("id table " + tag_name(blob_tag) + " bounds");
+  v.blob = b.data();
+  v.count = uint32_t(count);
+  if (v.offsets[0] != 0 || v.offsets[count] != b.size()) r.corrupt("id table " + tag_name(blob_tag) + " bounds");
   for (uint64_t i = 0; i < count; ++i) {
-    if (offsets[i + 1] < offsets[i]) r.corrupt("id table " + tag_name(blob_tag) + " offsets not ascending");
-    if (i > 0) {
-      std::string_view prev(blob + offsets[i - 1], offsets[i] - offsets[i - 1]);
-      std::string_view cur(blob + offsets[i], offsets[i + 1] - offsets[i]);
-      if (!(prev < cur)) r.corrupt("ids in " + tag_name(blob_tag) + " not strictly ascending");
-    }
+    if (v.offsets[i + 1] < v.offsets[i]) r.corrupt("id table " + tag_name(blob_tag) + " offsets not ascending");
+    if (i > 0 && !(v.at(uint32_t(i - 1)) < v.at(uint32_t(i))))
+      r.corrupt("ids in " + tag_name(blob_tag) + " not strictly ascending");
   }
+  return v;
 }
 
-std::optional<uint32_t> find_id(const uint64_t* off, const char* blob, uint32_t count, std::string_view id) {
+std::optional<uint32_t> IdView::find(std::string_view id) const {
   uint32_t lo = 0, hi = count;
   while (lo < hi) {
     const uint32_t mid = lo + (hi - lo) / 2;
-    const std::string_view s(blob + off[mid], off[mid + 1] - off[mid]);
-    if (s < id)
+    if (at(mid) < id)
       lo = mid + 1;
     else
       hi = mid;
   }
-  if (lo < count && std::string_view(blob + off[lo], off[lo + 1] - off[lo]) == id) return lo;
+  if (lo < count && at(lo) == id) return lo;
   return std::nullopt;
 }
 
@@ -135,8 +133,8 @@ Dataset Dataset::from_file(std::shared_ptr<const MappedFile> file) {
   ds.n_users_ = uint32_t(dims[0]);
   ds.n_videos_ = uint32_t(dims[1]);
   ds.nnz_ = dims[2];
-  check_id_table(*r, kUserOff, kUserIds, ds.n_users_, ds.user_off_, ds.user_blob_);
-  check_id_table(*r, kVideoOff, kVideoIds, ds.n_videos_, ds.video_off_, ds.video_blob_);
+  ds.users_ = read_id_table(*r, kUserOff, kUserIds, ds.n_users_);
+  ds.videos_ = read_id_table(*r, kVideoOff, kVideoIds, ds.n_videos_);
 
   ds.rows_ = {ds.n_users_, ds.n_videos_, r->array<uint64_t>(kRowPtr, ds.n_users_ + uint64_t{1}),
               r->array<uint32_t>(kRowIdx, ds.nnz_), r->array<float>(kRowWgt, ds.nnz_)};
@@ -162,13 +160,6 @@ Dataset Dataset::from_file(std::shared_ptr<const MappedFile> file) {
     }
   ds.content_checksum_ = checksum64(sums.data(), sums.size() * sizeof(uint64_t));
   return ds;
-}
-
-std::optional<uint32_t> Dataset::find_user(std::string_view id) const {
-  return find_id(user_off_, user_blob_, n_users_, id);
-}
-std::optional<uint32_t> Dataset::find_video(std::string_view id) const {
-  return find_id(video_off_, video_blob_, n_videos_, id);
 }
 
 }  // namespace vidrec

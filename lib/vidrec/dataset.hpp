@@ -29,6 +29,22 @@ namespace vidrec {
 
 constexpr uint32_t kDatasetVersion = 1;
 
+// Shared by the dataset and model files: ids as u64 offsets + one byte blob,
+// and the checks on them (offsets ascending, ids strictly ascending).
+struct IdTable {
+  std::vector<uint64_t> offsets;
+  std::string blob;
+  explicit IdTable(const std::vector<std::string>& ids);
+};
+struct IdView {
+  const uint64_t* offsets = nullptr;
+  const char* blob = nullptr;
+  uint32_t count = 0;
+  std::string_view at(uint32_t i) const { return {blob + offsets[i], size_t(offsets[i + 1] - offsets[i])}; }
+  std::optional<uint32_t> find(std::string_view id) const;  // binary search
+};
+IdView read_id_table(const ContainerReader& r, uint32_t off_tag, uint32_t blob_tag, uint64_t count);
+
 // An owning, in-memory dataset: what features builds and write_dataset stores.
 struct DatasetData {
   std::vector<std::string> user_ids;   // ascending
@@ -58,10 +74,10 @@ class Dataset {
   const uint32_t* events() const { return events_; }
   const int64_t* first_ts() const { return first_ts_; }
   const int64_t* last_ts() const { return last_ts_; }
-  std::string_view user_id(uint32_t u) const { return id_at(user_off_, user_blob_, u); }
-  std::string_view video_id(uint32_t v) const { return id_at(video_off_, video_blob_, v); }
-  std::optional<uint32_t> find_user(std::string_view id) const;
-  std::optional<uint32_t> find_video(std::string_view id) const;
+  std::string_view user_id(uint32_t u) const { return users_.at(u); }
+  std::string_view video_id(uint32_t v) const { return videos_.at(v); }
+  std::optional<uint32_t> find_user(std::string_view id) const { return users_.find(id); }
+  std::optional<uint32_t> find_video(std::string_view id) const { return videos_.find(id); }
   const nlohmann::json& provenance() const { return provenance_; }
   // Identifies the data, not how it was produced (provenance is left out).
   uint64_t content_checksum() const { return content_checksum_; }
@@ -70,30 +86,16 @@ class Dataset {
   uint64_t file_size() const { return reader_->file().size(); }
 
  private:
-  static std::string_view id_at(const uint64_t* off, const char* blob, uint32_t i) {
-    return {blob + off[i], size_t(off[i + 1] - off[i])};
-  }
   std::shared_ptr<const ContainerReader> reader_;
   uint32_t version_ = 0, n_users_ = 0, n_videos_ = 0;
   uint64_t nnz_ = 0, content_checksum_ = 0;
-  const uint64_t *user_off_ = nullptr, *video_off_ = nullptr;
-  const char *user_blob_ = nullptr, *video_blob_ = nullptr;
+  IdView users_, videos_;
   CsrView rows_, cols_;
   const uint32_t* events_ = nullptr;
   const int64_t *first_ts_ = nullptr, *last_ts_ = nullptr;
   nlohmann::json provenance_;
 };
 
-// Shared by the dataset and model files: ids as u64 offsets + one byte blob,
-// and the checks on them (offsets ascending, ids strictly ascending).
-struct IdTable {
-  std::vector<uint64_t> offsets;
-  std::string blob;
-  explicit IdTable(const std::vector<std::string>& ids);
-};
-void check_id_table(const ContainerReader& r, uint32_t off_tag, uint32_t blob_tag, uint64_t count,
-                    const uint64_t*& offsets, const char*& blob);
-std::optional<uint32_t> find_id(const uint64_t* off, const char* blob, uint32_t count, std::string_view id);
 // Checks CSR structure (monotone indptr, indices in range and ascending).
 void check_csr(const ContainerReader& r, const CsrView& m, const char* what);
 

@@ -6,6 +6,7 @@
 
 #include "vidrec/errors.hpp"
 #include "vidrec/ingest.hpp"
+#include "vidrec/model.hpp"
 
 namespace vidrec {
 
@@ -73,6 +74,26 @@ nlohmann::json describe_file(const std::string& path) {
     }
     return j;
   }
+  if (magic == "VRMD") {
+    const Model m = Model::from_file(file);
+    nlohmann::json popular = nlohmann::json::array();
+    for (uint32_t i = 0; i < std::min<uint32_t>(5, m.n_videos()); ++i)
+      popular.push_back({{"videoId", m.video_id(m.popular_order()[i])}, {"users", m.popularity()[m.popular_order()[i]]}});
+    return {
+        {"path", path},
+        {"kind", "model"},
+        {"format_version", m.format_version()},
+        {"file_bytes", m.file_size()},
+        {"header_checksum", hex64(m.header_checksum())},
+        {"factors_checksum", hex64(m.factors_checksum())},
+        {"users", m.n_users()},
+        {"videos", m.n_videos()},
+        {"factors", m.factors()},
+        {"seen_pairs", m.seen_total()},
+        {"most_popular", popular},
+        {"meta", m.meta()},
+    };
+  }
   // Not a file we know: let the dataset reader name the problem precisely.
   (void)Dataset::from_file(file);
   throw FormatError(path + ": not a vidrec file");
@@ -81,8 +102,26 @@ nlohmann::json describe_file(const std::string& path) {
 std::string describe_text(const nlohmann::json& j) {
   std::ostringstream o;
   o << j["path"].get<std::string>() << ": vidrec " << j["kind"].get<std::string>() << ", format version "
-    << j["format_version"] << ", " << j["file_bytes"] << " bytes, content checksum "
-    << j["content_checksum"].get<std::string>() << "\n";
+    << j["format_version"] << ", " << j["file_bytes"] << " bytes";
+  if (j["kind"] == "model") {
+    o << ", factors checksum " << j["factors_checksum"].get<std::string>() << "\n";
+    o << "  users " << j["users"] << ", videos " << j["videos"] << ", factors " << j["factors"]
+      << ", seen pairs " << j["seen_pairs"] << "\n";
+    const auto& meta = j["meta"];
+    if (meta.contains("hyperparameters")) o << "  hyperparameters " << meta["hyperparameters"].dump() << "\n";
+    if (meta.contains("dataset")) o << "  dataset " << meta["dataset"].dump() << "\n";
+    if (meta.contains("training")) {
+      const auto& secs = meta["training"]["iteration_seconds"];
+      double total = 0;
+      for (const auto& s : secs) total += s.get<double>();
+      o << "  training " << secs.size() << " iterations, " << total << " s";
+      if (!meta["training"]["loss"].empty()) o << ", final loss " << meta["training"]["loss"].back().get<double>();
+      o << "\n";
+    }
+    o << "  most popular " << j["most_popular"].dump() << "\n";
+    return o.str();
+  }
+  o << ", content checksum " << j["content_checksum"].get<std::string>() << "\n";
   if (j["kind"] == "dataset") {
     o << "  users " << j["users"] << ", videos " << j["videos"] << ", pairs " << j["pairs"] << ", events "
       << j["events"] << ", density " << j["density"].get<double>() << "\n";

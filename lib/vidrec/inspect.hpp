@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// What a vidrec file holds, for `vidrec inspect`. Opening goes through the
+// What a vidrec file (dataset or model) holds, for `vidrec inspect`. Opening goes through the
 // same checked readers as every other stage, so a corrupt or truncated file
 // is reported (FormatError naming the file), never read past.
 #pragma once

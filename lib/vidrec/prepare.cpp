@@ -111,7 +111,8 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
       opt.rejects = &rejects_file;
     }
   }
-  // Fail fast: an unwritable output directory is found before the long read.
+  // Fail fast: a concurrent writer or an unwritable directory is found before the long read.
+  OutputLock lock(cfg.output);
   if (cfg.output != "-") AtomicFile probe(cfg.output);
 
   Aggregator agg;

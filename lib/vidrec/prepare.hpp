@@ -8,6 +8,8 @@
 //   out; strict turns the first one into an InputError naming file and line.
 // - The summary (counts, malformed_by_reason, pruning) is produced even when
 //   the run then fails its thresholds, so monitoring sees why.
+// - One writer per output (OutputLock): a concurrent prepare of the same
+//   output fails at once instead of racing it.
 // - The dataset is written (atomically) only when the run succeeds: at least
 //   one interaction survives and the reject rate is at most max_reject_rate.
 #pragma once

@@ -35,11 +35,11 @@ Progress::Progress(std::string label, uint64_t total, bool enabled)
 
 double Progress::elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
-void Progress::update(uint64_t done, const std::string& detail) {
+void Progress::update(uint64_t done, const std::string& detail, bool force) {
   if (!enabled_) return;
   const auto now = Clock::now();
   const double since = std::chrono::duration<double>(now - last_).count();
-  if (since < (tty_ ? kTtyInterval : kPlainInterval)) return;
+  if (!force && since < (tty_ ? kTtyInterval : kPlainInterval)) return;
   last_ = now;
   const double secs = elapsed();
   const double frac = total_ ? std::min(1.0, double(done) / double(total_)) : 0.0;

@@ -13,7 +13,9 @@ class Progress {
  public:
   // total 0 means unknown (a pipe): then only the detail text is shown.
   Progress(std::string label, uint64_t total, bool enabled);
-  void update(uint64_t done, const std::string& detail);
+  // `force` reports this step even if the last report was moments ago (one
+  // line per training iteration when stderr is not a terminal).
+  void update(uint64_t done, const std::string& detail, bool force = false);
   void set_total(uint64_t total) { total_ = total; }
   // Ends the bar; prints `summary` as a final line when non-empty.
   void finish(const std::string& summary);

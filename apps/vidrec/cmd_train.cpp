@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+#include <cstdio>
+#include <memory>
+
+#include "commands.hpp"
+#include "vidrec/parallel.hpp"
+#include "vidrec/train.hpp"
+
+namespace vidrec::cli {
+
+void register_train(CLI::App& app) {
+  auto cfg = std::make_shared<TrainConfig>();
+  auto quiet = std::make_shared<bool>(false);
+  auto loss = std::make_shared<bool>(false);
+  auto confidence = std::make_shared<std::string>("linear");
+  auto solver = std::make_shared<std::string>("cg");
+  auto* sub = app.add_subcommand("train", "Dataset file -> implicit-feedback ALS model file");
+  sub->add_option("dataset", cfg->dataset, "Dataset file written by `vidrec prepare`")->required();
+  sub->add_option("-o,--output", cfg->output, "Model file to write (atomically)")->required();
+  AlsConfig& a = cfg->als;
+  sub->add_option("--factors", a.factors, "Latent factors")->capture_default_str();
+  sub->add_option("--iterations", a.iterations, "ALS iterations")->capture_default_str();
+  sub->add_option("--regularization", a.regularization, "L2 regularization lambda")->capture_default_str();
+  sub->add_option("--alpha", a.alpha, "Confidence scale: c = 1 + alpha * w")->capture_default_str();
+  sub->add_option("--confidence", *confidence, "linear: 1 + alpha*w; log: 1 + alpha*log(1 + w/epsilon)")
+      ->check(CLI::IsMember({"linear", "log"}))
+      ->capture_default_str();
+  sub->add_option("--epsilon", a.epsilon, "Epsilon of the log confidence")->capture_default_str();
+  sub->add_option("--solver", *solver, "cg (conjugate gradient, as implicit) or cholesky (exact)")
+      ->check(CLI::IsMember({"cg", "cholesky"}))
+      ->capture_default_str();
+  sub->add_option("--cg-steps", a.cg_steps, "Conjugate-gradient steps per row")->capture_default_str();
+  sub->add_option("--threads", a.threads, "Worker threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--seed", a.seed, "Random seed of the initial factors")->capture_default_str();
+  sub->add_flag("--loss", *loss, "Compute and print the weighted training loss each iteration");
+  sub->add_flag("-q,--quiet", *quiet, "No progress or summary on stderr");
+  sub->callback([cfg, quiet, loss, confidence, solver] {
+    cfg->als.confidence = *confidence == "log" ? AlsConfig::Confidence::Log : AlsConfig::Confidence::Linear;
+    cfg->als.solver = *solver == "cholesky" ? AlsConfig::Solver::Cholesky : AlsConfig::Solver::CG;
+    cfg->als.compute_loss = *loss;
+    cfg->progress = !*quiet;
+    const TrainReport rep = run_train(*cfg);
+    if (!*quiet)
+      std::fprintf(stderr, "train: %u users, %u videos, %llu pairs, %u factors, %zu iterations in %.2f s -> %s\n",
+                   rep.users, rep.videos, static_cast<unsigned long long>(rep.pairs), cfg->als.factors,
+                   rep.stats.iteration_seconds.size(), rep.seconds, cfg->output.c_str());
+  });
+}
+
+}  // namespace vidrec::cli
