@@ -21,10 +21,9 @@ install_deps() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# configure_build DIR BUILD_TYPE [cmake args...]
+# configure_build DIR BUILD_TYPE [TARGET] -- configures and builds TARGET (default: all)
 configure_build() {
-  local dir=$1 type=$2
-  shift 2
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
-  cmake --build "$dir" -j "$(nproc)"
+  local dir=$1 type=$2 target=${3:-all}
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" >/dev/null
+  cmake --build "$dir" -j "$(nproc)" --target "$target"
 }

@@ -84,7 +84,7 @@ TEST_CASE("damaged model files are refused with the file named", "[model]") {
   flipped[at + 1] = char(flipped[at + 1] ^ 0x40);
   test::write_text(dir.file("f.vrm"), flipped);
   CHECK_THROWS_WITH(Model::open(dir.file("f.vrm")), Catch::Contains("checksum mismatch in section VFAC"));
-  CHECK_NOTHROW(Model::open(dir.file("f.vrm"), false));
+  CHECK_NOTHROW(Model::open(dir.file("f.vrm"), Model::Verify::Header));
 
   std::mt19937 rng(1);
   for (int i = 0; i < 300; ++i) {

@@ -9,5 +9,9 @@ namespace vidrec::cli {
 void register_prepare(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_train(CLI::App& app);
+void register_recommend(CLI::App& app);
+void register_similar(CLI::App& app);
+void register_split(CLI::App& app);
+void register_evaluate(CLI::App& app);
 
 }  // namespace vidrec::cli

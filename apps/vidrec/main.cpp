@@ -18,7 +18,11 @@ int main(int argc, char** argv) {
   app.set_config("--config", "", "Read options from a TOML/INI file ([train], [prepare] sections)");
   vidrec::cli::register_prepare(app);
   vidrec::cli::register_train(app);
+  vidrec::cli::register_recommend(app);
+  vidrec::cli::register_similar(app);
   vidrec::cli::register_inspect(app);
+  vidrec::cli::register_split(app);
+  vidrec::cli::register_evaluate(app);
   for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
   try {
     app.parse(argc, argv);

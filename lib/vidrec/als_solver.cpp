@@ -8,46 +8,13 @@
 #include <string>
 
 #include "vidrec/parallel.hpp"
+#include "vidrec/simd.hpp"
 
 namespace vidrec {
 
 namespace {
 
-// The row loops are compiled for x86-64-v4 (AVX-512), v3 (AVX2+FMA) and the
-// baseline and picked once at load time, so the default build needs no
-// -march flag. The kernels below are force-inlined into them (a kernel left
-// out of line would be compiled for the baseline only); their 16-float
-// vector type becomes one zmm, two ymm or four xmm registers per clone.
-#if defined(__x86_64__) && defined(__GNUC__)
-#define VIDREC_HOT \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#define VIDREC_KERNEL __attribute__((always_inline)) inline
-#else
-#define VIDREC_HOT
-#define VIDREC_KERNEL inline
-#endif
-
-// GCC notes that passing these by value would change the ABI without AVX-512;
-// they never cross a call boundary (all helpers are inlined), so silence it.
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float v16 __attribute__((vector_size(64)));
-typedef float v8 __attribute__((vector_size(32)));
-typedef float v4 __attribute__((vector_size(16)));
-
-VIDREC_KERNEL v16 load(const float* p) {
-  v16 v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-
-VIDREC_KERNEL void store(float* p, v16 v) { __builtin_memcpy(p, &v, sizeof v); }
-
-VIDREC_KERNEL float hsum(v16 v) {
-  const v8 a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
-               __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
-  const v4 b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
-  return (b[0] + b[2]) + (b[1] + b[3]);
-}
+using namespace simd;
 
 VIDREC_KERNEL float dot(const float* a, const float* b, uint32_t n) {
   v16 acc0{}, acc1{};  // two chains hide the add latency

@@ -93,30 +93,33 @@ AtomicFile::~AtomicFile() {
   }
 }
 
-void AtomicFile::flush_buffer() {
-  const char* p = buffer_.data();
-  size_t left = buffer_.size();
+namespace {
+void write_all(int fd, const char* p, size_t left, const std::string& name) {
   while (left > 0) {
-    ssize_t n = ::write(fd_, p, left);
+    const ssize_t n = ::write(fd, p, std::min<size_t>(left, size_t(1) << 30));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw IoError(sys_error("write failed", to_stdout_ ? "<stdout>" : temp_));
+    if (n < 0) throw IoError(sys_error("write failed", name));
     p += n;
     left -= size_t(n);
   }
+}
+}  // namespace
+
+void AtomicFile::flush_buffer() {
+  write_all(fd_, buffer_.data(), buffer_.size(), to_stdout_ ? "<stdout>" : temp_);
   buffer_.clear();
 }
 
 void AtomicFile::write(const void* data, size_t size) {
   if (fd_ < 0) throw IoError(path_ + ": write after commit");
   const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    size_t room = buffer_.capacity() - buffer_.size();
-    size_t n = std::min(room, size);
-    buffer_.insert(buffer_.end(), p, p + n);
-    p += n;
-    size -= n;
-    if (buffer_.size() == buffer_.capacity()) flush_buffer();
+  if (size >= buffer_.capacity()) {  // large sections go straight from the caller's memory
+    flush_buffer();
+    write_all(fd_, p, size, to_stdout_ ? "<stdout>" : temp_);
+    return;
   }
+  if (buffer_.size() + size > buffer_.capacity()) flush_buffer();
+  buffer_.insert(buffer_.end(), p, p + size);
 }
 
 void AtomicFile::commit() {
@@ -164,12 +167,11 @@ OutputLock::OutputLock(const std::string& output) {
   if (::ftruncate(fd_, 0) == 0) (void)!::pwrite(fd_, me.data(), me.size(), 0);
 
   const std::string dir = dir_of(output);
-  const std::string prefix = output.substr(output.rfind('/') == std::string::npos ? 0 : output.rfind('/') + 1) +
-                             ".tmp.";
+  const std::string prefix =
+      output.substr(output.rfind('/') == std::string::npos ? 0 : output.rfind('/') + 1) + ".tmp.";
   if (DIR* d = ::opendir(dir.c_str())) {
     while (const dirent* e = ::readdir(d))
-      if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0)
-        ::unlinkat(::dirfd(d), e->d_name, 0);
+      if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0) ::unlinkat(::dirfd(d), e->d_name, 0);
     ::closedir(d);
   }
 }

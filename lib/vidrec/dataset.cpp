@@ -51,15 +51,21 @@ IdTable::IdTable(const std::vector<std::string>& ids) {
   }
 }
 
-IdView read_id_table(const ContainerReader& r, uint32_t off_tag, uint32_t blob_tag, uint64_t count) {
+IdView read_id_table(const ContainerReader& r, uint32_t off_tag, uint32_t blob_tag, uint64_t count,
+                     bool check) {
   IdView v;
   v.offsets = r.array<uint64_t>(off_tag, count + 1);
   const std::string_view b = r.bytes(blob_tag);
   v.blob = b.data();
+  v.blob_size = b.size();
   v.count = uint32_t(count);
-  if (v.offsets[0] != 0 || v.offsets[count] != b.size()) r.corrupt("id table " + tag_name(blob_tag) + " bounds");
+  v.reader = &r;
+  if (v.offsets[0] != 0 || v.offsets[count] != b.size())
+    r.corrupt("id table " + tag_name(blob_tag) + " bounds");
+  if (!check) return v;
   for (uint64_t i = 0; i < count; ++i) {
-    if (v.offsets[i + 1] < v.offsets[i]) r.corrupt("id table " + tag_name(blob_tag) + " offsets not ascending");
+    if (v.offsets[i + 1] < v.offsets[i])
+      r.corrupt("id table " + tag_name(blob_tag) + " offsets not ascending");
     if (i > 0 && !(v.at(uint32_t(i - 1)) < v.at(uint32_t(i))))
       r.corrupt("ids in " + tag_name(blob_tag) + " not strictly ascending");
   }

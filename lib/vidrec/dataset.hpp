@@ -36,14 +36,23 @@ struct IdTable {
   std::string blob;
   explicit IdTable(const std::vector<std::string>& ids);
 };
+// A table read without the full check (read_id_table's `check` false) is
+// bounds-checked on each access instead and throws FormatError when damaged.
 struct IdView {
   const uint64_t* offsets = nullptr;
   const char* blob = nullptr;
+  uint64_t blob_size = 0;
   uint32_t count = 0;
-  std::string_view at(uint32_t i) const { return {blob + offsets[i], size_t(offsets[i + 1] - offsets[i])}; }
+  const ContainerReader* reader = nullptr;
+  std::string_view at(uint32_t i) const {
+    const uint64_t b = offsets[i], e = offsets[i + 1];
+    if (b > e || e > blob_size) reader->corrupt("id table offsets");
+    return {blob + b, size_t(e - b)};
+  }
   std::optional<uint32_t> find(std::string_view id) const;  // binary search
 };
-IdView read_id_table(const ContainerReader& r, uint32_t off_tag, uint32_t blob_tag, uint64_t count);
+IdView read_id_table(const ContainerReader& r, uint32_t off_tag, uint32_t blob_tag, uint64_t count,
+                     bool check = true);
 
 // An owning, in-memory dataset: what features builds and write_dataset stores.
 struct DatasetData {

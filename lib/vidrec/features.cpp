@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <utility>
 
 #include "vidrec/errors.hpp"
 
@@ -36,6 +37,15 @@ struct HugePageAllocator {
     ::madvise(p, bytes, MADV_HUGEPAGE);
     return static_cast<T*>(p);
   }
+  // resize() then leaves new elements uninitialised: they are written next.
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
   void deallocate(T* p, size_t n) {
     if (n * sizeof(T) < kHuge)
       std::allocator<T>().deallocate(p, n);
@@ -43,9 +53,13 @@ struct HugePageAllocator {
       std::free(p);
   }
   template <class U>
-  bool operator==(const HugePageAllocator<U>&) const { return true; }
+  bool operator==(const HugePageAllocator<U>&) const {
+    return true;
+  }
   template <class U>
-  bool operator!=(const HugePageAllocator<U>&) const { return false; }
+  bool operator!=(const HugePageAllocator<U>&) const {
+    return false;
+  }
 };
 
 // Numbers distinct ids in first-seen order. Open addressing over 16-byte
@@ -320,12 +334,14 @@ DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {
   }
   for (size_t u = 0; u < d.user_ids.size(); ++u) d.indptr[u + 1] += d.indptr[u];
   const uint64_t nnz = d.indptr.back();
-  std::vector<std::pair<uint32_t, const Pair*>> entry(nnz);  // (video, pair)
+  // (video << 32 | pair slot): one integer sort key per entry.
+  std::vector<uint64_t, HugePageAllocator<uint64_t>> entry(nnz);
   {
     std::vector<uint64_t> next(d.indptr.begin(), d.indptr.end() - 1);
-    for (const Pair& p : m.pairs) {
-      const uint32_t u = user_index[user_of(p.key)], v = video_index[video_of(p.key)];
-      if (u != UINT32_MAX && v != UINT32_MAX) entry[next[u]++] = {v, &p};
+    for (size_t slot = 0; slot < m.pairs.size(); ++slot) {
+      const uint64_t key = m.pairs[slot].key;
+      const uint32_t u = user_index[user_of(key)], v = video_index[video_of(key)];
+      if (u != UINT32_MAX && v != UINT32_MAX) entry[next[u]++] = uint64_t(v) << 32 | slot;
     }
   }
   for (size_t u = 0; u < d.user_ids.size(); ++u)
@@ -336,8 +352,8 @@ DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {
   d.first_ts.resize(nnz);
   d.last_ts.resize(nnz);
   for (uint64_t k = 0; k < nnz; ++k) {
-    const Pair& p = *entry[k].second;
-    d.indices[k] = entry[k].first;
+    const Pair& p = m.pairs[entry[k] & 0xffffffff];
+    d.indices[k] = uint32_t(entry[k] >> 32);
     d.weights[k] = float(p.weight);
     d.events[k] = p.events;
     d.first_ts[k] = p.first;

@@ -160,7 +160,7 @@ size_t split_csv_line(std::string_view line, std::string_view* fields, size_t ma
   }
 }
 
-bool parse_timestamp(std::string_view s, int64_t& out) {
+bool parse_timestamp(std::string_view s, int64_t& out, DateCache* cache) {
   if (s.empty()) return false;
   if (all_digits(s) || (s[0] == '-' && all_digits(s.substr(1)))) {
     if (s.size() > 13) return false;
@@ -173,13 +173,24 @@ bool parse_timestamp(std::string_view s, int64_t& out) {
   if (s.size() < 19 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' ||
       s[16] != ':')
     return false;
-  const int y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
   const int h = digits(s, 11, 2), mi = digits(s, 14, 2), se = digits(s, 17, 2);
-  if (y < 1 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
-    return false;
-  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (d > mdays[mo - 1] + (mo == 2 && leap(y))) return false;
-  int64_t t = days_from_civil(y, unsigned(mo), unsigned(d)) * 86400 + h * 3600 + mi * 60 + se;
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return false;
+  int64_t days;
+  if (cache && cache->valid && std::memcmp(cache->date, s.data(), 10) == 0) {
+    days = cache->days;  // logs are time-ordered: most rows repeat the last date
+  } else {
+    const int y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
+    if (y < 1 || mo < 1 || mo > 12 || d < 1) return false;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (d > mdays[mo - 1] + (mo == 2 && leap(y))) return false;
+    days = days_from_civil(y, unsigned(mo), unsigned(d));
+    if (cache) {
+      std::memcpy(cache->date, s.data(), 10);
+      cache->days = days;
+      cache->valid = true;
+    }
+  }
+  int64_t t = days * 86400 + h * 3600 + mi * 60 + se;
   // ISO 8601 tail: optional fraction (dropped), then Z or +HH:MM / -HH:MM.
   std::string_view rest = s.substr(19);
   if (!rest.empty() && rest[0] == '.') {
@@ -237,7 +248,7 @@ LineResult LineParser::parse(std::string_view line, bool first, Row& row, Reject
   } else if (fields_[1].empty()) {
     why = Reject::EmptyVideo;
   } else if (parse_value(fields_[3], row.value, why)) {
-    if (parse_timestamp(fields_[5], row.timestamp)) {
+    if (parse_timestamp(fields_[5], row.timestamp, &dates_)) {
       row.user = fields_[0];
       row.video = fields_[1];
       row.type = fields_[2];

@@ -52,8 +52,14 @@ struct Row {
 size_t split_csv_line(std::string_view line, std::string_view* fields, size_t max,
                       std::vector<std::string>& unquote_storage);
 
+// The last date parsed, so a run of rows from one day validates it once.
+struct DateCache {
+  char date[10] = {};
+  int64_t days = 0;
+  bool valid = false;
+};
 // "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DDTHH:MM:SS[Z]" or integer epoch seconds.
-bool parse_timestamp(std::string_view s, int64_t& out);
+bool parse_timestamp(std::string_view s, int64_t& out, DateCache* cache = nullptr);
 // Formats as "YYYY-MM-DD HH:MM:SS" (UTC).
 std::string format_timestamp(int64_t t);
 
@@ -109,6 +115,7 @@ class LineParser {
  private:
   std::array<std::string_view, 7> fields_;
   std::vector<std::string> storage_;
+  DateCache dates_;
 };
 
 struct IngestOptions {

@@ -78,7 +78,7 @@ nlohmann::json describe_file(const std::string& path) {
     const Model m = Model::from_file(file);
     nlohmann::json popular = nlohmann::json::array();
     for (uint32_t i = 0; i < std::min<uint32_t>(5, m.n_videos()); ++i)
-      popular.push_back({{"videoId", m.video_id(m.popular_order()[i])}, {"users", m.popularity()[m.popular_order()[i]]}});
+      popular.push_back({{"videoId", m.video_id(m.popular(i))}, {"users", m.popularity()[m.popular(i)]}});
     return {
         {"path", path},
         {"kind", "model"},
@@ -115,7 +115,8 @@ std::string describe_text(const nlohmann::json& j) {
       double total = 0;
       for (const auto& s : secs) total += s.get<double>();
       o << "  training " << secs.size() << " iterations, " << total << " s";
-      if (!meta["training"]["loss"].empty()) o << ", final loss " << meta["training"]["loss"].back().get<double>();
+      if (!meta["training"]["loss"].empty())
+        o << ", final loss " << meta["training"]["loss"].back().get<double>();
       o << "\n";
     }
     o << "  most popular " << j["most_popular"].dump() << "\n";

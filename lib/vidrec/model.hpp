@@ -10,9 +10,13 @@
 //   training statistics (JSON).
 // - Same container as the dataset (binary_io.hpp): versioned, checksummed per
 //   section, written atomically, memory-mapped on open so loading costs
-//   nothing until a vector is touched. open() checks the header and structure;
-//   it verifies every section checksum unless told not to (a shell loop that
-//   starts `recommend` per user can skip the full read; `inspect` never does).
+//   nothing until a vector is touched. Verify::Full checks every section
+//   checksum and the structure (O(file size)); Verify::Header checks the
+//   header, section table and sizes only, and the accessors then bounds-check
+//   what they touch, so a damaged file still gives a FormatError, never a
+//   crash. A shell loop that starts `recommend` per user wants the latter.
+// - The video factors are also stored as a scoring panel (scoring.hpp) with
+//   inverse norms, so recommend and similar stream them without a transpose.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -24,6 +28,7 @@
 
 #include "vidrec/binary_io.hpp"
 #include "vidrec/dataset.hpp"
+#include "vidrec/scoring.hpp"
 #include "vidrec/sparse.hpp"
 
 namespace vidrec {
@@ -34,8 +39,8 @@ constexpr uint32_t kModelVersion = 1;
 // column per user/video), exactly the layout stored.
 struct ModelData {
   uint32_t factors = 0;
-  const float* user_factors = nullptr;   // factors x n_users
-  const float* video_factors = nullptr;  // factors x n_videos
+  const float* user_factors = nullptr;             // factors x n_users
+  const float* video_factors = nullptr;            // factors x n_videos
   nlohmann::json meta = nlohmann::json::object();  // hyperparameters, dataset, training stats
 };
 
@@ -45,8 +50,9 @@ uint64_t write_model(const Dataset& dataset, const ModelData& data, const std::s
 
 class Model {
  public:
-  static Model open(const std::string& path, bool verify_checksums = true);
-  static Model from_file(std::shared_ptr<const MappedFile> file, bool verify_checksums = true);
+  enum class Verify { Full, Header };
+  static Model open(const std::string& path, Verify verify = Verify::Full);
+  static Model from_file(std::shared_ptr<const MappedFile> file, Verify verify = Verify::Full);
 
   uint32_t n_users() const { return n_users_; }
   uint32_t n_videos() const { return n_videos_; }
@@ -55,13 +61,18 @@ class Model {
   const float* video_vector(uint32_t v) const { return video_factors_ + uint64_t(v) * factors_; }
   const float* user_factors() const { return user_factors_; }
   const float* video_factors() const { return video_factors_; }
-  // Videos user u interacted with, ascending.
-  const uint32_t* seen_begin(uint32_t u) const { return seen_idx_ + seen_ptr_[u]; }
-  const uint32_t* seen_end(uint32_t u) const { return seen_idx_ + seen_ptr_[u + 1]; }
+  // Videos user u interacted with, ascending: [first, second).
+  std::pair<const uint32_t*, const uint32_t*> seen(uint32_t u) const;
+  const uint32_t* seen_begin(uint32_t u) const { return seen(u).first; }
+  const uint32_t* seen_end(uint32_t u) const { return seen(u).second; }
   uint64_t seen_total() const { return seen_ptr_[n_users_]; }
-  // Distinct users per video, and all videos from most to least popular.
+  // Distinct users per video, and the i-th most popular video.
   const uint32_t* popularity() const { return popularity_; }
-  const uint32_t* popular_order() const { return popular_order_; }
+  uint32_t popular(uint32_t i) const;
+  const uint32_t* popular_order() const { return popular_order_; }  // unchecked under Verify::Header
+  // Video factors as a scoring panel; with `cosine`, scores are divided by
+  // the videos' norms.
+  VideoPanel panel(bool cosine = false) const;
   std::string_view user_id(uint32_t u) const { return users_.at(u); }
   std::string_view video_id(uint32_t v) const { return videos_.at(v); }
   std::optional<uint32_t> find_user(std::string_view id) const { return users_.find(id); }
@@ -81,6 +92,7 @@ class Model {
   IdView users_, videos_;
   const uint64_t* seen_ptr_ = nullptr;
   const uint32_t *seen_idx_ = nullptr, *popularity_ = nullptr, *popular_order_ = nullptr;
+  const float *panel_ = nullptr, *inv_norms_ = nullptr;
   nlohmann::json meta_;
 };
 

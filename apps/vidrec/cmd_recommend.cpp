@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "commands.hpp"
+#include "vidrec/errors.hpp"
+#include "vidrec/progress.hpp"
+#include "vidrec/recommend.hpp"
+
+namespace vidrec::cli {
+
+namespace {
+struct Options {
+  std::string model;
+  std::vector<std::string> users;
+  std::string users_file, exclude_file, only_file, format;
+  bool all = false, include_seen = false, strict_users = false, quiet = false, verify = false;
+  int k = 10;
+  unsigned threads = 0;
+};
+
+RecommendOptions recommend_options(const Model& m, const Options& o) {
+  if (o.k < 1) throw ConfigError("-k must be >= 1, got " + std::to_string(o.k));
+  RecommendOptions r;
+  r.k = uint32_t(o.k);
+  r.include_seen = o.include_seen;
+  r.threads = o.threads;
+  if (!o.exclude_file.empty() || !o.only_file.empty()) {
+    const auto exclude = o.exclude_file.empty() ? std::vector<std::string>{} : read_id_list(o.exclude_file);
+    const auto only = o.only_file.empty() ? std::vector<std::string>{} : read_id_list(o.only_file);
+    size_t unknown = 0;
+    r.blocked = block_map(m, o.exclude_file.empty() ? nullptr : &exclude,
+                          o.only_file.empty() ? nullptr : &only, unknown);
+    if (unknown && !o.quiet)
+      std::fprintf(stderr, "vidrec: %zu listed video ids are not in the model\n", unknown);
+  }
+  return r;
+}
+}  // namespace
+
+void register_recommend(CLI::App& app) {
+  auto o = std::make_shared<Options>();
+  auto* sub = app.add_subcommand("recommend", "Top-k videos for users from a model file");
+  sub->add_option("--model", o->model, "Model file written by `vidrec train`")->required();
+  sub->add_option("--user", o->users, "User id (repeatable)")->take_all();
+  sub->add_option("--users-file", o->users_file, "File of user ids, one a line ('-' = stdin)");
+  sub->add_flag("--all", o->all, "Every user in the model");
+  sub->add_option("-k", o->k, "Videos per user")->capture_default_str();
+  sub->add_option("--format", o->format, "json (default for one user), jsonl (default for several), csv, tsv")
+      ->check(CLI::IsMember({"json", "jsonl", "csv", "tsv"}));
+  sub->add_flag("--include-seen", o->include_seen, "Keep videos the user already interacted with");
+  sub->add_option("--exclude", o->exclude_file, "Never recommend the video ids in this file");
+  sub->add_option("--only", o->only_file, "Recommend only video ids from this file");
+  sub->add_flag("--strict-users", o->strict_users, "Unknown users are an error (exit 1), not popular videos");
+  sub->add_option("--threads", o->threads, "Worker threads for several users (0 = all cores)");
+  sub->add_flag("--verify", o->verify, "Verify every checksum of the model before answering");
+  sub->add_flag("-q,--quiet", o->quiet, "No progress or warnings on stderr");
+  sub->callback([o] {
+    if (o->k < 1) throw ConfigError("-k must be >= 1, got " + std::to_string(o->k));
+    const int sources = !o->users.empty() + !o->users_file.empty() + o->all;
+    if (sources != 1) throw ConfigError("give exactly one of --user, --users-file or --all");
+    // Header-level checks only by default: a shell loop starts this per user.
+    const Model m = Model::open(o->model, o->verify ? Model::Verify::Full : Model::Verify::Header);
+    const Recommender rec(m, recommend_options(m, *o));
+
+    std::vector<std::string> file_ids =
+        o->users_file.empty() ? std::vector<std::string>{} : read_id_list(o->users_file);
+    std::vector<std::string_view> ids;
+    if (o->all)
+      for (uint32_t u = 0; u < m.n_users(); ++u) ids.push_back(m.user_id(u));
+    for (const auto& s : o->users.empty() ? file_ids : o->users) ids.emplace_back(s);
+    if (o->strict_users)
+      for (std::string_view id : ids)
+        if (!m.find_user(id))
+          throw InputError("user '" + std::string(id) + "' is not in the model " + o->model);
+
+    const bool several = o->all || !o->users_file.empty() || ids.size() > 1;
+    const Format format = parse_format(o->format.empty() ? (several ? "jsonl" : "json") : o->format);
+    std::ios::sync_with_stdio(false);
+    ResultWriter out(std::cout, format, ResultWriter::Kind::Recommend, m, several);
+    if (!several) {
+      out.write(rec.for_user(ids.front()));
+    } else {
+      Progress progress("recommend", ids.size(), !o->quiet && ids.size() > 100000);
+      rec.for_users(
+          ids, o->threads, [&](const Recommendations& r) { out.write(r); },
+          [&](size_t done) { progress.update(done, std::to_string(done) + " users"); });
+      progress.finish("");
+    }
+    out.finish();
+  });
+}
+
+void register_similar(CLI::App& app) {
+  auto o = std::make_shared<Options>();
+  auto videos = std::make_shared<std::vector<std::string>>();
+  auto* sub = app.add_subcommand("similar", "Videos most similar to a video (cosine of the factors)");
+  sub->add_option("--model", o->model, "Model file written by `vidrec train`")->required();
+  sub->add_option("--video", *videos, "Video id (repeatable)")->required()->take_all();
+  sub->add_option("-k", o->k, "Similar videos per video")->capture_default_str();
+  sub->add_option("--format", o->format,
+                  "json (default for one video), jsonl (default for several), csv, tsv")
+      ->check(CLI::IsMember({"json", "jsonl", "csv", "tsv"}));
+  sub->add_option("--exclude", o->exclude_file, "Never return the video ids in this file");
+  sub->add_option("--only", o->only_file, "Return only video ids from this file");
+  sub->add_flag("--verify", o->verify, "Verify every checksum of the model before answering");
+  sub->add_flag("-q,--quiet", o->quiet, "No warnings on stderr");
+  sub->callback([o, videos] {
+    if (o->k < 1) throw ConfigError("-k must be >= 1, got " + std::to_string(o->k));
+    const Model m = Model::open(o->model, o->verify ? Model::Verify::Full : Model::Verify::Header);
+    const Recommender rec(m, recommend_options(m, *o));
+    const bool several = videos->size() > 1;
+    const Format format = parse_format(o->format.empty() ? (several ? "jsonl" : "json") : o->format);
+    ResultWriter out(std::cout, format, ResultWriter::Kind::Similar, m, several);
+    for (const std::string& id : *videos) {
+      const auto v = m.find_video(id);
+      if (!v) throw InputError("video '" + id + "' is not in the model " + o->model);
+      Recommendations r;
+      r.id = id;
+      r.items = rec.similar(*v);
+      out.write(r);
+    }
+    out.finish();
+  });
+}
+
+}  // namespace vidrec::cli

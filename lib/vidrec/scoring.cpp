@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+#include "vidrec/scoring.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "vidrec/parallel.hpp"
+#include "vidrec/simd.hpp"
+
+namespace vidrec {
+
+using namespace simd;
+
+namespace {
+
+constexpr uint32_t kLanes = 16;
+constexpr size_t kBlock = 8;                 // queries per tile: 8 accumulators + loads fit the registers
+constexpr uint32_t kSliceBytes = 256 << 10;  // a panel slice that stays in L2
+
+// Worse-first ordering for the heap: lower score, or equal score and higher video.
+bool better(const Scored& a, const Scored& b) {
+  return a.score > b.score || (a.score == b.score && a.video < b.video);
+}
+
+// The k best seen so far for one query; threshold() is what a new candidate must beat.
+class Heap {
+ public:
+  void reset(uint32_t k, const Exclusion* ex) {
+    k_ = k;
+    ex_ = ex;
+    items_.clear();
+    items_.reserve(k);
+    threshold_ = -std::numeric_limits<float>::infinity();
+  }
+  float threshold() const { return threshold_; }
+  // Videos arrive in ascending index, so a later video never wins a tie.
+  void offer(uint32_t v, float s) {
+    if (items_.size() == k_ && !(s > threshold_)) return;
+    if (ex_->excludes(v)) return;
+    if (items_.size() < k_) {
+      items_.push_back({v, s});
+      std::push_heap(items_.begin(), items_.end(), better);
+    } else {
+      std::pop_heap(items_.begin(), items_.end(), better);
+      items_.back() = {v, s};
+      std::push_heap(items_.begin(), items_.end(), better);
+    }
+    if (items_.size() == k_) threshold_ = items_.front().score;
+  }
+  void take(std::vector<Scored>& out) {
+    std::sort_heap(items_.begin(), items_.end(), better);
+    out.swap(items_);
+  }
+
+ private:
+  uint32_t k_ = 0;
+  const Exclusion* ex_ = nullptr;
+  std::vector<Scored> items_;
+  float threshold_ = 0;
+};
+
+VIDREC_KERNEL float hmax(v16 v) {
+  const v8 a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+  const v8 b = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  const v8 m8 = a > b ? a : b;
+  const v4 c = __builtin_shufflevector(m8, m8, 0, 1, 2, 3), d = __builtin_shufflevector(m8, m8, 4, 5, 6, 7);
+  const v4 m4 = c > d ? c : d;
+  return std::max(std::max(m4[0], m4[1]), std::max(m4[2], m4[3]));
+}
+
+VIDREC_KERNEL void offer_tile(Heap& h, v16 acc, const VideoPanel& p, uint32_t v0) {
+  if (p.scale) acc *= load(p.scale + v0);
+  if (!(hmax(acc) > h.threshold())) return;
+  const uint32_t end = std::min(kLanes, p.n - v0);
+  for (uint32_t j = 0; j < end; ++j) h.offer(v0 + j, acc[j]);
+}
+
+// Eight queries against videos [begin, end), 16 videos a step: each panel
+// row is loaded once and used by eight independent FMA chains.
+VIDREC_HOT void block8(const VideoPanel& p, const float* const* q, Heap* heaps, uint32_t begin,
+                       uint32_t end) {
+  const uint32_t f = p.factors;
+  for (uint32_t v0 = begin; v0 < end; v0 += kLanes) {
+    v16 acc[kBlock] = {};
+    const float* col = p.data + v0;
+    for (uint32_t k = 0; k < f; ++k) {
+      const v16 y = load(col + uint64_t(k) * p.stride);
+      for (size_t b = 0; b < kBlock; ++b) acc[b] += q[b][k] * y;
+    }
+    for (size_t b = 0; b < kBlock; ++b) offer_tile(heaps[b], acc[b], p, v0);
+  }
+}
+
+// One query against videos [begin, end), 64 videos a step: four independent
+// chains hide the FMA latency.
+VIDREC_HOT void single(const VideoPanel& p, const float* q, Heap& heap, uint32_t begin, uint32_t end) {
+  const uint32_t f = p.factors;
+  uint32_t v0 = begin;
+  for (; v0 + 4 * kLanes <= end; v0 += 4 * kLanes) {
+    v16 a0 = {}, a1 = {}, a2 = {}, a3 = {};
+    const float* col = p.data + v0;
+    for (uint32_t k = 0; k < f; ++k) {
+      const float* row = col + uint64_t(k) * p.stride;
+      a0 += q[k] * load(row);
+      a1 += q[k] * load(row + 16);
+      a2 += q[k] * load(row + 32);
+      a3 += q[k] * load(row + 48);
+    }
+    offer_tile(heap, a0, p, v0);
+    if (v0 + 16 < p.n) offer_tile(heap, a1, p, v0 + 16);
+    if (v0 + 32 < p.n) offer_tile(heap, a2, p, v0 + 32);
+    if (v0 + 48 < p.n) offer_tile(heap, a3, p, v0 + 48);
+  }
+  for (; v0 < end; v0 += kLanes) {
+    v16 acc = {};
+    for (uint32_t k = 0; k < f; ++k) acc += q[k] * load(p.data + uint64_t(k) * p.stride + v0);
+    offer_tile(heap, acc, p, v0);
+  }
+}
+
+}  // namespace
+
+bool Exclusion::excludes(uint32_t v) const {
+  if (blocked && blocked[v]) return true;
+  return seen_begin != seen_end && std::binary_search(seen_begin, seen_end, v);
+}
+
+uint32_t panel_stride(uint32_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
+
+std::vector<float> make_panel(const float* factors, uint32_t f, uint32_t n) {
+  const uint32_t stride = panel_stride(n);
+  std::vector<float> panel(uint64_t(f) * stride, 0.0f);
+  for (uint32_t v = 0; v < n; ++v)
+    for (uint32_t k = 0; k < f; ++k) panel[uint64_t(k) * stride + v] = factors[uint64_t(v) * f + k];
+  return panel;
+}
+
+void top_k(const VideoPanel& panel, const float* const* queries, const Exclusion* exclusions, size_t count,
+           uint32_t k, std::vector<Scored>* out) {
+  // Scoring streams the panel from memory; with many queries, all of them
+  // take their turn on one cache-sized slice of videos before the next slice
+  // is loaded, so memory traffic is shared by all queries instead of eight.
+  const uint32_t slice =
+      std::max<uint32_t>(kLanes, (kSliceBytes / (4 * std::max(1u, panel.factors))) / kLanes * kLanes);
+  std::vector<Heap> heaps(count);
+  for (size_t i = 0; i < count; ++i) heaps[i].reset(k, &exclusions[i]);
+  const size_t blocked = count / kBlock * kBlock;
+  for (uint32_t begin = 0; begin < panel.n; begin += slice) {
+    const uint32_t end = std::min(panel.stride, begin + slice);
+    for (size_t i = 0; i < blocked; i += kBlock) block8(panel, queries + i, &heaps[i], begin, end);
+    for (size_t i = blocked; i < count; ++i) single(panel, queries[i], heaps[i], begin, end);
+  }
+  for (size_t i = 0; i < count; ++i) heaps[i].take(out[i]);
+}
+
+std::vector<Scored> top_k_parallel(const VideoPanel& panel, const float* query, const Exclusion& exclusion,
+                                   uint32_t k, unsigned threads) {
+  const unsigned parts = resolve_threads(threads);
+  // Part boundaries on 64-video steps, the single-query kernel's stride.
+  const uint32_t step = (panel.stride / parts + 63) / 64 * 64;
+  std::vector<std::vector<Scored>> found(parts);
+  parallel_for(
+      parts, parts,
+      [&](uint64_t b, uint64_t e, unsigned) {
+        for (uint64_t part = b; part < e; ++part) {
+          const uint32_t begin = uint32_t(std::min<uint64_t>(part * step, panel.stride));
+          const uint32_t end = uint32_t(std::min<uint64_t>(begin + uint64_t(step), panel.stride));
+          Heap heap;
+          heap.reset(k, &exclusion);
+          if (begin < end) single(panel, query, heap, begin, end);
+          heap.take(found[part]);
+        }
+      },
+      1);
+  std::vector<Scored> all;
+  for (auto& f : found) all.insert(all.end(), f.begin(), f.end());
+  std::sort(all.begin(), all.end(), better);
+  if (all.size() > k) all.resize(k);
+  return all;
+}
+
+}  // namespace vidrec

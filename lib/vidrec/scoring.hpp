@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+// Top-k scoring: the k videos with the highest dot product with a query
+// vector (a user's factors, or a normalised video for similarity), excluding
+// what the caller blocks.
+//
+// Contract
+// - Fused: dot products are computed for tiles of 8 queries x 16 videos and
+//   compared at once with each query's running k-th best score, so the
+//   n_videos-long score vector is never written to memory.
+// - Results come best first; equal scores are ordered by the lower video
+//   index, so results are deterministic and independent of batching.
+// - k larger than the number of eligible videos returns all of them.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace vidrec {
+
+struct Scored {
+  uint32_t video;
+  float score;
+};
+
+// Video factors in factor-major layout, as the kernel streams them: element
+// (k, v) at data[k * stride + v]; stride is n rounded up to 16 and the padding
+// is zero. `scale`, when set, multiplies each video's score (stride floats),
+// e.g. inverse norms for cosine similarity.
+struct VideoPanel {
+  const float* data = nullptr;
+  const float* scale = nullptr;
+  uint32_t n = 0, stride = 0, factors = 0;
+};
+
+uint32_t panel_stride(uint32_t n_videos);
+// Builds the panel of video factors given one video per column (f x n).
+std::vector<float> make_panel(const float* factors, uint32_t f, uint32_t n);
+
+// What a query may not return: videos flagged in `blocked` (one byte per
+// video, non-zero = blocked) and those in the ascending list [seen_begin,
+// seen_end).
+struct Exclusion {
+  const uint8_t* blocked = nullptr;
+  const uint32_t* seen_begin = nullptr;
+  const uint32_t* seen_end = nullptr;
+  bool excludes(uint32_t v) const;
+};
+
+// out[i] = top k of queries[i] (factors floats each) under exclusions[i].
+void top_k(const VideoPanel& panel, const float* const* queries, const Exclusion* exclusions, size_t count,
+           uint32_t k, std::vector<Scored>* out);
+
+// One query with the videos split across `threads` threads (0 = all cores):
+// the same result as top_k, sooner, for a single interactive request.
+std::vector<Scored> top_k_parallel(const VideoPanel& panel, const float* query, const Exclusion& exclusion,
+                                   uint32_t k, unsigned threads);
+
+}  // namespace vidrec
