@@ -62,6 +62,45 @@ struct HugePageAllocator {
   }
 };
 
+// The growing array of pairs: realloc lets the kernel move large blocks with
+// mremap, so growth neither copies the pairs nor zeroes fresh pages for them
+// again, as std::vector's allocate-copy-free would. T is trivially copyable.
+template <class T>
+class GrowArray {
+ public:
+  GrowArray() = default;
+  GrowArray(const GrowArray&) = delete;
+  GrowArray& operator=(const GrowArray&) = delete;
+  ~GrowArray() { std::free(data_); }
+  void resize(size_t n) {
+    if (n > capacity_) {
+      const size_t cap = std::max(n, capacity_ + capacity_ / 2);
+      void* p = std::realloc(data_, cap * sizeof(T));
+      if (!p) throw std::bad_alloc();
+      data_ = static_cast<T*>(p);
+      capacity_ = cap;
+      if (cap * sizeof(T) >= (size_t(2) << 20)) ::madvise(data_, cap * sizeof(T), MADV_HUGEPAGE);
+    }
+    size_ = n;
+  }
+  void release() {
+    std::free(data_);
+    data_ = nullptr;
+    size_ = capacity_ = 0;
+  }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  size_t size() const { return size_; }
+
+ private:
+  T* data_ = nullptr;
+  size_t size_ = 0, capacity_ = 0;
+};
+
 // Numbers distinct ids in first-seen order. Open addressing over 16-byte
 // slots (hash, number, arena offset); names are NUL-terminated in one arena
 // (ids cannot hold NUL: lines are C strings). With random row order every
@@ -142,8 +181,7 @@ struct Pair {
 };
 
 // Sorts events by (user, video), stably. The radix key packs both numbers into
-// as few bits as the current id counts need, so ~100k users x 20k videos sort
-// in two 16-bit passes.
+// as few bits as the current id counts need (~100k users x 20k videos: 32).
 template <class Vec>
 void sort_events(Vec& v, Vec& tmp, size_t n_users, size_t n_videos) {
   auto bits = [](size_t n) {
@@ -157,13 +195,17 @@ void sort_events(Vec& v, Vec& tmp, size_t n_users, size_t n_videos) {
     std::stable_sort(v.begin(), v.end(), [](const Event& a, const Event& b) { return a.key < b.key; });
     return;
   }
+  // Digits of up to 11 bits: 2048 write streams keep the scatter in cache
+  // and the TLB, where 16-bit digits (65536 streams) thrash both.
+  const int passes = (total + 10) / 11, width = passes ? (total + passes - 1) / passes : 0;
+  const uint64_t mask = (uint64_t(1) << width) - 1;
   tmp.resize(v.size());
-  std::vector<size_t> count(65537);
-  for (int shift = 0; shift < total; shift += 16) {
+  std::vector<size_t> count(size_t(mask) + 2);
+  for (int shift = 0; shift < total; shift += width) {
     std::fill(count.begin(), count.end(), 0);
-    for (const Event& e : v) ++count[((packed(e.key) >> shift) & 0xffff) + 1];
+    for (const Event& e : v) ++count[((packed(e.key) >> shift) & mask) + 1];
     for (size_t i = 1; i < count.size(); ++i) count[i] += count[i - 1];
-    for (const Event& e : v) tmp[count[(packed(e.key) >> shift) & 0xffff]++] = e;
+    for (const Event& e : v) tmp[count[(packed(e.key) >> shift) & mask]++] = e;
     v.swap(tmp);
   }
 }
@@ -194,7 +236,8 @@ struct Aggregator::Impl {
   std::vector<Pending> batch;
   std::string batch_text;
   std::vector<Event, HugePageAllocator<Event>> buffer, scratch;
-  std::vector<Pair, HugePageAllocator<Pair>> pairs, fresh;  // each sorted by key, unique
+  GrowArray<Pair> pairs;                             // sorted by key, unique
+  std::vector<Pair, HugePageAllocator<Pair>> fresh;  // this flush's pairs, sorted, unique
 
   void resolve() {
     for (const Pending& p : batch) {
@@ -359,7 +402,7 @@ DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {
     d.first_ts[k] = p.first;
     d.last_ts[k] = p.last;
   }
-  m.pairs = {};
+  m.pairs.release();
   return d;
 }
 

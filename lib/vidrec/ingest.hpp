@@ -88,6 +88,8 @@ class LineReader {
  public:
   static constexpr size_t kMaxLine = size_t(64) << 20;
   LineReader(std::string name, std::unique_ptr<ByteSource> source);
+  // Lines straight out of `bytes` (a mapped file), without copying them.
+  LineReader(std::string name, std::string_view bytes);
   ~LineReader();
   // The view is valid until the next call.
   bool next(std::string_view& line);
@@ -99,6 +101,7 @@ class LineReader {
   std::string name_;
   std::unique_ptr<ByteSource> source_;
   std::vector<char> buf_;
+  const char* data_ = nullptr;  // buf_, or the caller's bytes
   size_t begin_ = 0, end_ = 0;
   bool eof_ = false;
   uint64_t line_no_ = 0;

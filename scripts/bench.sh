@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Benchmarks (not tests) on synthetic logs from ../shared/tools/synth.py:
+#   prepare    throughput of `vidrec prepare` on ~10M rows (~450 MB), peak memory;
+#              with BENCH_PANDAS=1 also the seed's pandas read_csv + groupby
+#   train      ALS seconds per iteration at 64 and 128 factors (bench/als_bench)
+#   recommend  in-process single-user latency, --all style batch throughput
+#              (bench/recommend_bench), and end-to-end `vidrec recommend` calls
+# These machines are noisy (2 shared cores): every figure is a median of RUNS
+# runs, and the data sizes, threads and commit are printed with it.
+#
+# Usage: scripts/bench.sh [prepare|train|recommend|all]
+#   SHARED=../shared  BENCH_DIR=bench-data  RUNS=5  THREADS=2
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+install_deps python3-numpy time
+configure_build build Release all >/dev/null
+
+WHAT=${1:-all}
+SHARED=${SHARED:-../shared}
+DIR=${BENCH_DIR:-bench-data}
+RUNS=${RUNS:-5}
+THREADS=${THREADS:-2}
+VIDREC=build/apps/vidrec
+SYNTH=$SHARED/tools/synth.py
+[ -f "$SYNTH" ] || { echo "bench.sh: no $SYNTH (set SHARED)" >&2; exit 1; }
+mkdir -p "$DIR"
+echo "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores, threads $THREADS, runs $RUNS"
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# synth NAME ARGS...: generates DIR/NAME.csv once.
+synth() {
+  local name=$1
+  shift
+  [ -f "$DIR/$name.csv" ] || /usr/bin/python3 "$SYNTH" "$@" --seed 42 -o "$DIR/$name.csv"
+}
+dataset() { [ -f "$DIR/$1.vrd" ] || "$VIDREC" prepare "$DIR/$1.csv" -o "$DIR/$1.vrd" -q; }
+
+bench_prepare() {
+  synth p10m --users 100000 --videos 20000 --events 10000000
+  local bytes secs=() rss=()
+  bytes=$(stat -c %s "$DIR/p10m.csv")
+  cat "$DIR/p10m.csv" >/dev/null  # page cache warm, as for the other runs
+  for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f "%e %M" -o "$DIR/time.txt" "$VIDREC" prepare "$DIR/p10m.csv" -o "$DIR/p10m.vrd" -q
+    read -r s m <"$DIR/time.txt"
+    secs+=("$s")
+    rss+=("$m")
+  done
+  local s m
+  s=$(printf '%s\n' "${secs[@]}" | median)
+  m=$(printf '%s\n' "${rss[@]}" | median)
+  echo "prepare: $(numfmt --to=si "$bytes")B, $("$VIDREC" inspect --json "$DIR/p10m.vrd" | grep -E '"pairs"' | tr -d ' ,')," \
+    "median $s s = $(awk -v b="$bytes" -v s="$s" 'BEGIN { printf "%.0f", b / s / 1e6 }') MB/s, peak RSS $((m / 1024)) MiB (1 core)"
+  if [ "${BENCH_PANDAS:-0}" = 1 ]; then
+    install_deps python3-pandas
+    /usr/bin/time -f "%e %M" -o "$DIR/time.txt" /usr/bin/python3 - "$DIR/p10m.csv" <<'PY'
+import sys, pandas as pd
+df = pd.read_csv(sys.argv[1])
+agg = df.groupby(["userId", "videoId"]).agg(weight=("interactionValue", "sum"), events=("interactionValue", "size"),
+                                          first=("timestamp", "min"), last=("timestamp", "max"))
+print(len(agg), file=sys.stderr)
+PY
+    read -r s m <"$DIR/time.txt"
+    echo "pandas read_csv + groupby (the seed's approach): $s s = $(awk -v b="$bytes" -v s="$s" 'BEGIN { printf "%.0f", b / s / 1e6 }') MB/s, peak RSS $((m / 1024)) MiB"
+  fi
+}
+
+bench_train() {
+  synth t500k --users 500000 --videos 100000 --events 10000000
+  dataset t500k
+  echo "train data: $("$VIDREC" inspect --json "$DIR/t500k.vrd" | grep -E '"(users|videos|pairs)"' | tr -d ' \n'), file $(stat -c %s "$DIR/t500k.vrd") bytes"
+  for f in 64 128; do
+    build/bench/als_bench "$DIR/t500k.vrd" --factors "$f" --threads "$THREADS" --iterations 15 | tail -1
+  done
+}
+
+bench_recommend() {
+  synth r1m --users 1000000 --videos 100000 --events 10000000
+  dataset r1m
+  [ -f "$DIR/r1m.vrm" ] || "$VIDREC" train "$DIR/r1m.vrd" -o "$DIR/r1m.vrm" --factors 64 --iterations 3 -q
+  build/bench/recommend_bench "$DIR/r1m.vrm" -k 10 --threads "$THREADS" --samples 2000 --batch 200000
+  # End to end: process start to exit, as a shell loop calls it (page cache warm).
+  local users=() us=()
+  mapfile -t users < <("$VIDREC" recommend --model "$DIR/r1m.vrm" --all -k 1 --format csv -q | awk -F, 'NR > 1 && NR % 4001 == 0 { print $1 }' | head -200)
+  "$VIDREC" recommend --model "$DIR/r1m.vrm" --user "${users[0]}" >/dev/null
+  for u in "${users[@]}"; do
+    local t0 t1
+    t0=$(date +%s%N)
+    "$VIDREC" recommend --model "$DIR/r1m.vrm" --user "$u" -k 10 --threads "$THREADS" >/dev/null
+    t1=$(date +%s%N)
+    us+=($(((t1 - t0) / 1000)))
+  done
+  echo "vidrec recommend end to end: median $(printf '%s\n' "${us[@]}" | median) us over ${#us[@]} calls"
+}
+
+case $WHAT in
+  prepare) bench_prepare ;;
+  train) bench_train ;;
+  recommend) bench_recommend ;;
+  all) bench_prepare; bench_train; bench_recommend ;;
+  *) echo "usage: scripts/bench.sh [prepare|train|recommend|all]" >&2; exit 2 ;;
+esac
