@@ -3,7 +3,7 @@
 # only those missing, so a second run costs nothing.
 VIDREC_PACKAGES=(g++ cmake ninja-build pkg-config gzip
   libcli11-dev libarmadillo-dev libopenblas-dev libfccp-dev catch2
-  zlib1g-dev nlohmann-json3-dev libxxhash-dev)
+  zlib1g-dev nlohmann-json3-dev libxxhash-dev libcpp-httplib-dev curl)
 
 install_deps() {
   local missing=()
@@ -21,9 +21,10 @@ install_deps() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# configure_build DIR BUILD_TYPE [TARGET] -- configures and builds TARGET (default: all)
+# configure_build DIR BUILD_TYPE [TARGET [CMAKE_ARGS...]] -- configures and builds TARGET (default: all)
 configure_build() {
   local dir=$1 type=$2 target=${3:-all}
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" >/dev/null
+  shift $(($# < 3 ? $# : 3))
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
   cmake --build "$dir" -j "$(nproc)" --target "$target"
 }

@@ -13,5 +13,7 @@ void register_recommend(CLI::App& app);
 void register_similar(CLI::App& app);
 void register_split(CLI::App& app);
 void register_evaluate(CLI::App& app);
+void register_serve(CLI::App& app);
+void register_sagemaker(CLI::App& app);
 
 }  // namespace vidrec::cli

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // vidrec: dispatches to a subcommand and turns errors into exit codes:
 // 0 ok, 1 runtime/data error, 2 usage error. Messages go to stderr.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -9,6 +10,9 @@
 #include "vidrec/errors.hpp"
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f) write() then fails with EFBIG and the
+  // atomic writer reports it, instead of the process dying of SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"vidrec: video recommendations from interaction logs"};
   app.set_version_flag("--version", "vidrec " VIDREC_VERSION);
   app.require_subcommand(1);
@@ -23,6 +27,8 @@ int main(int argc, char** argv) {
   vidrec::cli::register_inspect(app);
   vidrec::cli::register_split(app);
   vidrec::cli::register_evaluate(app);
+  vidrec::cli::register_serve(app);
+  vidrec::cli::register_sagemaker(app);
   for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
   try {
     app.parse(argc, argv);

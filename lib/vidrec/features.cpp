@@ -102,8 +102,8 @@ class GrowArray {
 };
 
 // Numbers distinct ids in first-seen order. Open addressing over 16-byte
-// slots (hash, number, arena offset); names are NUL-terminated in one arena
-// (ids cannot hold NUL: lines are C strings). With random row order every
+// slots (hash, number, arena offset); names are length-prefixed in one
+// arena. With random row order every
 // lookup misses the cache twice (slot, name), so callers batch rows and
 // prefetch both before resolving them (see Aggregator::Impl::resolve).
 class Interner {
@@ -122,13 +122,11 @@ class Interner {
     for (size_t i = h & mask;; i = (i + 1) & mask) {
       Slot& slot = slots_[i];
       if (slot.index == kEmpty) return insert(slot, s, h);
-      if (slot.hash == h && std::memcmp(arena_.data() + slot.offset, s.data(), s.size()) == 0 &&
-          arena_[slot.offset + s.size()] == '\0')
-        return slot.index;
+      if (slot.hash == h && name_at(slot.offset) == s) return slot.index;
     }
   }
   size_t size() const { return offsets_.size(); }
-  std::string_view name(uint32_t i) const { return arena_.data() + offsets_[i]; }
+  std::string_view name(uint32_t i) const { return name_at(offsets_[i]); }
 
  private:
   static constexpr uint32_t kEmpty = UINT32_MAX;
@@ -137,13 +135,20 @@ class Interner {
     uint32_t index = kEmpty;
     uint32_t offset = 0;
   };
+  // Arena entries are a 4-byte length, then the bytes (ids may hold NULs).
+  std::string_view name_at(uint32_t offset) const {
+    uint32_t len;
+    std::memcpy(&len, arena_.data() + offset, sizeof len);
+    return {arena_.data() + offset + sizeof len, len};
+  }
   uint32_t insert(Slot& slot, std::string_view s, uint64_t h) {
-    if (arena_.size() + s.size() + 1 > UINT32_MAX) throw InputError("more than 4 GiB of distinct ids");
+    if (arena_.size() + s.size() + 4 > UINT32_MAX) throw InputError("more than 4 GiB of distinct ids");
     const uint32_t n = uint32_t(offsets_.size());
     slot = {h, n, uint32_t(arena_.size())};
     offsets_.push_back(slot.offset);
+    const auto len = uint32_t(s.size());
+    arena_.append(reinterpret_cast<const char*>(&len), sizeof len);
     arena_.append(s);
-    arena_.push_back('\0');
     if (2 * offsets_.size() > slots_.size()) grow();
     return n;
   }

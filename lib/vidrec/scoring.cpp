@@ -157,6 +157,11 @@ void top_k(const VideoPanel& panel, const float* const* queries, const Exclusion
 std::vector<Scored> top_k_parallel(const VideoPanel& panel, const float* query, const Exclusion& exclusion,
                                    uint32_t k, unsigned threads) {
   const unsigned parts = resolve_threads(threads);
+  if (parts == 1) {  // no thread hand-off (a server runs many of these at once)
+    std::vector<Scored> out;
+    top_k(panel, &query, &exclusion, 1, k, &out);
+    return out;
+  }
   // Part boundaries on 64-video steps, the single-query kernel's stride.
   const uint32_t step = (panel.stride / parts + 63) / 64 * 64;
   std::vector<std::vector<Scored>> found(parts);

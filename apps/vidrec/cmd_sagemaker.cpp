@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+#include <cstdio>
+#include <exception>
+#include <memory>
+
+#include "commands.hpp"
+#include "vidrec/sagemaker.hpp"
+
+namespace vidrec::cli {
+
+void register_sagemaker(CLI::App& app) {
+  auto root = std::make_shared<std::string>();
+  auto quiet = std::make_shared<bool>(false);
+  auto host = std::make_shared<std::string>();
+  auto* sub = app.add_subcommand("sagemaker", "The Amazon SageMaker container contract (train, serve)");
+  sub->add_option("--root", *root, "SageMaker directory (default $SM_ROOT, else /opt/ml)");
+  sub->require_subcommand(1);
+
+  auto* train =
+      sub->add_subcommand("train", "Hyperparameters + data channel under ROOT -> ROOT/model/model.vrm");
+  train->fallthrough();
+  train->add_flag("-q,--quiet", *quiet, "No progress on stderr");
+  train->callback([root, quiet] {
+    const std::string dir = sagemaker_root(*root);
+    try {
+      const SageMakerTrainReport rep = sagemaker_train(dir, !*quiet);
+      std::fprintf(stderr, "sagemaker train: %zu input files, %u users, %u videos -> %s\n", rep.inputs.size(),
+                   rep.train.users, rep.train.videos, rep.model_path.c_str());
+    } catch (const std::exception& e) {
+      write_failure(dir, e.what());  // SageMaker reports this file as the failure reason
+      throw;
+    }
+  });
+
+  auto* serve =
+      sub->add_subcommand("serve", "Serve ROOT/model/model.vrm on 0.0.0.0:$SAGEMAKER_BIND_TO_PORT (8080)");
+  serve->fallthrough();
+  serve->add_flag("-q,--quiet", *quiet, "No access log on stderr");
+  serve->add_option("--host", *host, "Listen address instead of 0.0.0.0 (tests)");
+  serve->callback([root, quiet, host] {
+    ServeConfig cfg = sagemaker_serve_config(sagemaker_root(*root));
+    if (!host->empty()) cfg.host = *host;
+    cfg.access_log = !*quiet;
+    serve_until_signal(cfg);
+  });
+}
+
+}  // namespace vidrec::cli

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Load test of `vidrec serve` with wrk on loopback (not a test: figures only).
+# Builds a 20k-video, 64-factor model from synthetic logs (cached in DIR),
+# then runs POST /invocations for random known users, 64 connections, 20 s:
+#   1. steady state;   2. the same while the model file is replaced 10 times.
+# Usage: scripts/bench_serve.sh [BUILD_DIR (build)] [DIR (/tmp/vidrec-bench-serve)]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+DIR=${2:-/tmp/vidrec-bench-serve}
+VIDREC=$BUILD/apps/vidrec
+DURATION=${DURATION:-20s}
+CONNECTIONS=${CONNECTIONS:-64}
+. scripts/deps.sh
+install_deps wrk
+[ -x "$VIDREC" ] || configure_build "$BUILD" Release vidrec
+mkdir -p "$DIR"
+
+if [ ! -s "$DIR/model.vrm" ]; then
+  /usr/bin/python3 /work/shared/tools/synth.py --users 100000 --videos 20000 --events 2000000 -o "$DIR/raw.csv"
+  "$VIDREC" prepare "$DIR/raw.csv" -o "$DIR/data.vrd" -q
+  "$VIDREC" train "$DIR/data.vrd" -o "$DIR/model.vrm" --factors 64 --iterations 5 -q
+  "$VIDREC" train "$DIR/data.vrd" -o "$DIR/model2.vrm" --factors 64 --iterations 5 --seed 7 -q
+fi
+cp "$DIR/model.vrm" "$DIR/live.vrm"
+
+# One request per call, a random user among the first 50,000 ids (u000000..).
+cat >"$DIR/invocations.lua" <<'EOF'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+math.randomseed(os.time())
+request = function()
+  local body = string.format('{"user_id":"u%06d","k":10}', math.random(0, 49999))
+  return wrk.format(nil, "/invocations", nil, body)
+end
+-- wrk counts only socket errors and non-2xx/3xx; print both plainly.
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("requests %d, %.0f req/s, p50 %.2f ms, p99 %.2f ms, " ..
+    "non-2xx %d, socket errors connect %d read %d write %d timeout %d\n",
+    summary.requests, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    e.status, e.connect, e.read, e.write, e.timeout))
+end
+EOF
+
+PORT=""
+for try in 1 2 3 4 5 6 7 8; do
+  p=$((20000 + RANDOM % 40000))
+  "$VIDREC" serve --model "$DIR/live.vrm" --port "$p" --quiet 2>"$DIR/server.log" &
+  PID=$!
+  for i in $(seq 1 100); do
+    curl -sf -o /dev/null "http://127.0.0.1:$p/ping" && { PORT=$p; break; }
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ -n "$PORT" ] && break
+  kill "$PID" 2>/dev/null || true
+done
+[ -n "$PORT" ] || { echo "server did not start: $(cat "$DIR/server.log")" >&2; exit 1; }
+trap 'kill "$PID" 2>/dev/null || true' EXIT
+
+echo "== steady: $CONNECTIONS connections, $DURATION, $(nproc) cores (shared machine: figures are noisy)"
+wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$DIR/invocations.lua" "http://127.0.0.1:$PORT" |
+  tee "$DIR/steady.txt" | tail -1
+
+echo "== the same while the model is replaced 10 times"
+(
+  sleep 1
+  for i in $(seq 1 10); do
+    if [ $((i % 2)) -eq 1 ]; then src=model2; else src=model; fi
+    cp "$DIR/$src.vrm" "$DIR/live.tmp" && mv "$DIR/live.tmp" "$DIR/live.vrm"
+    sleep 1.5
+  done
+) &
+SWAP=$!
+wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$DIR/invocations.lua" "http://127.0.0.1:$PORT" |
+  tee "$DIR/reload.txt" | tail -1
+wait "$SWAP"
+echo "model loads logged: $(grep -c '"event":"model_loaded"' "$DIR/server.log") (1 at start + reloads)"

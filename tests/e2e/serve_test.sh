@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# End-to-end tests of `vidrec serve` and the SageMaker contract on the real
+# binary. Traffic goes to 127.0.0.1 only; every loop is bounded; the server
+# is always killed on exit.
+# Usage: serve_test.sh PATH/TO/vidrec PROJECT_ROOT
+VIDREC=$1
+ROOT=$2
+. "$ROOT/tests/e2e/lib.sh"
+SERVER_PID=""
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill -KILL "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+  fi
+  SERVER_PID=""
+}
+trap 'stop_server; rm -rf "$WORK"' EXIT
+
+"$VIDREC" prepare "$ROOT/examples/interactions.csv" -o "$WORK/ex.vrd" -q &&
+  "$VIDREC" train "$WORK/ex.vrd" -o "$WORK/a.vrm" --config "$ROOT/examples/train.toml" -q &&
+  "$VIDREC" train "$WORK/ex.vrd" -o "$WORK/b.vrm" --config "$ROOT/examples/train.toml" --seed 7 -q ||
+  { echo "setup failed"; exit 1; }
+
+# start_server LOG COMMAND... -- runs COMMAND with PORT set to a free port
+# (bounded retries on a taken one) and waits for /ping; sets SERVER_PID, PORT.
+start_server() {
+  local log=$1 try i
+  shift
+  for try in 1 2 3 4 5 6 7 8; do
+    PORT=$((20000 + RANDOM % 40000))
+    PORT=$PORT "$@" 2>"$log" &
+    SERVER_PID=$!
+    for i in $(seq 1 100); do
+      [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ping")" = 200 ] && return 0
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    stop_server
+    grep -q "cannot listen" "$log" || break
+  done
+  echo "server did not start: $(head -c 400 "$log")" >&2
+  return 1
+}
+
+# post PATH BODY [CONTENT_TYPE] -> status code on stdout, body in $WORK/body
+post() {
+  curl -s -o "$WORK/body" -w '%{http_code}' -H "Content-Type: ${3-application/json}" --data-binary "$2" \
+    "http://127.0.0.1:$PORT$1"
+}
+
+cp "$WORK/a.vrm" "$WORK/live.vrm"
+start_server "$WORK/server.log" sh -c "exec '$VIDREC' serve --model '$WORK/live.vrm' --port \$PORT \
+  --max-body 65536 --read-timeout 1" || exit 1
+URL=http://127.0.0.1:$PORT
+
+# Endpoints.
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/ping")" 200 "ping"
+expect_eq "$(post /invocations '{"user_id":"u001","k":3}')" 200 "invocations"
+"$VIDREC" recommend --model "$WORK/a.vrm" --user u001 -k 3 >"$WORK/cli.json"
+if cmp -s "$WORK/body" "$WORK/cli.json"; then pass; else fail "serve != recommend: $(cat "$WORK/body")"; fi
+expect_eq "$(post /invocations '{"instances":[{"user_id":"u002","k":1},{"user_id":"nobody","k":1},{"user_id":"u001","k":1}]}')" 200 "batch"
+expect_eq "$(grep -o '"userId":"[^"]*"' "$WORK/body" | tr -d '\n')" '"userId":"u002""userId":"nobody""userId":"u001"' "batch order"
+expect_contains "$WORK/body" '{"predictions":[' "batch envelope"
+expect_contains "$WORK/body" '"userId":"nobody","source":"popular"' "unknown user gets popular"
+expect_eq "$(post /invocations '{"user_id":"new","k":2,"history":[{"videoId":"v001","value":3},{"videoId":"v002"}],"exclude":["v005"]}')" 200 "fold-in"
+expect_eq "$(grep -o '"videoId"' "$WORK/body" | wc -l)" 2 "fold-in answers k videos"
+grep -qE '"v00(1|2|5)"' "$WORK/body" && fail "fold-in returned history or excluded videos: $(cat "$WORK/body")" || pass
+expect_eq "$(post /similar '{"video_id":"v001","k":2}')" 200 "similar"
+expect_contains "$WORK/body" '{"videoId":"v001","similar":[' "similar shape"
+expect_eq "$(curl -s -o "$WORK/body" -w '%{http_code}' "$URL/metrics")" 200 "metrics"
+expect_contains "$WORK/body" 'vidrec_requests_total{endpoint="/invocations",status="200"}' "metrics counters"
+expect_contains "$WORK/body" 'vidrec_request_duration_seconds_bucket{endpoint="/invocations",le="+Inf"}' "metrics histogram"
+expect_contains "$WORK/body" 'vidrec_model_info{header_checksum="' "metrics model version"
+
+# Every error status, each with a JSON error body.
+expect_eq "$(post /invocations '{"user_id":')" 400 "malformed JSON"
+expect_contains "$WORK/body" '{"error":"malformed JSON' "400 body"
+expect_eq "$(post /invocations '{"user_id":"u001","k":0}')" 400 "k 0"
+expect_eq "$(post /invocations '{"user_id":"u001","k":"many"}')" 400 "k wrong type"
+expect_eq "$(post /invocations '{"user_id":"u001","k":100000}')" 400 "k too large"
+expect_eq "$(post /invocations '{"user_id":["u001"]}')" 400 "user_id wrong type"
+expect_eq "$(post /similar '{"video_id":"v999"}')" 404 "unknown video"
+head -c 70000 /dev/zero | tr '\0' ' ' >"$WORK/big.json"
+expect_eq "$(curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$WORK/big.json" "$URL/invocations")" 413 "body over the limit"
+expect_contains "$WORK/body" '"error":"request body larger than 65536 bytes"' "413 body"
+expect_eq "$(post /invocations '{"user_id":"u001"}' text/plain)" 415 "wrong content type"
+expect_eq "$(curl -s -o "$WORK/body" -w '%{http_code}' "$URL/nowhere")" 404 "unknown path"
+expect_contains "$WORK/body" '"error":"no such endpoint: /nowhere"' "404 body"
+expect_eq "$(curl -s -o "$WORK/body" -w '%{http_code}' "$URL/invocations")" 405 "GET /invocations"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$URL/ping")" 405 "DELETE /ping"
+
+# A slow client (headers begun, then silence) gets a 400 after the read
+# timeout (1 s here) instead of holding a thread forever.
+start=$(date +%s)
+first=$(timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; printf 'POST /invocations HTTP/1.1\r\nHost: x\r\n' >&3; head -c 12 <&3")
+expect_eq "$first" "HTTP/1.1 400" "slow client answered 400"
+expect_eq "$(( $(date +%s) - start < 4 ))" 1 "slow client cut off after the read timeout"
+
+# Hot reload under load: 300 requests while the file is replaced atomically
+# (and SIGHUP sent); not one may fail.
+(
+  for i in $(seq 1 300); do
+    curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 -H 'Content-Type: application/json' \
+      -d '{"user_id":"u00'$((i % 9 + 1))'","k":3}' "$URL/invocations"
+  done >"$WORK/codes"
+) &
+LOAD=$!
+for i in 1 2 3 4 5 6; do
+  if [ $((i % 2)) -eq 1 ]; then src=b; else src=a; fi
+  cp "$WORK/$src.vrm" "$WORK/live.tmp" && mv "$WORK/live.tmp" "$WORK/live.vrm"
+  [ "$i" -eq 3 ] && kill -HUP "$SERVER_PID"
+  sleep 0.4
+done
+cp "$WORK/b.vrm" "$WORK/live.tmp" && mv "$WORK/live.tmp" "$WORK/live.vrm"
+timeout 60 tail --pid="$LOAD" -f /dev/null
+expect_eq "$(wc -l <"$WORK/codes")" 300 "every request answered"
+expect_eq "$(grep -vc '^200$' "$WORK/codes")" 0 "no failed request during reloads"
+"$VIDREC" recommend --model "$WORK/b.vrm" --user u001 -k 3 >"$WORK/cli_b.json"
+served=0
+for i in $(seq 1 40); do
+  post /invocations '{"user_id":"u001","k":3}' >/dev/null
+  cmp -s "$WORK/body" "$WORK/cli_b.json" && { served=1; break; }
+  sleep 0.1
+done
+expect_eq "$served" 1 "the new model is served after the reloads"
+expect_contains "$WORK/server.log" '"event":"model_loaded"' "reloads logged"
+
+# A corrupt model dropped in place is refused; the old one keeps serving.
+printf 'VRMDgarbage' >"$WORK/live.tmp" && mv "$WORK/live.tmp" "$WORK/live.vrm"
+refused=0
+for i in $(seq 1 40); do
+  grep -q '"event":"model_refused"' "$WORK/server.log" && { refused=1; break; }
+  sleep 0.1
+done
+expect_eq "$refused" 1 "corrupt model refused"
+expect_eq "$(post /invocations '{"user_id":"u001","k":3}')" 200 "still serving after a refused model"
+if cmp -s "$WORK/body" "$WORK/cli_b.json"; then pass; else fail "old model not kept: $(cat "$WORK/body")"; fi
+curl -s "$URL/metrics" >"$WORK/metrics"
+expect_contains "$WORK/metrics" "vidrec_model_load_failures_total 1" "refusal counted"
+
+# One access-log line per request, as JSON.
+expect_contains "$WORK/server.log" '"method":"POST","path":"/invocations","status":200,"latency_ms":' "access log"
+
+# SIGTERM: a clean exit.
+kill -TERM "$SERVER_PID"
+code=timeout
+for i in $(seq 1 100); do
+  kill -0 "$SERVER_PID" 2>/dev/null || { wait "$SERVER_PID"; code=$?; break; }
+  sleep 0.1
+done
+SERVER_PID=""
+expect_eq "$code" 0 "SIGTERM exits 0"
+expect_contains "$WORK/server.log" '"event":"stopped"' "shutdown logged"
+
+# The SageMaker contract on a temporary root, through docker/entrypoint.sh.
+SM=$WORK/sm
+mkdir -p "$SM/input/config" "$SM/input/data/training/day2"
+printf '{"factors":"2","iterations":"15","regularization":"0.1","alpha":"2.0","sagemaker_job":"x"}' \
+  >"$SM/input/config/hyperparameters.json"
+head -30 "$ROOT/examples/interactions.csv" >"$SM/input/data/training/a.csv"
+{ head -1 "$ROOT/examples/interactions.csv"; tail -n +31 "$ROOT/examples/interactions.csv"; } |
+  gzip >"$SM/input/data/training/day2/b.csv.gz"
+echo "ignored" >"$SM/input/data/training/README.txt"
+export PATH="$(dirname "$VIDREC"):$PATH"
+expect_exit 0 "sagemaker train" -- env SM_ROOT="$SM" bash "$ROOT/docker/entrypoint.sh" train -q
+[ -s "$SM/model/model.vrm" ] && pass || fail "no model at model/model.vrm"
+[ -e "$SM/output/failure" ] && fail "failure file after success" || pass
+expect_exit 0 "same data as prepare+train" -- "$VIDREC" recommend --model "$SM/model/model.vrm" --user u001 -k 3
+if cmp -s "$WORK/out" "$WORK/cli.json"; then pass; else fail "sagemaker model differs: $(cat "$WORK/out")"; fi
+
+start_server "$WORK/sm.log" sh -c "SM_ROOT='$SM' SAGEMAKER_BIND_TO_PORT=\$PORT exec bash '$ROOT/docker/entrypoint.sh' \
+  serve --host 127.0.0.1" || exit 1
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ping")" 200 "sagemaker ping"
+expect_eq "$(post /invocations '{"user_id":"u001","k":3}')" 200 "sagemaker invocations"
+if cmp -s "$WORK/body" "$WORK/cli.json"; then pass; else fail "sagemaker serve answer: $(cat "$WORK/body")"; fi
+stop_server
+
+printf '{"factors":"many"}' >"$SM/input/config/hyperparameters.json"
+expect_exit 2 "bad hyperparameter" -- "$VIDREC" sagemaker --root "$SM" train -q
+expect_contains "$SM/output/failure" "hyperparameter factors must be a number, got 'many'" "failure reason written"
+rm -f "$SM/output/failure"
+printf '{"factors":"2"}' >"$SM/input/config/hyperparameters.json"
+rm -rf "$SM/input/data"
+expect_exit 1 "no data channel" -- "$VIDREC" sagemaker --root "$SM" train -q
+expect_contains "$SM/output/failure" "no input data channel" "missing data reason"
+
+finish
