@@ -18,7 +18,7 @@ install_deps wrk
 mkdir -p "$DIR"
 
 if [ ! -s "$DIR/model.vrm" ]; then
-  /usr/bin/python3 /work/shared/tools/synth.py --users 100000 --videos 20000 --events 2000000 -o "$DIR/raw.csv"
+  /usr/bin/python3 "${SHARED:-../shared}/tools/synth.py" --users 100000 --videos 20000 --events 2000000 -o "$DIR/raw.csv"
   "$VIDREC" prepare "$DIR/raw.csv" -o "$DIR/data.vrd" -q
   "$VIDREC" train "$DIR/data.vrd" -o "$DIR/model.vrm" --factors 64 --iterations 5 -q
   "$VIDREC" train "$DIR/data.vrd" -o "$DIR/model2.vrm" --factors 64 --iterations 5 --seed 7 -q
