@@ -2,7 +2,6 @@
 #include "vidrec/ingest.hpp"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -17,7 +16,6 @@
 #include <memory>
 #include <numeric>
 
-#include "vidrec/binary_io.hpp"
 #include "vidrec/errors.hpp"
 #include "vidrec/progress.hpp"
 
@@ -476,19 +474,6 @@ void ingest_file(const std::string& path, const IngestOptions& options, RowSink&
   const std::string name = path == "-" ? "<stdin>" : path;
   struct stat st {};
   const bool regular = path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-  if (regular && st.st_size > 0) {
-    // A plain file is parsed in place from a read-only mapping: no copy
-    // through read() into a buffer. Gzip goes through zlib instead.
-    const auto file = MappedFile::open(path);
-    const bool gzip =
-        file->size() >= 2 && uint8_t(file->data()[0]) == 0x1f && uint8_t(file->data()[1]) == 0x8b;
-    if (!gzip) {
-      ::madvise(const_cast<char*>(file->data()), file->size(), MADV_SEQUENTIAL);
-      LineReader reader(name, std::string_view(file->data(), file->size()));
-      run(reader, name, options, sink, stats, file->size());
-      return;
-    }
-  }
   LineReader reader(name, open_source(path));
   run(reader, name, options, sink, stats, regular ? uint64_t(st.st_size) : 0);
 }

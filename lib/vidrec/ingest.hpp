@@ -88,7 +88,7 @@ class LineReader {
  public:
   static constexpr size_t kMaxLine = size_t(64) << 20;
   LineReader(std::string name, std::unique_ptr<ByteSource> source);
-  // Lines straight out of `bytes` (a mapped file), without copying them.
+  // Lines straight out of `bytes` in memory, without copying them.
   LineReader(std::string name, std::string_view bytes);
   ~LineReader();
   // The view is valid until the next call.
