@@ -65,6 +65,12 @@ uint64_t header_hash(const char* header, const char* table, size_t table_size) {
 
 uint64_t checksum64(const void* data, size_t size) { return XXH3_64bits(data, size); }
 
+std::string hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
 std::string tag_name(uint32_t tag) {
   std::string s(4, ' ');
   for (int i = 0; i < 4; ++i) s[i] = char((tag >> (8 * i)) & 0xff);

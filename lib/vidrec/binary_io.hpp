@@ -25,6 +25,8 @@
 namespace vidrec {
 
 uint64_t checksum64(const void* data, size_t size);
+// A checksum as 16 hex digits, as inspect and provenance print them.
+std::string hex64(uint64_t v);
 
 constexpr uint32_t make_tag(const char (&s)[5]) {
   return uint32_t(uint8_t(s[0])) | uint32_t(uint8_t(s[1])) << 8 | uint32_t(uint8_t(s[2])) << 16 |

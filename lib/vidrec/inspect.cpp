@@ -11,11 +11,6 @@
 namespace vidrec {
 
 namespace {
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::string shortest(float v) {
   char buf[32];

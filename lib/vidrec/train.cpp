@@ -34,11 +34,6 @@ nlohmann::json config_json(const AlsConfig& c) {
           {"seed", c.seed}};
 }
 
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 }  // namespace
 
 TrainReport run_train(const TrainConfig& cfg) {
