@@ -16,15 +16,12 @@ struct OwnedCsr {
   std::vector<uint64_t> indptr{0};
   std::vector<uint32_t> indices;
   std::vector<float> values;
-  vidrec::CsrView view() const {
-    return {rows, cols, indptr.data(), indices.data(), values.data()};
-  }
+  vidrec::CsrView view() const { return {rows, cols, indptr.data(), indices.data(), values.data()}; }
 };
 
 // Each entry present with probability `density`, weight 1..5; with
 // `nonpositive`, some present entries get weight 0 or -1 instead.
-OwnedCsr random_csr(uint32_t rows, uint32_t cols, double density, uint64_t seed,
-                    bool nonpositive = false) {
+OwnedCsr random_csr(uint32_t rows, uint32_t cols, double density, uint64_t seed, bool nonpositive = false) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u01(0.0, 1.0);
   OwnedCsr m;
@@ -60,8 +57,7 @@ arma::fmat dense_reference(const OwnedCsr& m, const arma::fmat& Y, const AlsConf
         c(m.indices[e]) = cfg.confidence_of(m.values[e]);
         p(m.indices[e]) = 1.0;
       }
-    const arma::mat A = Yd * arma::diagmat(c) * Yd.t() +
-                        cfg.regularization * arma::eye(Y.n_rows, Y.n_rows);
+    const arma::mat A = Yd * arma::diagmat(c) * Yd.t() + cfg.regularization * arma::eye(Y.n_rows, Y.n_rows);
     X.col(u) = arma::conv_to<arma::fvec>::from(arma::solve(A, Yd * (c % p)));
   }
   return X;
@@ -194,12 +190,13 @@ TEST_CASE("non-positive weights count as unobserved; empty rows get zero", "[als
   empty_rows.indices = {1};
   empty_rows.values = {0.0f};
   arma::fmat X(f, 2, arma::fill::ones);
-  vidrec::solve_half_sweep(empty_rows.view(), random_factors(f, 3, 1), X, small_config(f, AlsConfig::Solver::CG));
+  vidrec::solve_half_sweep(empty_rows.view(), random_factors(f, 3, 1), X,
+                           small_config(f, AlsConfig::Solver::CG));
   CHECK(arma::all(arma::vectorise(X) == 0.0f));
 }
 
 TEST_CASE("gram and half-sweeps do not depend on the thread count", "[als_solver]") {
-  for (uint32_t f : {8u, 70u}) {  // 70: vector tiles plus scalar tails
+  for (uint32_t f : {8u, 70u}) {                       // 70: vector tiles plus scalar tails
     const arma::fmat Y = random_factors(f, 20000, 4);  // several gram blocks
     const arma::fmat G1 = vidrec::gram(Y, 0.5f, 1);
     CHECK(bits_equal(G1, vidrec::gram(Y, 0.5f, 3)));
@@ -237,8 +234,8 @@ TEST_CASE("training_loss equals the brute-force weighted loss", "[als_solver]") 
           c = cfg.confidence_of(m.values[e]);
           p = 1.0;
         }
-      const double d = p - arma::dot(arma::conv_to<arma::vec>::from(X.col(u)),
-                                     arma::conv_to<arma::vec>::from(Y.col(i)));
+      const double d =
+          p - arma::dot(arma::conv_to<arma::vec>::from(X.col(u)), arma::conv_to<arma::vec>::from(Y.col(i)));
       loss += c * d * d;
       weight += c;
     }
@@ -251,8 +248,6 @@ TEST_CASE("mismatched factor shapes are rejected", "[als_solver]") {
   const OwnedCsr m = random_csr(4, 5, 0.5, 1);
   const AlsConfig cfg = small_config(3, AlsConfig::Solver::CG);
   arma::fmat X(3, 4, arma::fill::zeros);
-  CHECK_THROWS_AS(vidrec::solve_half_sweep(m.view(), arma::fmat(3, 6), X, cfg),
-                  std::invalid_argument);
-  CHECK_THROWS_AS(vidrec::solve_half_sweep(m.view(), arma::fmat(2, 5), X, cfg),
-                  std::invalid_argument);
+  CHECK_THROWS_AS(vidrec::solve_half_sweep(m.view(), arma::fmat(3, 6), X, cfg), std::invalid_argument);
+  CHECK_THROWS_AS(vidrec::solve_half_sweep(m.view(), arma::fmat(2, 5), X, cfg), std::invalid_argument);
 }

@@ -20,9 +20,7 @@ struct OwnedCsr {
   std::vector<uint64_t> indptr{0};
   std::vector<uint32_t> indices;
   std::vector<float> values;
-  vidrec::CsrView view() const {
-    return {rows, cols, indptr.data(), indices.data(), values.data()};
-  }
+  vidrec::CsrView view() const { return {rows, cols, indptr.data(), indices.data(), values.data()}; }
 };
 
 // Users prefer one of `groups` blocks of videos, so there is structure to fit.
@@ -133,13 +131,12 @@ TEST_CASE("training is deterministic for a seed, whatever the thread count", "[a
 TEST_CASE("trained factors have the documented shapes; progress is reported", "[als_train]") {
   Fixture fx;
   std::vector<uint32_t> seen;
-  const auto result = vidrec::train_als(
-      fx.user_items.view(), fx.item_users.view(), fx.cfg,
-      [&](uint32_t it, double seconds, double loss) {
-        seen.push_back(it);
-        CHECK(seconds >= 0.0);
-        CHECK(std::isnan(loss));  // compute_loss is off
-      });
+  const auto result = vidrec::train_als(fx.user_items.view(), fx.item_users.view(), fx.cfg,
+                                        [&](uint32_t it, double seconds, double loss) {
+                                          seen.push_back(it);
+                                          CHECK(seconds >= 0.0);
+                                          CHECK(std::isnan(loss));  // compute_loss is off
+                                        });
   CHECK(seen == std::vector<uint32_t>{1, 2, 3, 4, 5, 6, 7, 8});
   CHECK(result.factors.user_factors.n_rows == 8);
   CHECK(result.factors.user_factors.n_cols == 120);
@@ -186,16 +183,13 @@ TEST_CASE("config validation: each rule", "[als_train][config]") {
   fails([](AlsConfig& c) { c.factors = 0; }, "factors must be between 1 and 4096, got 0");
   fails([](AlsConfig& c) { c.factors = 4097; }, "factors must be between 1 and 4096, got 4097");
   fails([](AlsConfig& c) { c.iterations = 0; }, "iterations must be >= 1, got 0");
-  fails([](AlsConfig& c) { c.regularization = -0.5f; },
-        "regularization must be finite and >= 0, got -0.5");
-  fails([&](AlsConfig& c) { c.regularization = nan; },
-        "regularization must be finite and >= 0, got nan");
+  fails([](AlsConfig& c) { c.regularization = -0.5f; }, "regularization must be finite and >= 0, got -0.5");
+  fails([&](AlsConfig& c) { c.regularization = nan; }, "regularization must be finite and >= 0, got nan");
   fails([](AlsConfig& c) { c.alpha = -1.0f; }, "alpha must be finite and >= 0, got -1");
   fails([&](AlsConfig& c) { c.alpha = inf; }, "alpha must be finite and >= 0, got inf");
   fails([](AlsConfig& c) { c.epsilon = 0.0f; }, "epsilon must be finite and > 0, got 0");
   fails([](AlsConfig& c) { c.cg_steps = 0; }, "cg-steps must be >= 1, got 0");
-  fails([](AlsConfig& c) { c.threads = 5000; },
-        "threads must be <= 4096 (0 = all cores), got 5000");
+  fails([](AlsConfig& c) { c.threads = 5000; }, "threads must be <= 4096 (0 = all cores), got 5000");
   Fixture fx;
   fx.cfg.factors = 0;
   CHECK_THROWS_AS(fx.train(), ConfigError);

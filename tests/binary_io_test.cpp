@@ -57,7 +57,8 @@ TEST_CASE("reader tells apart wrong magic, newer version, truncation and corrupt
     std::vector<char> t(good.begin(), good.begin() + int64_t(cut));
     CHECK_THROWS_AS(open_bytes(t), FormatError);
   }
-  CHECK_THROWS_WITH(open_bytes(std::vector<char>(good.begin(), good.end() - 1)), Catch::Contains("truncated"));
+  CHECK_THROWS_WITH(open_bytes(std::vector<char>(good.begin(), good.end() - 1)),
+                    Catch::Contains("truncated"));
 
   // Every single bit flip anywhere is caught.
   for (size_t i = 0; i < good.size(); ++i)
@@ -101,7 +102,8 @@ TEST_CASE("AtomicFile replaces only on commit and leaves no temporary behind", "
 
 TEST_CASE("MappedFile reports missing files and directories", "[binary_io]") {
   test::TempDir dir;
-  CHECK_THROWS_WITH(MappedFile::open(dir.file("nope")), Catch::Contains("nope") && Catch::Contains("cannot open"));
+  CHECK_THROWS_WITH(MappedFile::open(dir.file("nope")),
+                    Catch::Contains("nope") && Catch::Contains("cannot open"));
   CHECK_THROWS_WITH(MappedFile::open(dir.path().string()), Catch::Contains("is a directory"));
   test::write_text(dir.file("empty"), "");
   CHECK(MappedFile::open(dir.file("empty"))->size() == 0);

@@ -54,9 +54,11 @@ TEST_CASE("dataset round trip, transpose against brute force", "[dataset]") {
   // Dense comparison of the two views.
   std::vector<float> a(40 * 25, 0), b(40 * 25, 0);
   for (uint32_t u = 0; u < rows.rows; ++u)
-    for (uint64_t k = rows.row_begin(u); k < rows.row_end(u); ++k) a[u * 25 + rows.indices[k]] = rows.values[k];
+    for (uint64_t k = rows.row_begin(u); k < rows.row_end(u); ++k)
+      a[u * 25 + rows.indices[k]] = rows.values[k];
   for (uint32_t v = 0; v < cols.rows; ++v)
-    for (uint64_t k = cols.row_begin(v); k < cols.row_end(v); ++k) b[cols.indices[k] * 25 + v] = cols.values[k];
+    for (uint64_t k = cols.row_begin(v); k < cols.row_end(v); ++k)
+      b[cols.indices[k] * 25 + v] = cols.values[k];
   CHECK(a == b);
 }
 
@@ -95,7 +97,8 @@ TEST_CASE("structurally invalid data is refused even with valid checksums", "[da
   DatasetData e = random_dataset(5, 5, 0.6, 4);
   std::swap(e.user_ids[0], e.user_ids[1]);
   write_dataset(e, dir.file("ids.vrd"));
-  CHECK_THROWS_WITH(Dataset::open(dir.file("ids.vrd")), Catch::Contains("ids") && Catch::Contains("ascending"));
+  CHECK_THROWS_WITH(Dataset::open(dir.file("ids.vrd")),
+                    Catch::Contains("ids") && Catch::Contains("ascending"));
 }
 
 TEST_CASE("truncated and bit-flipped dataset files are refused", "[dataset]") {

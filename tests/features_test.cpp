@@ -70,8 +70,8 @@ TEST_CASE("aggregation matches a std::map reference and ignores row order", "[fe
   std::vector<Ev> events;
   // Enough rows to pass through several buffer flushes.
   for (int i = 0; i < 2'500'000; ++i)
-    events.push_back({"u" + std::to_string(rng() % 3000), "v" + std::to_string(rng() % 700), double(1 + rng() % 3),
-                      int64_t(rng() % 100000)});
+    events.push_back({"u" + std::to_string(rng() % 3000), "v" + std::to_string(rng() % 700),
+                      double(1 + rng() % 3), int64_t(rng() % 100000)});
   const auto ref = reference(events);
   const DatasetData d = aggregate(events);
   REQUIRE(d.indices.size() == ref.size());

@@ -96,11 +96,11 @@ TEST_CASE("parse_timestamp accepts the documented forms", "[ingest]") {
 
 TEST_CASE("parse_timestamp rejects malformed and impossible times", "[ingest]") {
   int64_t t = 0;
-  for (const char* bad : {"", "yesterday", "2025-13-45 99:99:99", "2025-02-29 00:00:00", "1900-02-29 00:00:00",
-                          "2025-04-31 00:00:00", "2025-01-01 24:00:00", "2025-01-01 10:60:00",
-                          "2025-01-01 10:20:60", "2025-01-01", "2025/01/01 10:20:00", "2025-01-01 10:20:00X",
-                          "2025-01-01T10:20:00+2", "12.5", "99999999999999", "0000-01-01 00:00:00",
-                          "2025-1-01 10:20:00", "2025-01-01T10:20:00."})
+  for (const char* bad :
+       {"", "yesterday", "2025-13-45 99:99:99", "2025-02-29 00:00:00", "1900-02-29 00:00:00",
+        "2025-04-31 00:00:00", "2025-01-01 24:00:00", "2025-01-01 10:60:00", "2025-01-01 10:20:60",
+        "2025-01-01", "2025/01/01 10:20:00", "2025-01-01 10:20:00X", "2025-01-01T10:20:00+2", "12.5",
+        "99999999999999", "0000-01-01 00:00:00", "2025-1-01 10:20:00", "2025-01-01T10:20:00."})
     CHECK_FALSE(parse_timestamp(bad, t));
 }
 
@@ -181,8 +181,8 @@ TEST_CASE("header is recognised only as the first non-blank line", "[ingest]") {
 TEST_CASE("line endings, BOM, blank lines, missing final newline, NUL bytes", "[ingest]") {
   const std::string text = std::string("\xEF\xBB\xBFuserId,videoId,t,v,l,ts\r\n") +
                            "u1,v1,watch,1,USA,2025-01-01 00:00:00\r\n" + "\r\n" + "   \t \n" +
-                           "u2,v1,watch,1,USA,2025-01-01 00:00:00\n" + std::string("u3,v1,wa\0ch,1,USA,x\n", 20) +
-                           "u4,v2,like,2,USA,2025-01-01 00:00:00";
+                           "u2,v1,watch,1,USA,2025-01-01 00:00:00\n" +
+                           std::string("u3,v1,wa\0ch,1,USA,x\n", 20) + "u4,v2,like,2,USA,2025-01-01 00:00:00";
   Collect sink;
   const IngestStats st = ingest(text, {}, &sink);
   CHECK(st.lines == 7);
@@ -200,8 +200,16 @@ TEST_CASE("line endings, BOM, blank lines, missing final newline, NUL bytes", "[
 TEST_CASE("every line is accounted for exactly once", "[ingest]") {
   // Random mixes of good, bad, blank and quoted lines: the buckets add up.
   std::mt19937 rng(11);
-  const char* pool[] = {"u1,v1,watch,1,USA,2025-01-01 00:00:00", "u1,v1", ",v,w,1,X,1", "\"a,b\",v,w,2,\"X,Y\",3",
-                        "", "u,v,w,zz,X,1", "u,v,w,1,X,1,9", "u,v,w,inf,X,1", "u,,w,1,X,1", "u,v,w,1,X,never"};
+  const char* pool[] = {"u1,v1,watch,1,USA,2025-01-01 00:00:00",
+                        "u1,v1",
+                        ",v,w,1,X,1",
+                        "\"a,b\",v,w,2,\"X,Y\",3",
+                        "",
+                        "u,v,w,zz,X,1",
+                        "u,v,w,1,X,1,9",
+                        "u,v,w,inf,X,1",
+                        "u,,w,1,X,1",
+                        "u,v,w,1,X,never"};
   std::string text;
   for (int i = 0; i < 5000; ++i) text += std::string(pool[rng() % 10]) + (rng() % 3 ? "\n" : "\r\n");
   const IngestStats st = ingest(text);

@@ -72,7 +72,8 @@ TEST_CASE("damaged model files are refused with the file named", "[model]") {
   write_model(ds, md, dir.file("m.vrm"));
   const std::string good = test::read_text(dir.file("m.vrm"));
 
-  CHECK_THROWS_WITH(Model::open(dir.file("d.vrd")), Catch::Contains("is a vidrec dataset file, expected a model"));
+  CHECK_THROWS_WITH(Model::open(dir.file("d.vrd")),
+                    Catch::Contains("is a vidrec dataset file, expected a model"));
   test::write_text(dir.file("t.vrm"), good.substr(0, good.size() / 2));
   CHECK_THROWS_WITH(Model::open(dir.file("t.vrm")), Catch::Contains("t.vrm: truncated"));
 

@@ -42,8 +42,7 @@ TEST_CASE("parallel_for runs chunks concurrently", "[parallel]") {
           return;
         }
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        while (!second_started && std::chrono::steady_clock::now() < deadline)
-          std::this_thread::yield();
+        while (!second_started && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
         overlapped = second_started.load();
       },
       1);

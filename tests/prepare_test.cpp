@@ -52,7 +52,8 @@ TEST_CASE("a reject rate above the limit fails and writes no dataset", "[prepare
   test::TempDir dir;
   PrepareConfig c = config(dir);
   c.max_reject_rate = 0.1;  // 1 of 5 rows is 0.2
-  CHECK_THROWS_WITH(run_prepare(c), Catch::Contains("above --max-reject-rate") && Catch::Contains("not written"));
+  CHECK_THROWS_WITH(run_prepare(c),
+                    Catch::Contains("above --max-reject-rate") && Catch::Contains("not written"));
   CHECK_FALSE(std::ifstream(c.output).good());
   const auto j = nlohmann::json::parse(test::read_text(dir.file("summary.json")));
   CHECK(j["status"] == "failed");
@@ -65,7 +66,8 @@ TEST_CASE("a run that leaves no interactions fails", "[prepare]") {
   PrepareConfig c = config(dir);
   for (const char* t : {"watch", "like", "complete"}) c.ignore_types.insert(t);
   CHECK_THROWS_WITH(run_prepare(c), Catch::Contains("no interactions left"));
-  test::write_text(dir.file("header.csv"), "userId,videoId,interactionType,interactionValue,location,timestamp\n");
+  test::write_text(dir.file("header.csv"),
+                   "userId,videoId,interactionType,interactionValue,location,timestamp\n");
   c.ignore_types.clear();
   c.inputs = {dir.file("header.csv")};
   CHECK_THROWS_WITH(run_prepare(c), Catch::Contains("no valid interaction rows"));

@@ -80,8 +80,9 @@ double ndcg_at(const Model& m, const std::vector<std::set<uint32_t>>& test, uint
     std::vector<std::pair<double, uint32_t>> cand;
     for (uint32_t v = 0; v < m.n_videos(); ++v)
       if (!seen.count(v)) cand.push_back({score(u, v), v});
-    std::partial_sort(cand.begin(), cand.begin() + k, cand.end(),
-                      [](auto& a, auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+    std::partial_sort(cand.begin(), cand.begin() + k, cand.end(), [](auto& a, auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
     double dcg = 0, idcg = 0;
     for (uint32_t r = 0; r < k; ++r) {
       if (test[u].count(cand[r].second)) dcg += 1 / std::log2(r + 2.0);

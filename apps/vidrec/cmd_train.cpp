@@ -41,7 +41,8 @@ void register_train(CLI::App& app) {
     cfg->progress = !*quiet;
     const TrainReport rep = run_train(*cfg);
     if (!*quiet)
-      std::fprintf(stderr, "train: %u users, %u videos, %llu pairs, %u factors, %zu iterations in %.2f s -> %s\n",
+      std::fprintf(stderr,
+                   "train: %u users, %u videos, %llu pairs, %u factors, %zu iterations in %.2f s -> %s\n",
                    rep.users, rep.videos, static_cast<unsigned long long>(rep.pairs), cfg->als.factors,
                    rep.stats.iteration_seconds.size(), rep.seconds, cfg->output.c_str());
   });

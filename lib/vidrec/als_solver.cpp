@@ -50,9 +50,9 @@ VIDREC_KERNEL void prefetch_row(const CsrView& m, uint32_t r, const float* Y, ui
 // Rows [i, i + 16B) of accumulate(), held in registers across all columns:
 // a column-at-a-time axpy would instead stall on store-to-load forwarding.
 template <int B>
-VIDREC_KERNEL void accumulate_rows(uint32_t i, const float* G, uint32_t g_cols, const float* a,
-                                   float scale, const float* Y, const uint32_t* cols,
-                                   const float* w, uint32_t k, float* out, uint32_t f) {
+VIDREC_KERNEL void accumulate_rows(uint32_t i, const float* G, uint32_t g_cols, const float* a, float scale,
+                                   const float* Y, const uint32_t* cols, const float* w, uint32_t k,
+                                   float* out, uint32_t f) {
   v16 acc[B] = {};
   for (uint32_t j = 0; j < g_cols; ++j) {
     const float* col = G + size_t(j) * f + i;
@@ -68,9 +68,8 @@ VIDREC_KERNEL void accumulate_rows(uint32_t i, const float* G, uint32_t g_cols, 
 
 // out = scale * G[:, 0..g_cols) a + sum_j w[j] * Y[:, cols[j]], where G and Y
 // are column-major with f rows.
-VIDREC_KERNEL void accumulate(const float* G, uint32_t g_cols, const float* a, float scale,
-                              const float* Y, const uint32_t* cols, const float* w, uint32_t k,
-                              float* out, uint32_t f) {
+VIDREC_KERNEL void accumulate(const float* G, uint32_t g_cols, const float* a, float scale, const float* Y,
+                              const uint32_t* cols, const float* w, uint32_t k, float* out, uint32_t f) {
   uint32_t i = 0;
   for (; i + 64 <= f; i += 64) accumulate_rows<4>(i, G, g_cols, a, scale, Y, cols, w, k, out, f);
   for (; i + 16 <= f; i += 16) accumulate_rows<1>(i, G, g_cols, a, scale, Y, cols, w, k, out, f);
@@ -98,8 +97,8 @@ VIDREC_KERNEL uint32_t observed(const CsrView& m, uint32_t r, const AlsConfig& c
 // Conjugate gradient on A x = b with A = G + sum_j (c_j - 1) y_j y_j^T and
 // b = sum_j c_j y_j, G = YtY + lambda I; same steps and stopping rule as
 // implicit's least_squares_cg, without ever forming A.
-VIDREC_HOT void cg_rows(const CsrView& m, const float* Y, const float* G, const AlsConfig& cfg,
-                        float* X, uint32_t begin, uint32_t end, RowScratch& s) {
+VIDREC_HOT void cg_rows(const CsrView& m, const float* Y, const float* G, const AlsConfig& cfg, float* X,
+                        uint32_t begin, uint32_t end, RowScratch& s) {
   const uint32_t f = cfg.factors;
   float* r = s.work.data();
   float* p = r + f;
@@ -126,8 +125,7 @@ VIDREC_HOT void cg_rows(const CsrView& m, const float* Y, const float* G, const 
     float rsold = dot(r, r, f);
     if (rsold < 1e-20f) continue;
     for (uint32_t step = 0; step < cfg.cg_steps; ++step) {
-      for (uint32_t j = 0; j < k; ++j)
-        w[j] = (conf[j] - 1.0f) * dot(Y + size_t(cols[j]) * f, p, f);
+      for (uint32_t j = 0; j < k; ++j) w[j] = (conf[j] - 1.0f) * dot(Y + size_t(cols[j]) * f, p, f);
       accumulate(G, f, p, 1.0f, Y, cols, w, k, Ap, f);
       const float alpha = rsold / dot(p, Ap, f);
       axpy(alpha, p, x, f);
@@ -159,8 +157,7 @@ VIDREC_KERNEL void cholesky_solve(float* A, float* b, float* x, uint32_t f) {
     // diagonal only touch the unread upper triangle, and the loops stay
     // whole vectors.
     const uint32_t start = (j + 1) & ~15u;
-    for (uint32_t c = j + 1; c < f; ++c)
-      axpy(-col[c], col + start, A + size_t(c) * f + start, f - start);
+    for (uint32_t c = j + 1; c < f; ++c) axpy(-col[c], col + start, A + size_t(c) * f + start, f - start);
   }
   for (uint32_t j = 0; j < f; ++j) {  // L z = b
     const float* col = A + size_t(j) * f;
@@ -173,9 +170,8 @@ VIDREC_KERNEL void cholesky_solve(float* A, float* b, float* x, uint32_t f) {
   }
 }
 
-VIDREC_HOT void cholesky_rows(const CsrView& m, const float* Y, const float* G,
-                              const AlsConfig& cfg, float* X, uint32_t begin, uint32_t end,
-                              RowScratch& s) {
+VIDREC_HOT void cholesky_rows(const CsrView& m, const float* Y, const float* G, const AlsConfig& cfg,
+                              float* X, uint32_t begin, uint32_t end, RowScratch& s) {
   const uint32_t f = cfg.factors;
   float* A = s.work.data();
   float* b = A + size_t(f) * f;
@@ -198,8 +194,7 @@ VIDREC_HOT void cholesky_rows(const CsrView& m, const float* Y, const float* G,
     for (uint32_t j0 = 0; j0 < k; j0 += kChunk) {
       const uint32_t n = std::min(kChunk, k - j0);
       for (uint32_t a = 0; a < f; ++a) {
-        for (uint32_t j = j0; j < j0 + n; ++j)
-          w[j] = (conf[j] - 1.0f) * Y[size_t(cols[j]) * f + a];
+        for (uint32_t j = j0; j < j0 + n; ++j) w[j] = (conf[j] - 1.0f) * Y[size_t(cols[j]) * f + a];
         float* column = A + size_t(a) * f;
         accumulate(column, 1, &one, 1.0f, Y, cols + j0, w + j0, n, column, f);
       }
@@ -213,8 +208,8 @@ VIDREC_HOT void cholesky_rows(const CsrView& m, const float* Y, const float* G,
 // G[:, a..a+C) += Y[:, n0..n1) Y[a..a+C, n0..n1)^T for rows i..i+16R of G,
 // accumulated in registers (the register tile of a GEMM micro-kernel).
 template <int R, int C>
-VIDREC_KERNEL void gram_tile(const float* Y, uint32_t f, uint64_t n0, uint64_t n1, uint32_t i,
-                      uint32_t a, float* G) {
+VIDREC_KERNEL void gram_tile(const float* Y, uint32_t f, uint64_t n0, uint64_t n1, uint32_t i, uint32_t a,
+                             float* G) {
   v16 acc[C][R] = {};
   for (uint64_t n = n0; n < n1; ++n) {
     const float* y = Y + n * f;
@@ -263,8 +258,7 @@ struct LossPart {
 // Per row u: x^T YtY x + sum_observed [(c - 1)(x.y)^2 - 2c (x.y) + c], which
 // equals sum over all columns of c (p - x.y)^2.
 VIDREC_HOT void loss_rows(const CsrView& m, const float* Y, const float* G, const AlsConfig& cfg,
-                          const float* X, uint32_t begin, uint32_t end, RowScratch& s,
-                          LossPart& part) {
+                          const float* X, uint32_t begin, uint32_t end, RowScratch& s, LossPart& part) {
   const uint32_t f = cfg.factors;
   float* r = s.work.data();
   for (uint32_t u = begin; u < end; ++u) {
@@ -283,15 +277,12 @@ VIDREC_HOT void loss_rows(const CsrView& m, const float* Y, const float* G, cons
   }
 }
 
-void check_shapes(const CsrView& m, const arma::fmat& Y, const arma::fmat& X,
-                  const AlsConfig& cfg) {
-  if (X.n_rows != cfg.factors || Y.n_rows != cfg.factors || X.n_cols != m.rows ||
-      Y.n_cols != m.cols)
-    throw std::invalid_argument("ALS factor shapes do not match the matrix: X " +
-                                std::to_string(X.n_rows) + "x" + std::to_string(X.n_cols) +
-                                ", Y " + std::to_string(Y.n_rows) + "x" +
-                                std::to_string(Y.n_cols) + ", matrix " +
-                                std::to_string(m.rows) + "x" + std::to_string(m.cols));
+void check_shapes(const CsrView& m, const arma::fmat& Y, const arma::fmat& X, const AlsConfig& cfg) {
+  if (X.n_rows != cfg.factors || Y.n_rows != cfg.factors || X.n_cols != m.rows || Y.n_cols != m.cols)
+    throw std::invalid_argument("ALS factor shapes do not match the matrix: X " + std::to_string(X.n_rows) +
+                                "x" + std::to_string(X.n_cols) + ", Y " + std::to_string(Y.n_rows) + "x" +
+                                std::to_string(Y.n_cols) + ", matrix " + std::to_string(m.rows) + "x" +
+                                std::to_string(m.cols));
 }
 
 uint64_t max_row_nnz(const CsrView& m) {
@@ -305,10 +296,7 @@ constexpr uint64_t kRowGrain = 64;  // rows per parallel_for chunk
 }  // namespace
 
 RowScratch::RowScratch(uint32_t factors, uint64_t max_row_nnz)
-    : cols(max_row_nnz),
-      conf(max_row_nnz),
-      weights(max_row_nnz),
-      work(size_t(factors) * (factors + 3)) {}
+    : cols(max_row_nnz), conf(max_row_nnz), weights(max_row_nnz), work(size_t(factors) * (factors + 3)) {}
 
 arma::fmat gram(const arma::fmat& Y, float ridge, unsigned threads) {
   // Fixed blocks summed in order: the same bits for any thread count.
@@ -321,8 +309,7 @@ arma::fmat gram(const arma::fmat& Y, float ridge, unsigned threads) {
       [&](uint64_t b, uint64_t e, unsigned) {
         for (; b < e; ++b) {
           parts[b].zeros(f, f);
-          gram_add(Y.memptr(), f, b * kBlock, std::min(kBlock, n - b * kBlock),
-                   parts[b].memptr());
+          gram_add(Y.memptr(), f, b * kBlock, std::min(kBlock, n - b * kBlock), parts[b].memptr());
         }
       },
       1);
@@ -332,9 +319,8 @@ arma::fmat gram(const arma::fmat& Y, float ridge, unsigned threads) {
   return G;
 }
 
-void solve_rows(const CsrView& m, const arma::fmat& Y, const arma::fmat& gram_reg,
-                const AlsConfig& cfg, arma::fmat& X, uint32_t begin, uint32_t end,
-                RowScratch& scratch) {
+void solve_rows(const CsrView& m, const arma::fmat& Y, const arma::fmat& gram_reg, const AlsConfig& cfg,
+                arma::fmat& X, uint32_t begin, uint32_t end, RowScratch& scratch) {
   check_shapes(m, Y, X, cfg);
   if (begin > end || end > m.rows)
     throw std::invalid_argument("solve_rows: bad row range [" + std::to_string(begin) + ", " +
@@ -345,12 +331,10 @@ void solve_rows(const CsrView& m, const arma::fmat& Y, const arma::fmat& gram_re
     cholesky_rows(m, Y.memptr(), gram_reg.memptr(), cfg, X.memptr(), begin, end, scratch);
 }
 
-void solve_half_sweep(const CsrView& m, const arma::fmat& Y, arma::fmat& X,
-                      const AlsConfig& cfg) {
+void solve_half_sweep(const CsrView& m, const arma::fmat& Y, arma::fmat& X, const AlsConfig& cfg) {
   check_shapes(m, Y, X, cfg);
   const arma::fmat G = gram(Y, cfg.regularization, cfg.threads);
-  std::vector<RowScratch> scratch(resolve_threads(cfg.threads),
-                                  RowScratch(cfg.factors, max_row_nnz(m)));
+  std::vector<RowScratch> scratch(resolve_threads(cfg.threads), RowScratch(cfg.factors, max_row_nnz(m)));
   parallel_for(
       m.rows, cfg.threads,
       [&](uint64_t b, uint64_t e, unsigned id) {
@@ -364,15 +348,14 @@ double training_loss(const CsrView& user_items, const arma::fmat& user_factors,
   check_shapes(user_items, item_factors, user_factors, cfg);
   const arma::fmat G = gram(item_factors, 0.0f, cfg.threads);
   const CsrView& m = user_items;
-  std::vector<RowScratch> scratch(resolve_threads(cfg.threads),
-                                  RowScratch(cfg.factors, max_row_nnz(m)));
+  std::vector<RowScratch> scratch(resolve_threads(cfg.threads), RowScratch(cfg.factors, max_row_nnz(m)));
   // One partial per fixed chunk, summed in order: deterministic.
   std::vector<LossPart> parts((uint64_t(m.rows) + kRowGrain - 1) / kRowGrain);
   parallel_for(
       m.rows, cfg.threads,
       [&](uint64_t b, uint64_t e, unsigned id) {
-        loss_rows(m, item_factors.memptr(), G.memptr(), cfg, user_factors.memptr(),
-                  uint32_t(b), uint32_t(e), scratch[id], parts[b / kRowGrain]);
+        loss_rows(m, item_factors.memptr(), G.memptr(), cfg, user_factors.memptr(), uint32_t(b), uint32_t(e),
+                  scratch[id], parts[b / kRowGrain]);
       },
       kRowGrain);
   LossPart total;
@@ -384,8 +367,7 @@ double training_loss(const CsrView& user_items, const arma::fmat& user_factors,
   double item_norm = 0.0;
   for (const float v : item_factors) item_norm += double(v) * v;
   total.loss += double(cfg.regularization) * item_norm;
-  const double weight =
-      total.confidence + double(m.rows) * double(m.cols) - double(total.observed);
+  const double weight = total.confidence + double(m.rows) * double(m.cols) - double(total.observed);
   return weight > 0.0 ? total.loss / weight : 0.0;
 }
 

@@ -55,9 +55,10 @@ nlohmann::json PrepareReport::to_json() const {
       {"videos", videos},
       {"pairs", pairs},
       // Integral sums print as integers, as the logs' values usually are.
-      {"value_sum", std::nearbyint(ingest.value_sum) == ingest.value_sum && std::fabs(ingest.value_sum) < 0x1p53
-                        ? nlohmann::json(int64_t(ingest.value_sum))
-                        : nlohmann::json(ingest.value_sum)},
+      {"value_sum",
+       std::nearbyint(ingest.value_sum) == ingest.value_sum && std::fabs(ingest.value_sum) < 0x1p53
+           ? nlohmann::json(int64_t(ingest.value_sum))
+           : nlohmann::json(ingest.value_sum)},
       {"pruned",
        {{"rounds", prune.rounds},
         {"users", prune.users_removed},

@@ -12,8 +12,7 @@ namespace vidrec::simd {
 // line would be compiled for the baseline only); v16 becomes one zmm, two ymm
 // or four xmm registers per clone.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)  // clang: the fuzz builds, baseline only
-#define VIDREC_HOT \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define VIDREC_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #define VIDREC_KERNEL __attribute__((always_inline)) inline
 #else
 #define VIDREC_HOT

@@ -20,7 +20,6 @@ uint64_t mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-
 // "0.2", not std::to_string's "0.200000".
 std::string show(double v) {
   char buf[32];

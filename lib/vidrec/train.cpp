@@ -57,8 +57,8 @@ TrainReport run_train(const TrainConfig& cfg) {
         if (std::isnan(loss))
           std::snprintf(detail, sizeof detail, "iteration %u/%u %.2fs", it, cfg.als.iterations, secs);
         else
-          std::snprintf(detail, sizeof detail, "iteration %u/%u %.2fs loss %.6g", it, cfg.als.iterations, secs,
-                        loss);
+          std::snprintf(detail, sizeof detail, "iteration %u/%u %.2fs loss %.6g", it, cfg.als.iterations,
+                        secs, loss);
         progress.update(it, detail, true);
       });
   rep.stats = result.stats;
