@@ -7,17 +7,13 @@
 #include <random>
 #include <vector>
 
+#include "test_util.hpp"
+
 using vidrec::AlsConfig;
 
 namespace {
 
-struct OwnedCsr {
-  uint32_t rows = 0, cols = 0;
-  std::vector<uint64_t> indptr{0};
-  std::vector<uint32_t> indices;
-  std::vector<float> values;
-  vidrec::CsrView view() const { return {rows, cols, indptr.data(), indices.data(), values.data()}; }
-};
+using vidrec::test::OwnedCsr;
 
 // Each entry present with probability `density`, weight 1..5; with
 // `nonpositive`, some present entries get weight 0 or -1 instead.

@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "test_util.hpp"
 #include "vidrec/errors.hpp"
 
 using vidrec::AlsConfig;
@@ -15,13 +16,7 @@ using vidrec::ConfigError;
 
 namespace {
 
-struct OwnedCsr {
-  uint32_t rows = 0, cols = 0;
-  std::vector<uint64_t> indptr{0};
-  std::vector<uint32_t> indices;
-  std::vector<float> values;
-  vidrec::CsrView view() const { return {rows, cols, indptr.data(), indices.data(), values.data()}; }
-};
+using vidrec::test::OwnedCsr;
 
 // Users prefer one of `groups` blocks of videos, so there is structure to fit.
 OwnedCsr clustered_csr(uint32_t rows, uint32_t cols, uint32_t groups, uint64_t seed) {

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
-// Helpers shared by the tests: a temporary directory removed at scope exit.
+// Helpers shared by the tests: a temporary directory removed at scope exit,
+// files as strings, and a sparse matrix that owns its arrays.
 #pragma once
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
+
+#include "vidrec/sparse.hpp"
 
 namespace vidrec::test {
 
@@ -38,5 +42,14 @@ inline std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
+
+// A CSR matrix owning its arrays, for building test inputs row by row.
+struct OwnedCsr {
+  uint32_t rows = 0, cols = 0;
+  std::vector<uint64_t> indptr{0};
+  std::vector<uint32_t> indices;
+  std::vector<float> values;
+  vidrec::CsrView view() const { return {rows, cols, indptr.data(), indices.data(), values.data()}; }
+};
 
 }  // namespace vidrec::test

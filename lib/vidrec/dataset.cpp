@@ -8,10 +8,7 @@
 namespace vidrec {
 
 namespace {
-constexpr uint32_t kDims = make_tag("DIMS");
-constexpr uint32_t kMeta = make_tag("META");
-constexpr uint32_t kUserOff = make_tag("UOFF"), kUserIds = make_tag("UIDS");
-constexpr uint32_t kVideoOff = make_tag("VOFF"), kVideoIds = make_tag("VIDS");
+using namespace section;
 constexpr uint32_t kRowPtr = make_tag("RPTR"), kRowIdx = make_tag("RIDX"), kRowWgt = make_tag("RWGT");
 constexpr uint32_t kRowEvents = make_tag("REVT"), kRowFirst = make_tag("RTS0"), kRowLast = make_tag("RTS1");
 constexpr uint32_t kColPtr = make_tag("CPTR"), kColIdx = make_tag("CIDX"), kColWgt = make_tag("CWGT");

@@ -29,6 +29,14 @@ namespace vidrec {
 
 constexpr uint32_t kDatasetVersion = 1;
 
+// Sections that dataset and model files share: dimensions, JSON metadata, id tables.
+namespace section {
+constexpr uint32_t kDims = make_tag("DIMS");
+constexpr uint32_t kMeta = make_tag("META");
+constexpr uint32_t kUserOff = make_tag("UOFF"), kUserIds = make_tag("UIDS");
+constexpr uint32_t kVideoOff = make_tag("VOFF"), kVideoIds = make_tag("VIDS");
+}  // namespace section
+
 // Shared by the dataset and model files: ids as u64 offsets + one byte blob,
 // and the checks on them (offsets ascending, ids strictly ascending).
 struct IdTable {

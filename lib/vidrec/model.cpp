@@ -10,10 +10,7 @@
 namespace vidrec {
 
 namespace {
-constexpr uint32_t kDims = make_tag("DIMS");
-constexpr uint32_t kMeta = make_tag("META");
-constexpr uint32_t kUserOff = make_tag("UOFF"), kUserIds = make_tag("UIDS");
-constexpr uint32_t kVideoOff = make_tag("VOFF"), kVideoIds = make_tag("VIDS");
+using namespace section;
 constexpr uint32_t kUserFactors = make_tag("UFAC"), kVideoFactors = make_tag("VFAC");
 constexpr uint32_t kSeenPtr = make_tag("SPTR"), kSeenIdx = make_tag("SIDX");
 constexpr uint32_t kPopularity = make_tag("POPC"), kPopularOrder = make_tag("POPR");
