@@ -47,6 +47,18 @@ std::map<std::pair<std::string, std::string>, Ref> reference(const std::vector<E
   return m;
 }
 
+// Entries of d that differ from the reference, walked in the same order.
+size_t mismatches(const DatasetData& d, const std::map<std::pair<std::string, std::string>, Ref>& ref) {
+  auto it = ref.begin();
+  size_t n = 0;
+  for (size_t u = 0; u < d.user_ids.size(); ++u)
+    for (uint64_t k = d.indptr[u]; k < d.indptr[u + 1]; ++k, ++it)
+      n += it->first.first != d.user_ids[u] || it->first.second != d.video_ids[d.indices[k]] ||
+           d.weights[k] != float(it->second.weight) || d.events[k] != it->second.events ||
+           d.first_ts[k] != it->second.first || d.last_ts[k] != it->second.last;
+  return n;
+}
+
 }  // namespace
 
 TEST_CASE("aggregation of a hand-computed case", "[features]") {
@@ -75,14 +87,7 @@ TEST_CASE("aggregation matches a std::map reference and ignores row order", "[fe
   const auto ref = reference(events);
   const DatasetData d = aggregate(events);
   REQUIRE(d.indices.size() == ref.size());
-  auto it = ref.begin();
-  size_t mismatches = 0;
-  for (size_t u = 0; u < d.user_ids.size(); ++u)
-    for (uint64_t k = d.indptr[u]; k < d.indptr[u + 1]; ++k, ++it)
-      mismatches += it->first.first != d.user_ids[u] || it->first.second != d.video_ids[d.indices[k]] ||
-                    d.weights[k] != float(it->second.weight) || d.events[k] != it->second.events ||
-                    d.first_ts[k] != it->second.first || d.last_ts[k] != it->second.last;
-  CHECK(mismatches == 0);
+  CHECK(mismatches(d, ref) == 0);
 
   std::shuffle(events.begin(), events.end(), rng);
   const DatasetData s = aggregate(events);
@@ -93,6 +98,28 @@ TEST_CASE("aggregation matches a std::map reference and ignores row order", "[fe
   CHECK(s.weights == d.weights);  // small integers: the sum is exact in any order
   CHECK(s.events == d.events);
   CHECK(s.first_ts == d.first_ts);
+}
+
+TEST_CASE("ids that differ only in length, past 16 bytes or by a NUL stay distinct", "[features]") {
+  // Short ids live in the interner's slots as zero-padded words, long ones in
+  // its arena: these ids sit on both sides of that line.
+  std::mt19937 rng(11);
+  const std::string alphabet("ab\0", 3);
+  auto id = [&] {
+    std::string s(1 + rng() % 24, 'a');
+    for (char& c : s) c = alphabet[rng() % alphabet.size()];
+    return s;
+  };
+  std::vector<Ev> events;
+  for (int i = 0; i < 200'000; ++i) events.push_back({id(), id(), 1.0, int64_t(i)});
+  events.push_back({"ab", "x", 1, 0});
+  events.push_back({std::string("ab\0", 3), "x", 1, 0});
+  events.push_back({"0123456789abcdefX", "x", 1, 0});
+  events.push_back({"0123456789abcdefY", "x", 1, 0});
+  const auto ref = reference(events);
+  const DatasetData d = aggregate(events);
+  REQUIRE(d.indices.size() == ref.size());
+  CHECK(mismatches(d, ref) == 0);
 }
 
 TEST_CASE("pruning iterates to a fixed point", "[features]") {

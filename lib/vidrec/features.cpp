@@ -101,69 +101,130 @@ class GrowArray {
   size_t size_ = 0, capacity_ = 0;
 };
 
-// Numbers distinct ids in first-seen order. Open addressing over 16-byte
-// slots (hash, number, arena offset); names are length-prefixed in one
-// arena. With random row order every
-// lookup misses the cache twice (slot, name), so callers batch rows and
-// prefetch both before resolving them (see Aggregator::Impl::resolve).
+uint64_t load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+uint64_t load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+uint64_t mix(uint64_t a, uint64_t b) {
+  const __uint128_t r = static_cast<__uint128_t>(a) * b;
+  return uint64_t(r) ^ uint64_t(r >> 64);
+}
+
+// Ids are short: wyhash's construction (overlapping loads, one 128-bit
+// multiply per 16 bytes) hashes them in a few cycles, where std::hash's
+// byte loop took ~5% of a prepare run.
+uint64_t hash_id(std::string_view s) {
+  constexpr uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull, k2 = 0x8ebc6af09c88c6e3ull;
+  const char* p = s.data();
+  const size_t n = s.size();
+  uint64_t a = 0, b = 0, seed = k0;
+  if (n <= 16) {
+    if (n >= 4) {
+      const size_t mid = (n >> 3) << 2;
+      a = load32(p) << 32 | load32(p + mid);
+      b = load32(p + n - 4) << 32 | load32(p + n - 4 - mid);
+    } else if (n > 0) {
+      const auto byte = [&](size_t i) { return uint64_t(static_cast<unsigned char>(p[i])); };
+      a = byte(0) << 16 | byte(n >> 1) << 8 | byte(n - 1);
+    }
+  } else {
+    size_t i = n;
+    for (; i > 16; i -= 16, p += 16) seed = mix(load64(p) ^ k1, load64(p + 8) ^ seed);
+    a = load64(p + i - 16);
+    b = load64(p + i - 8);
+  }
+  return mix(k1 ^ n, mix(a ^ k1, b ^ seed ^ k2));
+}
+
+// Numbers distinct ids in first-seen order. Open addressing over 32-byte
+// slots; an id of up to 16 bytes is kept in its slot, so a lookup costs one
+// cache miss (longer ids are compared in the arena, a second miss). With
+// random row order every lookup misses, so callers batch rows and prefetch
+// the slots before resolving them (see Aggregator::Impl::resolve).
 class Interner {
  public:
   Interner() : slots_(1024) {}
 
-  static uint64_t hash(std::string_view s) { return std::hash<std::string_view>()(s); }
+  static uint64_t hash(std::string_view s) { return hash_id(s); }
   void prefetch_slot(uint64_t h) const { __builtin_prefetch(&slots_[h & (slots_.size() - 1)]); }
-  void prefetch_name(uint64_t h) const {
-    const Slot& slot = slots_[h & (slots_.size() - 1)];
-    if (slot.index != kEmpty) __builtin_prefetch(arena_.data() + slot.offset);
-  }
 
   uint32_t id(std::string_view s, uint64_t h) {
     const size_t mask = slots_.size() - 1;
+    const auto tag = uint32_t(h >> 32), len = uint32_t(s.size());
+    uint64_t head[2] = {0, 0};
+    if (len <= kInline) pack(s, head);
     for (size_t i = h & mask;; i = (i + 1) & mask) {
       Slot& slot = slots_[i];
-      if (slot.index == kEmpty) return insert(slot, s, h);
-      if (slot.hash == h && name_at(slot.offset) == s) return slot.index;
+      if (slot.index == kEmpty) return insert(slot, s, tag, head);
+      if (slot.tag == tag && slot.len == len &&
+          (len <= kInline ? slot.head[0] == head[0] && slot.head[1] == head[1] : name(slot.index) == s))
+        return slot.index;
     }
   }
   size_t size() const { return offsets_.size(); }
-  std::string_view name(uint32_t i) const { return name_at(offsets_[i]); }
+  std::string_view name(uint32_t i) const {
+    uint32_t len;
+    std::memcpy(&len, arena_.data() + offsets_[i], sizeof len);
+    return {arena_.data() + offsets_[i] + sizeof len, len};
+  }
 
  private:
   static constexpr uint32_t kEmpty = UINT32_MAX;
-  struct Slot {
-    uint64_t hash = 0;
+  static constexpr uint32_t kInline = 16;
+  struct alignas(32) Slot {  // never straddles a cache line
+    uint32_t tag = 0;        // the hash's high half; the low bits pick the slot
     uint32_t index = kEmpty;
-    uint32_t offset = 0;
+    uint32_t len = 0;
+    uint64_t head[2] = {0, 0};  // the id, zero-padded, when it fits
   };
-  // Arena entries are a 4-byte length, then the bytes (ids may hold NULs).
-  std::string_view name_at(uint32_t offset) const {
-    uint32_t len;
-    std::memcpy(&len, arena_.data() + offset, sizeof len);
-    return {arena_.data() + offset + sizeof len, len};
+  // An id of up to 16 bytes as two zero-padded words, from overlapping loads
+  // (a memcpy into a buffer read back as words stalls on store forwarding).
+  static void pack(std::string_view s, uint64_t head[2]) {
+    const char* p = s.data();
+    const size_t n = s.size();
+    if (n >= 8) {
+      head[0] = load64(p);
+      head[1] = n == 8 ? 0 : load64(p + n - 8) >> (8 * (16 - n));
+    } else if (n >= 4) {
+      head[0] = load32(p) | load32(p + n - 4) << (8 * (n - 4));
+    } else {
+      for (size_t i = 0; i < n; ++i) head[0] |= uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
+    }
   }
-  uint32_t insert(Slot& slot, std::string_view s, uint64_t h) {
+  // Arena entries are a 4-byte length, then the bytes (ids may hold NULs).
+  uint32_t insert(Slot& slot, std::string_view s, uint32_t tag, const uint64_t head[2]) {
     if (arena_.size() + s.size() + 4 > UINT32_MAX) throw InputError("more than 4 GiB of distinct ids");
-    const uint32_t n = uint32_t(offsets_.size());
-    slot = {h, n, uint32_t(arena_.size())};
-    offsets_.push_back(slot.offset);
-    const auto len = uint32_t(s.size());
+    const auto n = uint32_t(offsets_.size()), len = uint32_t(s.size());
+    slot.tag = tag;
+    slot.index = n;
+    slot.len = len;
+    slot.head[0] = head[0];
+    slot.head[1] = head[1];
+    offsets_.push_back(uint32_t(arena_.size()));
     arena_.append(reinterpret_cast<const char*>(&len), sizeof len);
     arena_.append(s);
     if (2 * offsets_.size() > slots_.size()) grow();
     return n;
   }
   void grow() {
-    std::vector<Slot> bigger(slots_.size() * 2);
+    std::vector<Slot, HugePageAllocator<Slot>> bigger(slots_.size() * 2);
     const size_t mask = bigger.size() - 1;
     for (const Slot& s : slots_)
       if (s.index != kEmpty) {
-        size_t i = s.hash & mask;
+        size_t i = hash(name(s.index)) & mask;
         while (bigger[i].index != kEmpty) i = (i + 1) & mask;
         bigger[i] = s;
       }
     slots_.swap(bigger);
   }
-  std::vector<Slot> slots_;
+  // Huge pages: a prefetch that misses the TLB waits for the page walk.
+  std::vector<Slot, HugePageAllocator<Slot>> slots_;
   std::string arena_;
   std::vector<uint32_t> offsets_;
 };
@@ -185,23 +246,23 @@ struct Pair {
   uint32_t events;
 };
 
-// Sorts events by (user, video), stably. The radix key packs both numbers into
-// as few bits as the current id counts need (~100k users x 20k videos: 32).
-template <class Vec>
-void sort_events(Vec& v, Vec& tmp, size_t n_users, size_t n_videos) {
+// Sorts one partition's events by (user, video), stably. The radix key packs
+// both numbers into as few bits as the current id counts need; users of one
+// partition differ only above user_shift (~100k users x 20k videos: 24 bits).
+void sort_events(std::vector<Event>& v, std::vector<Event>& tmp, size_t n_users, int user_shift,
+                 size_t n_videos) {
   auto bits = [](size_t n) {
     int b = 0;
     while ((size_t(1) << b) < n) ++b;
     return b;
   };
-  const int vb = bits(n_videos), total = bits(n_users) + vb;
-  auto packed = [vb](uint64_t key) { return user_of(key) << vb | video_of(key); };
+  const int vb = bits(n_videos), total = bits((n_users >> user_shift) + 1) + vb;
+  auto packed = [vb, user_shift](uint64_t key) { return (user_of(key) >> user_shift) << vb | video_of(key); };
   if (total > 64) {
     std::stable_sort(v.begin(), v.end(), [](const Event& a, const Event& b) { return a.key < b.key; });
     return;
   }
-  // Digits of up to 11 bits: 2048 write streams keep the scatter in cache
-  // and the TLB, where 16-bit digits (65536 streams) thrash both.
+  // Digits of up to 11 bits: 2048 write streams keep the scatter in cache.
   const int passes = (total + 10) / 11, width = passes ? (total + passes - 1) / passes : 0;
   const uint64_t mask = (uint64_t(1) << width) - 1;
   tmp.resize(v.size());
@@ -224,7 +285,13 @@ std::vector<uint32_t> sorted_order(const Interner& names) {
   return order;
 }
 
-constexpr size_t kMinBuffer = size_t(2) << 20;
+// Events are spread over partitions by user number, and each partition
+// sorts and merges its own events: a partition's buffer and pairs stay in
+// cache while it is merged, where one global sorted array of pairs (tried
+// first) streamed all of them through memory at every flush.
+constexpr int kPartitionBits = 8;
+constexpr size_t kPartitions = size_t(1) << kPartitionBits;
+constexpr size_t kMinBuffer = 1024;
 
 }  // namespace
 
@@ -240,31 +307,43 @@ struct Aggregator::Impl {
   static constexpr size_t kBatch = 32;
   std::vector<Pending> batch;
   std::string batch_text;
-  std::vector<Event, HugePageAllocator<Event>> buffer, scratch;
-  GrowArray<Pair> pairs;                             // sorted by key, unique
-  std::vector<Pair, HugePageAllocator<Pair>> fresh;  // this flush's pairs, sorted, unique
+  struct Partition {
+    std::vector<Event> buffer;
+    GrowArray<Pair> pairs;  // sorted by key, unique
+  };
+  std::vector<Partition> parts{kPartitions};
+  std::vector<Event> scratch;  // shared by the partitions' sorts
+  std::vector<Pair> fresh;     // the flushing partition's new pairs, sorted, unique
 
   void resolve() {
     for (const Pending& p : batch) {
-      users.prefetch_name(p.user_hash);
-      videos.prefetch_name(p.video_hash);
-    }
-    for (const Pending& p : batch) {
       const uint32_t u = users.id({batch_text.data() + p.user_at, p.user_len}, p.user_hash);
       const uint32_t v = videos.id({batch_text.data() + p.video_at, p.video_len}, p.video_hash);
-      buffer.push_back({uint64_t(u) << 32 | v, p.weight, p.ts});
+      Partition& part = parts[u & (kPartitions - 1)];
+      if (part.buffer.size() == part.buffer.capacity()) flush(part);
+      part.buffer.push_back({uint64_t(u) << 32 | v, p.weight, p.ts});
     }
     batch.clear();
     batch_text.clear();
-    if (buffer.size() >= buffer.capacity() - kBatch) flush();
   }
 
-  // Folds the buffered events into `pairs`, merging in place from the back
-  // so no second copy of the pairs is ever needed.
-  void flush() {
+  void flush_all() {
     if (!batch.empty()) resolve();
-    if (buffer.empty()) return;
-    sort_events(buffer, scratch, users.size(), videos.size());
+    for (Partition& part : parts) flush(part);
+    scratch = {};
+    fresh = {};
+  }
+
+  // Folds a partition's buffered events into its pairs, merging in place from
+  // the back so no second copy of the pairs is ever needed.
+  void flush(Partition& part) {
+    std::vector<Event>& buffer = part.buffer;
+    GrowArray<Pair>& pairs = part.pairs;
+    if (buffer.empty()) {
+      buffer.reserve(kMinBuffer);
+      return;
+    }
+    sort_events(buffer, scratch, users.size(), kPartitionBits, videos.size());
     fresh.clear();
     for (const Event& e : buffer) {
       if (fresh.empty() || fresh.back().key != e.key) fresh.push_back({e.key, 0.0, e.ts, e.ts, 0});
@@ -302,7 +381,7 @@ struct Aggregator::Impl {
   }
 };
 
-Aggregator::Aggregator() : impl_(std::make_unique<Impl>()) { impl_->buffer.reserve(kMinBuffer); }
+Aggregator::Aggregator() : impl_(std::make_unique<Impl>()) {}
 Aggregator::~Aggregator() = default;
 
 void Aggregator::add(const Row& row, double weight) {
@@ -325,10 +404,11 @@ void Aggregator::add(const Row& row, double weight) {
 
 DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {
   Impl& m = *impl_;
-  m.flush();
-  m.buffer = {};
-  m.scratch = {};
-  m.fresh = {};
+  m.flush_all();
+  auto each_pair = [&m](auto&& f) {
+    for (const Impl::Partition& part : m.parts)
+      for (const Pair& p : part.pairs) f(p);
+  };
   const size_t n_users = m.users.size(), n_videos = m.videos.size();
 
   // Prune to a fixed point: a round recounts events over surviving pairs.
@@ -338,11 +418,12 @@ DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {
     for (;;) {
       std::fill(ue.begin(), ue.end(), 0);
       std::fill(ve.begin(), ve.end(), 0);
-      for (const Pair& p : m.pairs)
+      each_pair([&](const Pair& p) {
         if (user_alive[user_of(p.key)] && video_alive[video_of(p.key)]) {
           ue[user_of(p.key)] += p.events;
           ve[video_of(p.key)] += p.events;
         }
+      });
       bool changed = false;
       for (size_t u = 0; u < n_users; ++u)
         if (user_alive[u] && ue[u] < prune.min_user_events) user_alive[u] = 0, changed = true;
@@ -369,45 +450,61 @@ DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {
   stats.users_removed = n_users - d.user_ids.size();
   stats.videos_removed = n_videos - d.video_ids.size();
 
-  // CSR by counting sort on the user, then each row sorted by video.
+  // Row and column sizes of the survivors.
   d.indptr.assign(d.user_ids.size() + 1, 0);
-  for (const Pair& p : m.pairs) {
-    const uint32_t u = user_index[user_of(p.key)];
-    if (u != UINT32_MAX && video_index[video_of(p.key)] != UINT32_MAX) {
+  std::vector<uint64_t> col(d.video_ids.size() + 1, 0);
+  each_pair([&](const Pair& p) {
+    const uint32_t u = user_index[user_of(p.key)], v = video_index[video_of(p.key)];
+    if (u != UINT32_MAX && v != UINT32_MAX) {
       ++d.indptr[u + 1];
+      ++col[v + 1];
     } else {
       ++stats.pairs_removed;
       stats.events_removed += p.events;
     }
-  }
+  });
   for (size_t u = 0; u < d.user_ids.size(); ++u) d.indptr[u + 1] += d.indptr[u];
+  for (size_t v = 0; v < d.video_ids.size(); ++v) col[v + 1] += col[v];
   const uint64_t nnz = d.indptr.back();
-  // (video << 32 | pair slot): one integer sort key per entry.
+
+  // Rows sorted by video without sorting: a counting sort by video, then a
+  // stable one by user. entry[k] locates the pair (partition << 32 | index).
+  d.indices.resize(nnz);
   std::vector<uint64_t, HugePageAllocator<uint64_t>> entry(nnz);
   {
-    std::vector<uint64_t> next(d.indptr.begin(), d.indptr.end() - 1);
-    for (size_t slot = 0; slot < m.pairs.size(); ++slot) {
-      const uint64_t key = m.pairs[slot].key;
-      const uint32_t u = user_index[user_of(key)], v = video_index[video_of(key)];
-      if (u != UINT32_MAX && v != UINT32_MAX) entry[next[u]++] = uint64_t(v) << 32 | slot;
+    struct Ref {
+      uint32_t user, part, index;
+    };
+    std::vector<Ref, HugePageAllocator<Ref>> by_video(nnz);
+    std::vector<uint64_t> next(col.begin(), col.end() - 1);
+    for (uint32_t part = 0; part < kPartitions; ++part) {
+      const GrowArray<Pair>& pairs = m.parts[part].pairs;
+      for (uint32_t i = 0; i < pairs.size(); ++i) {
+        const uint32_t u = user_index[user_of(pairs[i].key)], v = video_index[video_of(pairs[i].key)];
+        if (u != UINT32_MAX && v != UINT32_MAX) by_video[next[v]++] = {u, part, i};
+      }
     }
+    next.assign(d.indptr.begin(), d.indptr.end() - 1);
+    for (uint32_t v = 0; v < d.video_ids.size(); ++v)
+      for (uint64_t j = col[v]; j < col[v + 1]; ++j) {
+        const Ref& r = by_video[j];
+        const uint64_t k = next[r.user]++;
+        d.indices[k] = v;
+        entry[k] = uint64_t(r.part) << 32 | r.index;
+      }
   }
-  for (size_t u = 0; u < d.user_ids.size(); ++u)
-    std::sort(entry.begin() + int64_t(d.indptr[u]), entry.begin() + int64_t(d.indptr[u + 1]));
-  d.indices.resize(nnz);
   d.weights.resize(nnz);
   d.events.resize(nnz);
   d.first_ts.resize(nnz);
   d.last_ts.resize(nnz);
   for (uint64_t k = 0; k < nnz; ++k) {
-    const Pair& p = m.pairs[entry[k] & 0xffffffff];
-    d.indices[k] = uint32_t(entry[k] >> 32);
+    const Pair& p = m.parts[entry[k] >> 32].pairs[entry[k] & 0xffffffff];
     d.weights[k] = float(p.weight);
     d.events[k] = p.events;
     d.first_ts[k] = p.first;
     d.last_ts[k] = p.last;
   }
-  m.pairs.release();
+  m.parts.clear();
   return d;
 }
 
