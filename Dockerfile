@@ -14,11 +14,11 @@ RUN rm -rf build && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DVI
  && strip build/apps/vidrec
 
 FROM debian:bookworm-slim
-# Runtime libraries only: OpenBLAS, cpp-httplib (pulls OpenSSL and brotli),
+# Runtime libraries only: OpenBLAS, libmicrohttpd,
 # xxHash, zlib; curl for the container's own health checks.
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libopenblas0-pthread libarmadillo11 libcpp-httplib0.11 libxxhash0 zlib1g curl ca-certificates \
+      libopenblas0-pthread libarmadillo11 libmicrohttpd12 libxxhash0 zlib1g curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --shell /usr/sbin/nologin vidrec \
  && mkdir -p /opt/ml/model /opt/ml/input /opt/ml/output

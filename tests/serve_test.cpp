@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "test_util.hpp"
 #include "vidrec/errors.hpp"
@@ -268,4 +269,66 @@ TEST_CASE("serve: the server refuses a bad model at start and a bad reload keeps
   s.stop();
   CHECK_FALSE(s.running());
   CHECK_THROWS_AS(ServeConfig{}.validate(), ConfigError);
+}
+
+TEST_CASE("serve: batched scoring answers what top_k answers alone", "[serve]") {
+  const auto sm = ServingModel::load(trained().model);
+  const Model& m = sm->model();
+  std::mt19937 rng(3);
+  constexpr size_t kJobs = 600;
+  std::vector<ScoreBatcher::Job> jobs(kJobs);
+  std::vector<std::vector<uint8_t>> blocked(kJobs);
+  for (size_t i = 0; i < kJobs; ++i) {
+    ScoreBatcher::Job& j = jobs[i];
+    const auto u = uint32_t(rng() % m.n_users());
+    j.model = sm.get();
+    j.query = m.user_vector(u);
+    // Small ks share passes; one above kSharedK is scored alone.
+    j.k = i % 97 == 0 ? ScoreBatcher::kSharedK + 1 : 1 + uint32_t(rng() % 15);
+    if (rng() % 2) std::tie(j.exclusion.seen_begin, j.exclusion.seen_end) = m.seen(u);
+    if (rng() % 3 == 0) {
+      blocked[i].assign(m.n_videos(), 0);
+      for (int b = 0; b < 10; ++b) blocked[i][rng() % m.n_videos()] = 1;
+      j.exclusion.blocked = blocked[i].data();
+    }
+  }
+  {
+    ScoreBatcher batcher(2);
+    // Several submitters at once, so batches of mixed sizes form.
+    std::vector<std::thread> clients;
+    for (size_t c = 0; c < 4; ++c)
+      clients.emplace_back([&, c] {
+        for (size_t i = c * 25; i < kJobs; i += 4 * 25) {
+          std::vector<ScoreBatcher::Job*> group;
+          for (size_t g = i; g < std::min(kJobs, i + 25); ++g) group.push_back(&jobs[g]);
+          batcher.run(group.data(), group.size());
+        }
+      });
+    for (std::thread& t : clients) t.join();
+  }
+  size_t mismatches = 0;
+  for (const ScoreBatcher::Job& j : jobs) {
+    std::vector<Scored> alone;
+    top_k(m.panel(), &j.query, &j.exclusion, 1, j.k, &alone);
+    mismatches +=
+        j.failed || j.result.size() != alone.size() ||
+        !std::equal(alone.begin(), alone.end(), j.result.begin(), [](const Scored& a, const Scored& b) {
+          return a.video == b.video && a.score == b.score;
+        });
+  }
+  CHECK(mismatches == 0);
+
+  // Through the Api: a batch request answers the same bytes with and without a batcher.
+  ModelSlot slot;
+  slot.set(sm);
+  Metrics metrics;
+  ScoreBatcher batcher(1);
+  const Api direct(slot, metrics), batched(slot, metrics, &batcher);
+  const std::string body =
+      R"({"instances":[{"user_id":"u1","k":3},{"user_id":"nobody"},{"user_id":"u7","k":5,"exclude":["g1v2"]},)"
+      R"({"user_id":"u2","include_seen":true},{"user_id":"u5","history":[{"videoId":"g2v1"}]}]})";
+  const HttpRequest req{"POST", "/invocations", "application/json", body};
+  const HttpReply a = direct.handle(req), b = batched.handle(req);
+  CHECK(a.status == 200);
+  CHECK(a.body == b.body);
 }

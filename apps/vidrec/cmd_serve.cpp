@@ -15,10 +15,12 @@ void register_serve(CLI::App& app) {
   sub->add_option("--model", cfg->model_path, "Model file written by `vidrec train`")->required();
   sub->add_option("--host", cfg->host, "Address to listen on")->capture_default_str();
   sub->add_option("--port", cfg->port, "TCP port (0 = any free port)")->capture_default_str();
-  sub->add_option("--threads", cfg->threads, "Connections served at once")->capture_default_str();
+  sub->add_option("--threads", cfg->threads, "HTTP event loops (0 = one per core)")->capture_default_str();
+  sub->add_option("--max-connections", cfg->max_connections, "Open connections at most")
+      ->capture_default_str();
   sub->add_option("--max-body", cfg->max_body, "Largest request body in bytes (larger: 413)")
       ->capture_default_str();
-  sub->add_option("--read-timeout", *read_timeout, "Seconds a slow client may take per read")
+  sub->add_option("--read-timeout", *read_timeout, "Seconds a connection may stay silent")
       ->capture_default_str();
   sub->add_flag("-q,--quiet", *quiet, "No access log on stderr");
   sub->callback([cfg, quiet, read_timeout] {

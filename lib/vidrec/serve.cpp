@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "vidrec/serve.hpp"
 
-#include <httplib.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <csignal>
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "vidrec/errors.hpp"
@@ -21,8 +24,10 @@ void ServeConfig::validate() const {
   if (host.empty()) throw ConfigError("--host must not be empty");
   if (port < 0 || port > 65535)
     throw ConfigError("--port must be between 0 and 65535, got " + std::to_string(port));
-  if (threads < 1 || threads > 4096)
-    throw ConfigError("--threads must be between 1 and 4096, got " + std::to_string(threads));
+  if (threads > 256) throw ConfigError("--threads must be between 0 and 256, got " + std::to_string(threads));
+  if (max_connections < 1 || max_connections > 1000000)
+    throw ConfigError("--max-connections must be between 1 and 1000000, got " +
+                      std::to_string(max_connections));
   if (max_body < 1) throw ConfigError("--max-body must be >= 1 byte");
   if (read_timeout.count() < 1)
     throw ConfigError("--read-timeout must be >= 1 second, got " + std::to_string(read_timeout.count()));
@@ -78,68 +83,137 @@ bool file_id(const std::string& path, FileId& id) {
   return true;
 }
 
-// When the current request on this thread started (after its headers were
-// read): httplib's logger runs on the same thread once the reply is sent.
-thread_local std::chrono::steady_clock::time_point request_start;
-thread_local bool request_started = false;
-
-std::string http_error_message(int status, size_t max_body) {
-  switch (status) {
-    case 400:
-      return "malformed HTTP request";
-    case 413:
-      return "request body larger than " + std::to_string(max_body) + " bytes";
-    case 414:
-      return "request URI too long";
-    default:
-      return "HTTP error " + std::to_string(status);
-  }
-}
+unsigned cores() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 }  // namespace
+
+// One request, from MHD's first call for it (headers read) to its completion
+// notice: the body as it arrives, then the reply.
+struct Exchange {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::string method, path, content_type, body;
+  bool too_large = false;
+  int status = 0;  // of the reply queued; 0 if none was (client gone, timeout)
+  Api::Started started;
+  std::optional<HttpReply> scored;  // set by a scoring thread before the resume
+};
 
 struct Server::Impl {
   explicit Impl(ServeConfig c) : cfg(std::move(c)) {}
   ServeConfig cfg;
   ModelSlot slot;
   Metrics metrics;
-  Api api{slot, metrics};
-  httplib::Server http;
-  std::thread listener, watcher;
-  std::atomic<bool> listener_done{false};
+  ScoreBatcher batcher;
+  Api api{slot, metrics, &batcher};
+  MHD_Daemon* daemon = nullptr;
+  std::thread watcher;
   int port = -1;
   std::mutex load_mutex;  // one load at a time (SIGHUP and the watcher)
   FileId tried;           // the file the last load attempt read
   std::mutex stop_mutex;
   std::condition_variable stop_cv;
   bool stopping = false;
+  // Requests begun and not yet complete; stop() waits for them.
+  std::mutex flight_mutex;
+  std::condition_variable flight_cv;
+  size_t in_flight = 0;
 
-  void handle(const httplib::Request& req, httplib::Response& res) {
-    const std::string content_type = req.get_header_value("Content-Type");
-    const HttpRequest r{req.method, req.path, content_type, req.body};
-    HttpReply reply = api.handle(r);
-    res.status = reply.status;
-    if (!reply.allow.empty()) res.set_header("Allow", reply.allow);
-    res.set_header("Content-Type", reply.content_type);
-    res.body = std::move(reply.body);
+  static MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
+                               const char* /*version*/, const char* upload, size_t* upload_size, void** ctx) {
+    Impl& s = *static_cast<Impl*>(cls);
+    auto* x = static_cast<Exchange*>(*ctx);
+    if (!x) {  // headers read
+      x = new Exchange;
+      *ctx = x;
+      {
+        std::lock_guard<std::mutex> lock(s.flight_mutex);
+        ++s.in_flight;
+      }
+      x->method = method;
+      x->path = url;
+      const char* type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+      x->content_type = type ? type : "";
+      // A declared length over the limit is refused before the body is read
+      // (MHD then closes the connection instead of reading the rest).
+      const char* length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+      if (length && std::strtoull(length, nullptr, 10) > s.cfg.max_body) return s.too_large(c, *x);
+      return MHD_YES;
+    }
+    if (*upload_size > 0) {  // a piece of the body
+      // The whole body within read_timeout of the headers: a client that
+      // trickles bytes to dodge the silence timeout is cut off all the same.
+      if (std::chrono::steady_clock::now() - x->start > s.cfg.read_timeout) return MHD_NO;
+      if (!x->too_large && x->body.size() + *upload_size > s.cfg.max_body) {
+        x->too_large = true;
+        std::string().swap(x->body);
+      }
+      if (!x->too_large) x->body.append(upload, *upload_size);
+      *upload_size = 0;
+      return MHD_YES;
+    }
+    if (x->scored) return s.send(c, *x, *x->scored);  // resumed: the batcher is done
+    if (x->too_large) return s.too_large(c, *x);
+    x->started = s.api.start({x->method, x->path, x->content_type, x->body});
+    if (!x->started.deferred) return s.send(c, *x, x->started.reply);
+    // Suspended before the jobs are queued: their completion may resume it at once.
+    MHD_suspend_connection(c);
+    std::vector<ScoreBatcher::Job*>& jobs = Api::jobs(*x->started.deferred);
+    s.batcher.submit(jobs.data(), jobs.size(), [&s, x, c] {
+      x->scored = s.api.finish(*x->started.deferred);
+      x->started.deferred.reset();  // lets go of the model now
+      MHD_resume_connection(c);
+    });
+    return MHD_YES;
   }
 
-  void log_request(const httplib::Request& req, const httplib::Response& res) {
-    const double seconds =
-        request_started
-            ? std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start).count()
-            : 0.0;
-    request_started = false;
-    metrics.observe(Metrics::endpoint_of(req.path), res.status, seconds);
+  MHD_Result too_large(MHD_Connection* c, Exchange& x) {
+    return send(c, x,
+                {413, error_body("request body larger than " + std::to_string(cfg.max_body) + " bytes"),
+                 "application/json", ""});
+  }
+
+  MHD_Result send(MHD_Connection* c, Exchange& x, const HttpReply& reply) {
+    MHD_Response* r = MHD_create_response_from_buffer(reply.body.size(), const_cast<char*>(reply.body.data()),
+                                                      MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;  // out of memory: MHD closes the connection
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, reply.content_type.c_str());
+    if (!reply.allow.empty()) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, reply.allow.c_str());
+    const MHD_Result ok = MHD_queue_response(c, unsigned(reply.status), r);
+    MHD_destroy_response(r);
+    if (ok == MHD_YES) x.status = reply.status;
+    return ok;
+  }
+
+  static void on_completed(void* cls, MHD_Connection*, void** ctx, MHD_RequestTerminationCode) {
+    Impl& s = *static_cast<Impl*>(cls);
+    std::unique_ptr<Exchange> x(static_cast<Exchange*>(*ctx));
+    *ctx = nullptr;
+    if (!x) return;
+    if (x->status != 0) s.log_request(*x);
+    x.reset();
+    std::lock_guard<std::mutex> lock(s.flight_mutex);
+    if (--s.in_flight == 0) s.flight_cv.notify_all();
+  }
+
+  static void on_mhd_error(void* /*cls*/, const char* format, va_list args) {
+    char buf[512];
+    std::vsnprintf(buf, sizeof buf, format, args);
+    std::string message(buf);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    log_event({{"event", "http_error"}, {"error", message}});
+  }
+
+  void log_request(const Exchange& x) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - x.start).count();
+    metrics.observe(Metrics::endpoint_of(x.path), x.status, seconds);
     if (!cfg.access_log) return;
     log_line(nlohmann::ordered_json{{"time", now_iso8601()},
-                                    {"method", req.method},
-                                    {"path", req.path},
-                                    {"status", res.status},
+                                    {"method", x.method},
+                                    {"path", x.path},
+                                    {"status", x.status},
                                     {"latency_ms", std::round(seconds * 1e6) / 1e3}}
                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
-
   // Loads the file at cfg.model_path; `first` rethrows instead of refusing.
   bool load(bool first) {
     std::lock_guard<std::mutex> lock(load_mutex);
@@ -188,44 +262,31 @@ Server::~Server() { stop(); }
 
 void Server::start() {
   Impl& s = *impl_;
-  const unsigned threads = s.cfg.threads;
-  s.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  s.http.set_payload_max_length(s.cfg.max_body);
-  s.http.set_read_timeout(s.cfg.read_timeout.count(), 0);
-  s.http.set_write_timeout(s.cfg.read_timeout.count(), 0);
-  s.http.set_keep_alive_timeout(s.cfg.keep_alive_timeout.count());
-  // A long keep-alive saves a handshake per request; the idle timeout still
-  // frees the thread of a client that went quiet.
-  s.http.set_keep_alive_max_count(1000);
-  s.http.set_tcp_nodelay(true);
-  s.http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-    request_start = std::chrono::steady_clock::now();
-    request_started = true;
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  auto handler = [&s](const httplib::Request& req, httplib::Response& res) { s.handle(req, res); };
-  s.http.Get(".*", handler).Post(".*", handler).Put(".*", handler);
-  s.http.Patch(".*", handler).Delete(".*", handler).Options(".*", handler);
-  const size_t max_body = s.cfg.max_body;
-  s.http.set_error_handler([max_body](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;  // our own error replies already have a body
-    res.set_content(error_body(http_error_message(res.status, max_body)), "application/json");
-  });
-  s.http.set_logger(
-      [&s](const httplib::Request& req, const httplib::Response& res) { s.log_request(req, res); });
-
-  s.port = s.cfg.port == 0                               ? s.http.bind_to_any_port(s.cfg.host)
-           : s.http.bind_to_port(s.cfg.host, s.cfg.port) ? s.cfg.port
-                                                         : -1;
-  if (s.port < 0)
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  const std::string service = std::to_string(s.cfg.port);
+  if (::getaddrinfo(s.cfg.host.c_str(), service.c_str(), &hints, &found) != 0 || !found)
+    throw IoError("cannot listen on " + s.cfg.host + ": unknown host");
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> addr(found, ::freeaddrinfo);
+  // Event loops on epoll, one per thread; connections waiting for the
+  // batcher are suspended, so no thread ever blocks on a request.
+  unsigned flags =
+      MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+  if (addr->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+  const unsigned threads = s.cfg.threads ? s.cfg.threads : cores();
+  s.daemon = MHD_start_daemon(
+      flags, 0, nullptr, nullptr, &Impl::on_request, &s, MHD_OPTION_SOCK_ADDR, addr->ai_addr,
+      MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+      unsigned(s.cfg.read_timeout.count()), MHD_OPTION_CONNECTION_LIMIT, unsigned(s.cfg.max_connections),
+      MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, &Impl::on_completed, &s,
+      MHD_OPTION_EXTERNAL_LOGGER, &Impl::on_mhd_error, &s, MHD_OPTION_END);
+  if (!s.daemon)
     throw IoError("cannot listen on " + s.cfg.host + ":" + std::to_string(s.cfg.port) +
                   " (address in use, not local, or not permitted)");
-  s.listener = std::thread([&s] {
-    s.http.listen_after_bind();
-    s.listener_done = true;
-  });
-  // stop() is a no-op until the accept loop runs, so wait for it.
-  while (!s.http.is_running() && !s.listener_done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(s.daemon, MHD_DAEMON_INFO_BIND_PORT);
+  s.port = info ? int(info->port) : s.cfg.port;
   try {
     s.load(true);
   } catch (...) {
@@ -245,12 +306,22 @@ void Server::stop() {
   }
   s.stop_cv.notify_all();
   if (s.watcher.joinable()) s.watcher.join();
-  s.http.stop();
-  if (s.listener.joinable()) s.listener.join();
+  if (!s.daemon) return;
+  // No new connections; requests already begun get their answers (bounded:
+  // a client that stopped reading is cut off by the connection timeout).
+  const MHD_socket listener = MHD_quiesce_daemon(s.daemon);
+  if (listener != MHD_INVALID_SOCKET) ::close(listener);
+  {
+    std::unique_lock<std::mutex> lock(s.flight_mutex);
+    s.flight_cv.wait_for(lock, s.cfg.read_timeout + std::chrono::seconds(5),
+                         [&s] { return s.in_flight == 0; });
+  }
+  MHD_stop_daemon(s.daemon);
+  s.daemon = nullptr;
 }
 
 int Server::port() const { return impl_->port; }
-bool Server::running() const { return !impl_->listener_done && impl_->http.is_running(); }
+bool Server::running() const { return impl_->daemon != nullptr; }
 const ModelSlot& Server::slot() const { return impl_->slot; }
 
 namespace {

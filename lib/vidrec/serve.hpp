@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// `vidrec serve`: the HTTP server around serve_api.hpp (cpp-httplib, one
-// thread per connection from a fixed pool).
+// `vidrec serve`: the HTTP server around serve_api.hpp (libmicrohttpd: a few
+// epoll event loops; requests waiting to be scored are suspended, not
+// parked on a thread, and scored together by a ScoreBatcher).
 //
 // Contract
 // - start() binds (IoError when the address is taken), starts answering (so
@@ -12,9 +13,12 @@
 //   in flight finish on the old model. A file that fails to load is refused
 //   (logged, counted in /metrics) and the old model keeps serving; the
 //   watcher retries only once the file changes again.
-// - Slow clients: each read waits at most read_timeout, an idle keep-alive
-//   connection at most keep_alive_timeout; bodies above max_body get 413
-//   without being read.
+// - Slow clients: a connection silent for read_timeout (mid-request or idle
+//   between requests) is closed, and so is one whose body is not complete
+//   read_timeout after its headers. A slow client holds a socket, not a
+//   thread; at most max_connections are open at once. A declared body above
+//   max_body gets 413 without being read (a chunked one once it passes it).
+//   Malformed HTTP is answered by libmicrohttpd itself (400, not JSON).
 // - One JSON line per request on stderr (time, method, path, status,
 //   latency_ms) unless access_log is false; model loads and refusals are
 //   always logged. Lines are written with one write(2) each.
@@ -33,13 +37,13 @@ namespace vidrec {
 struct ServeConfig {
   std::string model_path;
   std::string host = "127.0.0.1";
-  int port = 8080;        // 0 = any free port (see Server::port())
-  unsigned threads = 64;  // connections served at once
+  int port = 8080;       // 0 = any free port (see Server::port())
+  unsigned threads = 0;  // event loops; 0 = one per core
+  size_t max_connections = 4096;
   size_t max_body = size_t(1) << 20;
   bool access_log = true;
   std::chrono::milliseconds watch_interval{1000};
   std::chrono::seconds read_timeout{5};
-  std::chrono::seconds keep_alive_timeout{5};
   void validate() const;  // throws ConfigError naming the rule
 };
 

@@ -50,6 +50,116 @@ ServingModel::ServingModel(Model m) : model_(std::move(m)), als_(serving_config(
   if (model_.n_videos() > 0) gram_ = gram(video_matrix(model_), als_.regularization, 0);
 }
 
+ScoreBatcher::ScoreBatcher(unsigned threads) {
+  const unsigned n = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { loop(); });
+}
+
+ScoreBatcher::~ScoreBatcher() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  ready_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+void ScoreBatcher::submit(Job* const* jobs, size_t count, std::function<void()> all_done) {
+  if (count == 0) {
+    all_done();
+    return;
+  }
+  auto left = std::make_shared<std::atomic<size_t>>(count);
+  auto done = std::make_shared<std::function<void()>>(std::move(all_done));
+  for (size_t i = 0; i < count; ++i)
+    jobs[i]->done = [left, done] {
+      if (left->fetch_sub(1) == 1) (*done)();
+    };
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.insert(queue_.end(), jobs, jobs + count);
+  }
+  if (count == 1)
+    ready_.notify_one();
+  else
+    ready_.notify_all();
+}
+
+void ScoreBatcher::run(Job* const* jobs, size_t count) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool finished = false;
+  submit(jobs, count, [&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    finished = true;
+    cv.notify_one();  // under the lock: the waiter cannot return before this ends
+  });
+  std::unique_lock<std::mutex> lock(mutex);
+  cv.wait(lock, [&] { return finished; });
+}
+
+namespace {
+// Jobs on the same model and with a small k share one top_k pass, at the
+// largest k among them; each keeps its own first k (the order is total, so
+// a prefix of a longer list is the shorter list).
+// Several queries are padded to a multiple of top_k's tile with copies of
+// the last: a partial tile would stream the panel once per query.
+void score(ScoreBatcher::Job* const* jobs, size_t n) {
+  constexpr size_t kTile = 8;
+  const size_t padded = n == 1 ? 1 : (n + kTile - 1) / kTile * kTile;
+  uint32_t k = 0;
+  std::vector<const float*> queries(padded);
+  std::vector<Exclusion> exclusions(padded);
+  for (size_t i = 0; i < padded; ++i) {
+    const ScoreBatcher::Job& job = *jobs[std::min(i, n - 1)];
+    k = std::max(k, job.k);
+    queries[i] = job.query;
+    exclusions[i] = job.exclusion;
+  }
+  std::vector<std::vector<Scored>> out(padded);
+  top_k(jobs[0]->model->model().panel(), queries.data(), exclusions.data(), padded, k, out.data());
+  for (size_t i = 0; i < n; ++i) {
+    if (out[i].size() > jobs[i]->k) out[i].resize(jobs[i]->k);
+    jobs[i]->result = std::move(out[i]);
+  }
+}
+}  // namespace
+
+void ScoreBatcher::loop() {
+  std::vector<Job*> batch, group, rest;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing is left
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    while (!batch.empty()) {
+      group.clear();
+      rest.clear();
+      for (Job* j : batch)
+        (j->model == batch[0]->model && (j == batch[0] || (j->k <= kSharedK && batch[0]->k <= kSharedK))
+             ? group
+             : rest)
+            .push_back(j);
+      try {
+        score(group.data(), group.size());
+      } catch (const std::exception&) {  // out of memory: the callers answer 503
+        for (Job* j : group) j->failed = true;
+      }
+      for (Job* j : group) {
+        // The last job of a request may free the request, and this job with it.
+        const std::function<void()> done = std::move(j->done);
+        done();
+      }
+      batch.swap(rest);
+    }
+  }
+}
+
 std::shared_ptr<const ServingModel> ServingModel::load(const std::string& path) {
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<ServingModel> m(new ServingModel(Model::open(path, Model::Verify::Full)));
@@ -331,17 +441,78 @@ Recommendations answer(const ServingModel& sm, const Invocation& inv) {
 
 }  // namespace
 
-HttpReply Api::invocations(const ServingModel& m, std::string_view body) const {
+struct Api::Deferred {
+  std::shared_ptr<const ServingModel> model;
   bool batch = false;
-  const std::vector<Invocation> invs = parse_invocations(body, batch);
-  std::ostringstream out;
-  ResultWriter writer(out, Format::Json, ResultWriter::Kind::Recommend, m.model(), batch);
-  for (const Invocation& inv : invs) writer.write(answer(m, inv));
-  writer.finish();
-  if (!batch) return {200, out.str(), "application/json", ""};
-  std::string list = out.str();
-  list.pop_back();  // the array's newline
-  return {200, "{\"predictions\":" + list + "}\n", "application/json", ""};
+  std::vector<Invocation> invs;
+  std::vector<Recommendations> results;
+  std::vector<ScoreBatcher::Job> jobs;
+  std::vector<ScoreBatcher::Job*> job_ptrs;
+  std::vector<size_t> job_of;                 // the invocation of each job
+  std::vector<std::vector<uint8_t>> blocked;  // the jobs' exclusions point into these
+};
+
+void Api::DeferredDeleter::operator()(Deferred* d) const { delete d; }
+std::vector<ScoreBatcher::Job*>& Api::jobs(Deferred& d) { return d.job_ptrs; }
+
+Api::Started Api::invocations(std::shared_ptr<const ServingModel> model, std::string_view body) const {
+  std::unique_ptr<Deferred, DeferredDeleter> d(new Deferred);
+  d->invs = parse_invocations(body, d->batch);
+  d->model = std::move(model);
+  const ServingModel& m = *d->model;
+  d->results.resize(d->invs.size());
+  d->blocked.reserve(d->invs.size());
+  d->jobs.reserve(d->invs.size());
+  // Known users without a history are scored by the batcher, with requests
+  // from other connections; the rest are answered here.
+  for (size_t i = 0; i < d->invs.size(); ++i) {
+    const Invocation& inv = d->invs[i];
+    const auto u = batcher_ && !inv.has_history ? m.model().find_user(inv.user_id) : std::nullopt;
+    if (!u) {
+      d->results[i] = answer(m, inv);
+      continue;
+    }
+    ScoreBatcher::Job& job = d->jobs.emplace_back();
+    job.model = &m;
+    job.query = m.model().user_vector(*u);
+    job.k = inv.k;
+    if (!inv.exclude.empty()) {
+      size_t unknown = 0;
+      job.exclusion.blocked =
+          d->blocked.emplace_back(block_map(m.model(), &inv.exclude, nullptr, unknown)).data();
+    }
+    if (!inv.include_seen) std::tie(job.exclusion.seen_begin, job.exclusion.seen_end) = m.model().seen(*u);
+    d->job_ptrs.push_back(&job);
+    d->job_of.push_back(i);
+  }
+  Started s;
+  if (d->jobs.empty())
+    s.reply = finish(*d);
+  else
+    s.deferred = std::move(d);
+  return s;
+}
+
+HttpReply Api::finish(Deferred& d) const {
+  try {
+    for (size_t j = 0; j < d.jobs.size(); ++j) {
+      if (d.jobs[j].failed) return error_reply(503, "out of memory");
+      d.results[d.job_of[j]].id = d.invs[d.job_of[j]].user_id;
+      d.results[d.job_of[j]].items = std::move(d.jobs[j].result);
+    }
+    std::ostringstream out;
+    ResultWriter writer(out, Format::Json, ResultWriter::Kind::Recommend, d.model->model(), d.batch);
+    for (const Recommendations& r : d.results) writer.write(r);
+    writer.finish();
+    if (!d.batch) return {200, out.str(), "application/json", ""};
+    std::string list = out.str();
+    list.pop_back();  // the array's newline
+    return {200, "{\"predictions\":" + list + "}\n", "application/json", ""};
+  } catch (const std::bad_alloc&) {
+    return error_reply(503, "out of memory");
+  } catch (const std::exception& e) {
+    return error_reply(500, e.what());
+  }
 }
 
 HttpReply Api::similar(const ServingModel& m, std::string_view body) const {
@@ -375,34 +546,48 @@ HttpReply Api::similar(const ServingModel& m, std::string_view body) const {
   return {200, out.str(), "application/json", ""};
 }
 
-HttpReply Api::handle(const HttpRequest& req) const {
+Api::Started Api::start(const HttpRequest& req) const {
+  const auto reply = [](HttpReply r) {
+    Started s;
+    s.reply = std::move(r);
+    return s;
+  };
   try {
     const Metrics::Endpoint e = Metrics::endpoint_of(req.path);
-    if (e == Metrics::Other) return error_reply(404, "no such endpoint: " + std::string(req.path));
+    if (e == Metrics::Other) return reply(error_reply(404, "no such endpoint: " + std::string(req.path)));
     const bool post = e == Metrics::Invocations || e == Metrics::Similar;
     const bool method_ok = post ? req.method == "POST" : req.method == "GET" || req.method == "HEAD";
     if (!method_ok) {
       HttpReply r = error_reply(405, std::string(req.method) + " is not allowed on " + std::string(req.path) +
                                          "; use " + (post ? "POST" : "GET"));
       r.allow = post ? "POST" : "GET, HEAD";
-      return r;
+      return reply(std::move(r));
     }
-    const std::shared_ptr<const ServingModel> model = slot_.get();
+    std::shared_ptr<const ServingModel> model = slot_.get();
     if (e == Metrics::MetricsPage)
-      return {200, metrics_.render(model.get()), "text/plain; version=0.0.4; charset=utf-8", ""};
-    if (!model) return error_reply(503, "no model loaded yet");
-    if (e == Metrics::Ping) return {200, "{\"status\":\"ok\"}\n", "application/json", ""};
+      return reply({200, metrics_.render(model.get()), "text/plain; version=0.0.4; charset=utf-8", ""});
+    if (!model) return reply(error_reply(503, "no model loaded yet"));
+    if (e == Metrics::Ping) return reply({200, "{\"status\":\"ok\"}\n", "application/json", ""});
     if (!is_json(req.content_type))
-      return error_reply(
-          415, "Content-Type must be application/json, got '" + std::string(req.content_type) + "'");
-    return e == Metrics::Invocations ? invocations(*model, req.body) : similar(*model, req.body);
+      return reply(error_reply(
+          415, "Content-Type must be application/json, got '" + std::string(req.content_type) + "'"));
+    return e == Metrics::Invocations ? invocations(std::move(model), req.body)
+                                     : reply(similar(*model, req.body));
   } catch (const InputError& e) {
-    return error_reply(400, e.what());
+    return reply(error_reply(400, e.what()));
   } catch (const std::bad_alloc&) {
-    return error_reply(503, "out of memory");
+    return reply(error_reply(503, "out of memory"));
   } catch (const std::exception& e) {
-    return error_reply(500, e.what());
+    return reply(error_reply(500, e.what()));
   }
+}
+
+HttpReply Api::handle(const HttpRequest& req) const {
+  Started s = start(req);
+  if (!s.deferred) return std::move(s.reply);
+  std::vector<ScoreBatcher::Job*>& j = jobs(*s.deferred);
+  batcher_->run(j.data(), j.size());
+  return finish(*s.deferred);
 }
 
 }  // namespace vidrec
