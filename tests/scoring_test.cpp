@@ -42,6 +42,25 @@ std::vector<Scored> reference(const Case& c, const float* q, const Exclusion& e,
   return out;
 }
 
+// Random queries; odd ones block `blocked`, those not divisible by 3 skip `seen`.
+struct Queries {
+  std::vector<std::vector<float>> q;
+  std::vector<const float*> pointers;
+  std::vector<Exclusion> exclusions;
+  Queries(uint32_t count, uint32_t f, std::mt19937& rng, const std::vector<uint8_t>& blocked,
+          const std::vector<uint32_t>& seen)
+      : q(count, std::vector<float>(f)), exclusions(count) {
+    std::normal_distribution<float> d(0, 1);
+    for (auto& v : q)
+      for (float& x : v) x = d(rng);
+    for (uint32_t i = 0; i < count; ++i) {
+      pointers.push_back(q[i].data());
+      if (i % 2) exclusions[i].blocked = blocked.data();
+      if (i % 3) exclusions[i].seen_begin = seen.data(), exclusions[i].seen_end = seen.data() + seen.size();
+    }
+  }
+};
+
 }  // namespace
 
 TEST_CASE("top_k matches a brute-force ranking", "[scoring]") {
@@ -54,17 +73,9 @@ TEST_CASE("top_k matches a brute-force ranking", "[scoring]") {
       std::vector<uint32_t> seen;
       for (uint32_t v = 3; v < n; v += 11) seen.push_back(v);
       const uint32_t count = 19;  // two blocks of eight and three singles
-      std::vector<std::vector<float>> q(count, std::vector<float>(f));
-      std::normal_distribution<float> d(0, 1);
-      for (auto& v : q)
-        for (float& x : v) x = d(rng);
-      std::vector<const float*> qp;
-      std::vector<Exclusion> ex(count);
-      for (uint32_t i = 0; i < count; ++i) {
-        qp.push_back(q[i].data());
-        if (i % 2) ex[i].blocked = blocked.data();
-        if (i % 3) ex[i].seen_begin = seen.data(), ex[i].seen_end = seen.data() + seen.size();
-      }
+      Queries qs(count, f, rng, blocked, seen);
+      const std::vector<const float*>& qp = qs.pointers;
+      const std::vector<Exclusion>& ex = qs.exclusions;
       for (uint32_t k : {1u, 10u, n + 5}) {
         std::vector<std::vector<Scored>> got(count);
         top_k(c.view(), qp.data(), ex.data(), count, k, got.data());
@@ -109,6 +120,47 @@ TEST_CASE("batched and single scoring agree exactly", "[scoring]") {
       CHECK(one[0][r].score == batch[i][r].score);
     }
   }
+}
+
+TEST_CASE("norm-ordered pruned scoring answers exactly what top_k answers", "[scoring]") {
+  std::mt19937 rng(9);
+  std::lognormal_distribution<float> heavy(0, 1.5);  // long-tailed norms: pruning stops early
+  for (uint32_t n : {1u, 17u, 1000u, 5003u})
+    for (uint32_t f : {3u, 64u}) {
+      Case c = make_case(n, f, rng);
+      for (uint32_t v = 0; v < n; ++v) {
+        const float scale = heavy(rng);
+        for (uint32_t j = 0; j < f; ++j) c.factors[uint64_t(v) * f + j] *= scale;
+      }
+      // Exact ties: every tenth video repeats the one before it.
+      for (uint32_t v = 1; v < n; v += 10)
+        std::copy_n(&c.factors[uint64_t(v - 1) * f], f, &c.factors[uint64_t(v) * f]);
+      c.panel = make_panel(c.factors.data(), f, n);
+      const NormOrderedPanel ranked = NormOrderedPanel::build(c.factors.data(), f, n);
+      std::vector<uint8_t> blocked(n, 0);
+      for (uint32_t v = 0; v < n; v += 5) blocked[v] = 1;
+      std::vector<uint32_t> seen;
+      for (uint32_t v = 2; v < n; v += 9) seen.push_back(v);
+      const uint32_t count = 19;
+      Queries qs(count, f, rng, blocked, seen);
+      qs.q[5] = qs.q[4];                                // the same query twice
+      std::fill(qs.q[6].begin(), qs.q[6].end(), 0.0f);  // every score 0: all ties
+      const std::vector<const float*>& qp = qs.pointers;
+      const std::vector<Exclusion>& ex = qs.exclusions;
+      for (uint32_t k : {1u, 10u, n + 5}) {
+        std::vector<std::vector<Scored>> want(count), got(count);
+        top_k(c.view(), qp.data(), ex.data(), count, k, want.data());
+        top_k_pruned(ranked, qp.data(), ex.data(), count, k, got.data());
+        for (uint32_t i = 0; i < count; ++i) {
+          INFO("n=" << n << " f=" << f << " k=" << k << " query " << i);
+          REQUIRE(got[i].size() == want[i].size());
+          for (size_t r = 0; r < want[i].size(); ++r) {
+            CHECK(got[i][r].video == want[i][r].video);
+            CHECK(got[i][r].score == want[i][r].score);
+          }
+        }
+      }
+    }
 }
 
 TEST_CASE("ties go to the lower video index", "[scoring]") {

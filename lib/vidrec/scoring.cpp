@@ -2,8 +2,10 @@
 #include "vidrec/scoring.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 
 #include "vidrec/parallel.hpp"
 #include "vidrec/simd.hpp"
@@ -37,6 +39,21 @@ class Heap {
   // Videos arrive in ascending index, so a later video never wins a tie.
   void offer(uint32_t v, float s) {
     if (items_.size() == k_ && !(s > threshold_)) return;
+    insert(v, s);
+  }
+  // Videos in any order: a tie goes to the lower video index.
+  void offer_unordered(uint32_t v, float s) {
+    if (items_.size() == k_ && !better({v, s}, items_.front())) return;
+    insert(v, s);
+  }
+  bool full() const { return items_.size() == k_; }
+  void take(std::vector<Scored>& out) {
+    std::sort_heap(items_.begin(), items_.end(), better);
+    out.swap(items_);
+  }
+
+ private:
+  void insert(uint32_t v, float s) {
     if (ex_->excludes(v)) return;
     if (items_.size() < k_) {
       items_.push_back({v, s});
@@ -48,12 +65,6 @@ class Heap {
     }
     if (items_.size() == k_) threshold_ = items_.front().score;
   }
-  void take(std::vector<Scored>& out) {
-    std::sort_heap(items_.begin(), items_.end(), better);
-    out.swap(items_);
-  }
-
- private:
   uint32_t k_ = 0;
   const Exclusion* ex_ = nullptr;
   std::vector<Scored> items_;
@@ -119,7 +130,83 @@ VIDREC_HOT void single(const VideoPanel& p, const float* q, Heap& heap, uint32_t
   }
 }
 
+// Eight queries against tiles [0, tiles) of a norm-ordered panel, stopping
+// once no query can gain from the tiles left. bound[b] is |q_b| with a
+// margin for rounding.
+VIDREC_HOT void pruned8(const NormOrderedPanel& p, const float* const* q, const float* bound, Heap* heaps) {
+  const uint32_t f = p.factors, tiles = (p.n + kLanes - 1) / kLanes;
+  for (uint32_t t = 0; t < tiles; ++t) {
+    const float largest = p.norm[uint64_t(t) * kLanes];
+    bool done = true;
+    for (size_t b = 0; b < kBlock && done; ++b)
+      done = heaps[b].full() && bound[b] * largest < heaps[b].threshold();
+    if (done) return;
+    v16 acc[kBlock] = {};
+    const float* tile = p.data.data() + uint64_t(t) * kLanes * f;
+    for (uint32_t k = 0; k < f; ++k) {
+      const v16 y = load(tile + uint64_t(k) * kLanes);
+      for (size_t b = 0; b < kBlock; ++b) acc[b] += q[b][k] * y;
+    }
+    const uint32_t end = std::min(kLanes, p.n - t * kLanes);
+    for (size_t b = 0; b < kBlock; ++b) {
+      if (!(hmax(acc[b]) >= heaps[b].threshold())) continue;
+      for (uint32_t j = 0; j < end; ++j) heaps[b].offer_unordered(p.video[t * kLanes + j], acc[b][j]);
+    }
+  }
+}
+
 }  // namespace
+
+NormOrderedPanel NormOrderedPanel::build(const float* factors, uint32_t f, uint32_t n) {
+  NormOrderedPanel p;
+  p.n = n;
+  p.factors = f;
+  std::vector<float> norms(n);
+  for (uint32_t v = 0; v < n; ++v) {
+    double sum = 0;
+    for (uint32_t k = 0; k < f; ++k)
+      sum += double(factors[uint64_t(v) * f + k]) * factors[uint64_t(v) * f + k];
+    norms[v] = float(std::sqrt(sum));
+  }
+  p.video.resize(n);
+  std::iota(p.video.begin(), p.video.end(), 0u);
+  std::stable_sort(p.video.begin(), p.video.end(),
+                   [&](uint32_t a, uint32_t b) { return norms[a] > norms[b]; });
+  const uint32_t stride = panel_stride(n);
+  p.norm.assign(stride, 0.0f);
+  p.data.assign(uint64_t(stride) * f, 0.0f);
+  for (uint32_t at = 0; at < n; ++at) {
+    const uint32_t v = p.video[at];
+    p.norm[at] = norms[v];
+    for (uint32_t k = 0; k < f; ++k)
+      p.data[uint64_t(at / kLanes) * kLanes * f + uint64_t(k) * kLanes + at % kLanes] =
+          factors[uint64_t(v) * f + k];
+  }
+  return p;
+}
+
+void top_k_pruned(const NormOrderedPanel& panel, const float* const* queries, const Exclusion* exclusions,
+                  size_t count, uint32_t k, std::vector<Scored>* out) {
+  // Blocks of eight; the last is padded with copies of its last query, which
+  // stop exactly when that query does.
+  std::vector<Heap> heaps(kBlock);
+  const float* q[kBlock];
+  float bound[kBlock];
+  for (size_t i = 0; i < count; i += kBlock) {
+    for (size_t b = 0; b < kBlock; ++b) {
+      const size_t at = std::min(i + b, count - 1);
+      q[b] = queries[at];
+      heaps[b].reset(k, &exclusions[at]);
+      double sum = 0;
+      for (uint32_t j = 0; j < panel.factors; ++j) sum += double(q[b][j]) * q[b][j];
+      // |q.v| <= |q| |v|; float sums of `factors` products err by far less
+      // than this margin.
+      bound[b] = float(std::sqrt(sum) * (1 + 1e-4)) + 1e-30f;
+    }
+    pruned8(panel, q, bound, heaps.data());
+    for (size_t b = 0; b < kBlock && i + b < count; ++b) heaps[b].take(out[i + b]);
+  }
+}
 
 bool Exclusion::excludes(uint32_t v) const {
   if (blocked && blocked[v]) return true;

@@ -48,6 +48,7 @@ AlsConfig serving_config(const Model& m) {
 
 ServingModel::ServingModel(Model m) : model_(std::move(m)), als_(serving_config(model_)) {
   if (model_.n_videos() > 0) gram_ = gram(video_matrix(model_), als_.regularization, 0);
+  ranked_ = NormOrderedPanel::build(model_.video_factors(), model_.factors(), model_.n_videos());
 }
 
 ScoreBatcher::ScoreBatcher(unsigned threads) {
@@ -102,22 +103,17 @@ namespace {
 // Jobs on the same model and with a small k share one top_k pass, at the
 // largest k among them; each keeps its own first k (the order is total, so
 // a prefix of a longer list is the shorter list).
-// Several queries are padded to a multiple of top_k's tile with copies of
-// the last: a partial tile would stream the panel once per query.
 void score(ScoreBatcher::Job* const* jobs, size_t n) {
-  constexpr size_t kTile = 8;
-  const size_t padded = n == 1 ? 1 : (n + kTile - 1) / kTile * kTile;
   uint32_t k = 0;
-  std::vector<const float*> queries(padded);
-  std::vector<Exclusion> exclusions(padded);
-  for (size_t i = 0; i < padded; ++i) {
-    const ScoreBatcher::Job& job = *jobs[std::min(i, n - 1)];
-    k = std::max(k, job.k);
-    queries[i] = job.query;
-    exclusions[i] = job.exclusion;
+  std::vector<const float*> queries(n);
+  std::vector<Exclusion> exclusions(n);
+  for (size_t i = 0; i < n; ++i) {
+    k = std::max(k, jobs[i]->k);
+    queries[i] = jobs[i]->query;
+    exclusions[i] = jobs[i]->exclusion;
   }
-  std::vector<std::vector<Scored>> out(padded);
-  top_k(jobs[0]->model->model().panel(), queries.data(), exclusions.data(), padded, k, out.data());
+  std::vector<std::vector<Scored>> out(n);
+  top_k_pruned(jobs[0]->model->ranked(), queries.data(), exclusions.data(), n, k, out.data());
   for (size_t i = 0; i < n; ++i) {
     if (out[i].size() > jobs[i]->k) out[i].resize(jobs[i]->k);
     jobs[i]->result = std::move(out[i]);
@@ -184,7 +180,7 @@ std::vector<Scored> ServingModel::fold_in(const std::vector<uint32_t>& videos,
   solve_rows(row, video_matrix(model_), gram_, als_, x, 0, 1, scratch);
   const float* query = x.memptr();
   std::vector<Scored> out;
-  top_k(model_.panel(), &query, &exclusion, 1, k, &out);
+  top_k_pruned(ranked_, &query, &exclusion, 1, k, &out);
   return out;
 }
 

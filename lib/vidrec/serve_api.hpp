@@ -53,6 +53,9 @@ class ServingModel {
 
   const Model& model() const { return model_; }
   const AlsConfig& als() const { return als_; }
+  // The video factors ordered for early termination (a copy made at load:
+  // a server scores them many thousand times a second).
+  const NormOrderedPanel& ranked() const { return ranked_; }
   // Top k for a user described only by (video index ascending, weight)
   // pairs; empty when none of the weights is positive.
   std::vector<Scored> fold_in(const std::vector<uint32_t>& videos, const std::vector<float>& weights,
@@ -65,6 +68,7 @@ class ServingModel {
   Model model_;
   AlsConfig als_;
   arma::fmat gram_;
+  NormOrderedPanel ranked_;
   double load_seconds_ = 0;
   std::chrono::system_clock::time_point loaded_at_;
 };
