@@ -64,6 +64,12 @@ trap 'kill "$PID" 2>/dev/null || true' EXIT
 echo "== steady: $CONNECTIONS connections, $DURATION, $(nproc) cores (shared machine: figures are noisy)"
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$DIR/invocations.lua" "http://127.0.0.1:$PORT" |
   tee "$DIR/steady.txt" | tail -1
+# The server's own view (headers read to reply queued), from its histogram:
+# wrk's figures also hold the time wrk itself waits for one of the 2 cores.
+curl -s "http://127.0.0.1:$PORT/metrics" | awk -F'[ ]' '
+  /^vidrec_request_duration_seconds_bucket\{endpoint="\/invocations",le="0.005"\}/ { le5 = $2 }
+  /^vidrec_request_duration_seconds_count\{endpoint="\/invocations"\}/ { n = $2 }
+  END { if (n) printf "server side: %.2f%% of %d requests answered within 5 ms\n", 100 * le5 / n, n }'
 
 echo "== the same while the model is replaced 10 times"
 (

@@ -276,15 +276,15 @@ TEST_CASE("serve: batched scoring answers what top_k answers alone", "[serve]") 
   const Model& m = sm->model();
   std::mt19937 rng(3);
   constexpr size_t kJobs = 600;
-  std::vector<ScoreBatcher::Job> jobs(kJobs);
+  std::vector<ScoringJob> jobs(kJobs);
   std::vector<std::vector<uint8_t>> blocked(kJobs);
   for (size_t i = 0; i < kJobs; ++i) {
-    ScoreBatcher::Job& j = jobs[i];
+    ScoringJob& j = jobs[i];
     const auto u = uint32_t(rng() % m.n_users());
     j.model = sm.get();
     j.query = m.user_vector(u);
     // Small ks share passes; one above kSharedK is scored alone.
-    j.k = i % 97 == 0 ? ScoreBatcher::kSharedK + 1 : 1 + uint32_t(rng() % 15);
+    j.k = i % 97 == 0 ? kSharedK + 1 : 1 + uint32_t(rng() % 15);
     if (rng() % 2) std::tie(j.exclusion.seen_begin, j.exclusion.seen_end) = m.seen(u);
     if (rng() % 3 == 0) {
       blocked[i].assign(m.n_videos(), 0);
@@ -292,22 +292,20 @@ TEST_CASE("serve: batched scoring answers what top_k answers alone", "[serve]") 
       j.exclusion.blocked = blocked[i].data();
     }
   }
-  {
-    ScoreBatcher batcher(2);
-    // Several submitters at once, so batches of mixed sizes form.
-    std::vector<std::thread> clients;
-    for (size_t c = 0; c < 4; ++c)
-      clients.emplace_back([&, c] {
-        for (size_t i = c * 25; i < kJobs; i += 4 * 25) {
-          std::vector<ScoreBatcher::Job*> group;
-          for (size_t g = i; g < std::min(kJobs, i + 25); ++g) group.push_back(&jobs[g]);
-          batcher.run(group.data(), group.size());
-        }
-      });
-    for (std::thread& t : clients) t.join();
-  }
+  // Rounds of mixed sizes (1 to 40 jobs), from several threads at once.
+  std::vector<std::thread> loops;
+  for (size_t t = 0; t < 3; ++t)
+    loops.emplace_back([&, t] {
+      std::vector<ScoringJob*> round;
+      for (size_t i = t, size = 1; i < kJobs; size = size % 40 + 1) {
+        round.clear();
+        for (; round.size() < size && i < kJobs; i += 3) round.push_back(&jobs[i]);
+        score_jobs(round.data(), round.size());
+      }
+    });
+  for (std::thread& t : loops) t.join();
   size_t mismatches = 0;
-  for (const ScoreBatcher::Job& j : jobs) {
+  for (const ScoringJob& j : jobs) {
     std::vector<Scored> alone;
     top_k(m.panel(), &j.query, &j.exclusion, 1, j.k, &alone);
     mismatches +=
@@ -317,18 +315,4 @@ TEST_CASE("serve: batched scoring answers what top_k answers alone", "[serve]") 
         });
   }
   CHECK(mismatches == 0);
-
-  // Through the Api: a batch request answers the same bytes with and without a batcher.
-  ModelSlot slot;
-  slot.set(sm);
-  Metrics metrics;
-  ScoreBatcher batcher(1);
-  const Api direct(slot, metrics), batched(slot, metrics, &batcher);
-  const std::string body =
-      R"({"instances":[{"user_id":"u1","k":3},{"user_id":"nobody"},{"user_id":"u7","k":5,"exclude":["g1v2"]},)"
-      R"({"user_id":"u2","include_seen":true},{"user_id":"u5","history":[{"videoId":"g2v1"}]}]})";
-  const HttpRequest req{"POST", "/invocations", "application/json", body};
-  const HttpReply a = direct.handle(req), b = batched.handle(req);
-  CHECK(a.status == 200);
-  CHECK(a.body == b.body);
 }

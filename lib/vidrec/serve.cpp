@@ -3,6 +3,7 @@
 
 #include <microhttpd.h>
 #include <netdb.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 #include <optional>
@@ -95,17 +97,28 @@ struct Exchange {
   bool too_large = false;
   int status = 0;  // of the reply queued; 0 if none was (client gone, timeout)
   Api::Started started;
-  std::optional<HttpReply> scored;  // set by a scoring thread before the resume
+  std::optional<HttpReply> scored;  // set before the connection is resumed
 };
 
 struct Server::Impl {
+  // One event loop: an MHD daemon driven by its own thread through MHD's epoll
+  // descriptor. A request that needs scoring is suspended when its body is in;
+  // after each round of events the loop scores all of them in one batch
+  // (score_jobs) and resumes them. Under load a round holds many requests, so
+  // a pass over the videos is shared; a lone request is scored at once.
+  struct Loop {
+    Impl* server = nullptr;
+    MHD_Daemon* daemon = nullptr;
+    std::vector<std::pair<Exchange*, MHD_Connection*>> waiting;
+    std::thread thread;
+  };
+
   explicit Impl(ServeConfig c) : cfg(std::move(c)) {}
   ServeConfig cfg;
   ModelSlot slot;
   Metrics metrics;
-  ScoreBatcher batcher;
-  Api api{slot, metrics, &batcher};
-  MHD_Daemon* daemon = nullptr;
+  Api api{slot, metrics};
+  std::vector<std::unique_ptr<Loop>> loops;
   std::thread watcher;
   int port = -1;
   std::mutex load_mutex;  // one load at a time (SIGHUP and the watcher)
@@ -113,22 +126,18 @@ struct Server::Impl {
   std::mutex stop_mutex;
   std::condition_variable stop_cv;
   bool stopping = false;
-  // Requests begun and not yet complete; stop() waits for them.
-  std::mutex flight_mutex;
-  std::condition_variable flight_cv;
-  size_t in_flight = 0;
+  std::atomic<bool> draining{false};  // loops stop accepting and finish what they have
+  std::atomic<size_t> in_flight{0};   // requests begun, not yet complete
 
   static MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
                                const char* /*version*/, const char* upload, size_t* upload_size, void** ctx) {
-    Impl& s = *static_cast<Impl*>(cls);
+    Loop& loop = *static_cast<Loop*>(cls);
+    Impl& s = *loop.server;
     auto* x = static_cast<Exchange*>(*ctx);
     if (!x) {  // headers read
       x = new Exchange;
       *ctx = x;
-      {
-        std::lock_guard<std::mutex> lock(s.flight_mutex);
-        ++s.in_flight;
-      }
+      ++s.in_flight;
       x->method = method;
       x->path = url;
       const char* type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -151,20 +160,73 @@ struct Server::Impl {
       *upload_size = 0;
       return MHD_YES;
     }
-    if (x->scored) return s.send(c, *x, *x->scored);  // resumed: the batcher is done
+    if (x->scored) return s.send(c, *x, *x->scored);  // resumed after its round was scored
     if (x->too_large) return s.too_large(c, *x);
     x->started = s.api.start({x->method, x->path, x->content_type, x->body});
     if (!x->started.deferred) return s.send(c, *x, x->started.reply);
-    // Suspended before the jobs are queued: their completion may resume it at once.
     MHD_suspend_connection(c);
-    std::vector<ScoreBatcher::Job*>& jobs = Api::jobs(*x->started.deferred);
-    s.batcher.submit(jobs.data(), jobs.size(), [&s, x, c] {
-      x->scored = s.api.finish(*x->started.deferred);
-      x->started.deferred.reset();  // lets go of the model now
-      MHD_resume_connection(c);
-    });
+    loop.waiting.emplace_back(x, c);
     return MHD_YES;
   }
+
+  // Scores the requests suspended in this round together, then resumes them.
+  void score_round(Loop& loop) {
+    std::vector<ScoringJob*> jobs;
+    for (const auto& [x, c] : loop.waiting) {
+      const std::vector<ScoringJob*>& j = Api::jobs(*x->started.deferred);
+      jobs.insert(jobs.end(), j.begin(), j.end());
+    }
+    score_jobs(jobs.data(), jobs.size());
+    for (const auto& [x, c] : loop.waiting) {
+      x->scored = api.finish(*x->started.deferred);
+      x->started.deferred.reset();  // lets go of the model now
+      MHD_resume_connection(c);
+    }
+    loop.waiting.clear();
+  }
+
+  void run(Loop& loop) {
+    // MHD's own epoll set is nested in ours, not waited on directly: its
+    // connections are edge-triggered, and an event taken by our wait would
+    // be lost to MHD_run.
+    const MHD_DaemonInfo* info = MHD_get_daemon_info(loop.daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    const int epoll = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epoll >= 0 && info) {
+      epoll_event nested{};
+      nested.events = EPOLLIN;
+      ::epoll_ctl(epoll, EPOLL_CTL_ADD, info->epoll_fd, &nested);
+    }
+    bool quiet = false, resumed = false;
+    const auto deadline_after_drain = read_timeout_deadline();
+    std::chrono::steady_clock::time_point deadline{};
+    for (;;) {
+      if (draining && !quiet) {
+        // No new connections; requests begun get their answers (bounded: a
+        // client that stopped reading is cut off by the connection timeout).
+        const MHD_socket listener = MHD_quiesce_daemon(loop.daemon);
+        if (listener != MHD_INVALID_SOCKET) ::close(listener);
+        quiet = true;
+        deadline = std::chrono::steady_clock::now() + deadline_after_drain;
+      }
+      if (quiet && (in_flight == 0 || std::chrono::steady_clock::now() > deadline)) break;
+      MHD_UNSIGNED_LONG_LONG next = 0;
+      int wait_ms = 50;  // how soon a stop is noticed
+      if (MHD_get_timeout(loop.daemon, &next) == MHD_YES)
+        wait_ms = int(std::min<MHD_UNSIGNED_LONG_LONG>(next, 50));
+      // The replies of the round just scored go out with the next MHD_run:
+      // no waiting for it.
+      if (resumed) wait_ms = 0;
+      epoll_event event;
+      if (epoll >= 0) ::epoll_wait(epoll, &event, 1, wait_ms);
+      MHD_run(loop.daemon);
+      resumed = !loop.waiting.empty();
+      if (resumed) score_round(loop);
+    }
+    if (epoll >= 0) ::close(epoll);
+    MHD_stop_daemon(loop.daemon);
+    loop.daemon = nullptr;
+  }
+  std::chrono::seconds read_timeout_deadline() const { return cfg.read_timeout + std::chrono::seconds(5); }
 
   MHD_Result too_large(MHD_Connection* c, Exchange& x) {
     return send(c, x,
@@ -185,14 +247,13 @@ struct Server::Impl {
   }
 
   static void on_completed(void* cls, MHD_Connection*, void** ctx, MHD_RequestTerminationCode) {
-    Impl& s = *static_cast<Impl*>(cls);
+    Impl& s = *static_cast<Loop*>(cls)->server;
     std::unique_ptr<Exchange> x(static_cast<Exchange*>(*ctx));
     *ctx = nullptr;
     if (!x) return;
     if (x->status != 0) s.log_request(*x);
     x.reset();
-    std::lock_guard<std::mutex> lock(s.flight_mutex);
-    if (--s.in_flight == 0) s.flight_cv.notify_all();
+    --s.in_flight;
   }
 
   static void on_mhd_error(void* /*cls*/, const char* format, va_list args) {
@@ -214,6 +275,7 @@ struct Server::Impl {
                                     {"latency_ms", std::round(seconds * 1e6) / 1e3}}
                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
+
   // Loads the file at cfg.model_path; `first` rethrows instead of refusing.
   bool load(bool first) {
     std::lock_guard<std::mutex> lock(load_mutex);
@@ -270,23 +332,41 @@ void Server::start() {
   if (::getaddrinfo(s.cfg.host.c_str(), service.c_str(), &hints, &found) != 0 || !found)
     throw IoError("cannot listen on " + s.cfg.host + ": unknown host");
   std::unique_ptr<addrinfo, void (*)(addrinfo*)> addr(found, ::freeaddrinfo);
-  // Event loops on epoll, one per thread; connections waiting for the
-  // batcher are suspended, so no thread ever blocks on a request.
-  unsigned flags =
-      MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+  // External epoll mode (each loop thread runs its daemon); suspend/resume
+  // for requests waiting to be scored. Several loops share the port through
+  // SO_REUSEPORT, the kernel spreading connections among them.
+  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
   if (addr->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
-  const unsigned threads = s.cfg.threads ? s.cfg.threads : cores();
-  s.daemon = MHD_start_daemon(
-      flags, 0, nullptr, nullptr, &Impl::on_request, &s, MHD_OPTION_SOCK_ADDR, addr->ai_addr,
-      MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
-      unsigned(s.cfg.read_timeout.count()), MHD_OPTION_CONNECTION_LIMIT, unsigned(s.cfg.max_connections),
-      MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED, &Impl::on_completed, &s,
-      MHD_OPTION_EXTERNAL_LOGGER, &Impl::on_mhd_error, &s, MHD_OPTION_END);
-  if (!s.daemon)
-    throw IoError("cannot listen on " + s.cfg.host + ":" + std::to_string(s.cfg.port) +
-                  " (address in use, not local, or not permitted)");
-  const MHD_DaemonInfo* info = MHD_get_daemon_info(s.daemon, MHD_DAEMON_INFO_BIND_PORT);
-  s.port = info ? int(info->port) : s.cfg.port;
+  const unsigned n = s.cfg.threads ? s.cfg.threads : cores();
+  sockaddr_storage bind_to{};
+  std::memcpy(&bind_to, addr->ai_addr, addr->ai_addrlen);
+  for (unsigned i = 0; i < n; ++i) {
+    auto loop = std::make_unique<Impl::Loop>();
+    loop->server = &s;
+    loop->daemon = MHD_start_daemon(
+        flags, 0, nullptr, nullptr, &Impl::on_request, loop.get(), MHD_OPTION_EXTERNAL_LOGGER,
+        &Impl::on_mhd_error, nullptr, MHD_OPTION_SOCK_ADDR, &bind_to, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_CONNECTION_TIMEOUT, unsigned(s.cfg.read_timeout.count()), MHD_OPTION_CONNECTION_LIMIT,
+        unsigned(std::max<size_t>(1, s.cfg.max_connections / n)), MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_NOTIFY_COMPLETED, &Impl::on_completed, loop.get(), MHD_OPTION_END);
+    if (!loop->daemon) {
+      stop();
+      throw IoError("cannot listen on " + s.cfg.host + ":" + std::to_string(s.cfg.port) +
+                    " (address in use, not local, or not permitted)");
+    }
+    if (i == 0) {  // port 0: the others join the port the first was given
+      const MHD_DaemonInfo* info = MHD_get_daemon_info(loop->daemon, MHD_DAEMON_INFO_BIND_PORT);
+      s.port = info ? int(info->port) : s.cfg.port;
+      const auto port = htons(uint16_t(s.port));
+      if (bind_to.ss_family == AF_INET6)
+        reinterpret_cast<sockaddr_in6*>(&bind_to)->sin6_port = port;
+      else
+        reinterpret_cast<sockaddr_in*>(&bind_to)->sin_port = port;
+    }
+    Impl::Loop* l = loop.get();
+    s.loops.push_back(std::move(loop));
+    l->thread = std::thread([&s, l] { s.run(*l); });
+  }
   try {
     s.load(true);
   } catch (...) {
@@ -306,22 +386,16 @@ void Server::stop() {
   }
   s.stop_cv.notify_all();
   if (s.watcher.joinable()) s.watcher.join();
-  if (!s.daemon) return;
-  // No new connections; requests already begun get their answers (bounded:
-  // a client that stopped reading is cut off by the connection timeout).
-  const MHD_socket listener = MHD_quiesce_daemon(s.daemon);
-  if (listener != MHD_INVALID_SOCKET) ::close(listener);
-  {
-    std::unique_lock<std::mutex> lock(s.flight_mutex);
-    s.flight_cv.wait_for(lock, s.cfg.read_timeout + std::chrono::seconds(5),
-                         [&s] { return s.in_flight == 0; });
-  }
-  MHD_stop_daemon(s.daemon);
-  s.daemon = nullptr;
+  s.draining = true;
+  for (auto& loop : s.loops)
+    if (loop->thread.joinable()) loop->thread.join();
+  for (auto& loop : s.loops)
+    if (loop->daemon) MHD_stop_daemon(loop->daemon);  // never ran
+  s.loops.clear();
 }
 
 int Server::port() const { return impl_->port; }
-bool Server::running() const { return impl_->daemon != nullptr; }
+bool Server::running() const { return !impl_->loops.empty() && !impl_->draining; }
 const ModelSlot& Server::slot() const { return impl_->slot; }
 
 namespace {

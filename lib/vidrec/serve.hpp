@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// `vidrec serve`: the HTTP server around serve_api.hpp (libmicrohttpd: a few
-// epoll event loops; requests waiting to be scored are suspended, not
-// parked on a thread, and scored together by a ScoreBatcher).
+// `vidrec serve`: the HTTP server around serve_api.hpp (libmicrohttpd in
+// external epoll mode, one event loop per thread sharing the port with
+// SO_REUSEPORT). Requests that need scoring are suspended as their bodies
+// complete and scored together after each round of events (score_jobs), so
+// under load one pass over the videos answers many requests.
 //
 // Contract
 // - start() binds (IoError when the address is taken), starts answering (so

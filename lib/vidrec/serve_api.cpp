@@ -51,59 +51,10 @@ ServingModel::ServingModel(Model m) : model_(std::move(m)), als_(serving_config(
   ranked_ = NormOrderedPanel::build(model_.video_factors(), model_.factors(), model_.n_videos());
 }
 
-ScoreBatcher::ScoreBatcher(unsigned threads) {
-  const unsigned n = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { loop(); });
-}
-
-ScoreBatcher::~ScoreBatcher() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  ready_.notify_all();
-  for (std::thread& t : threads_) t.join();
-}
-
-void ScoreBatcher::submit(Job* const* jobs, size_t count, std::function<void()> all_done) {
-  if (count == 0) {
-    all_done();
-    return;
-  }
-  auto left = std::make_shared<std::atomic<size_t>>(count);
-  auto done = std::make_shared<std::function<void()>>(std::move(all_done));
-  for (size_t i = 0; i < count; ++i)
-    jobs[i]->done = [left, done] {
-      if (left->fetch_sub(1) == 1) (*done)();
-    };
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    queue_.insert(queue_.end(), jobs, jobs + count);
-  }
-  if (count == 1)
-    ready_.notify_one();
-  else
-    ready_.notify_all();
-}
-
-void ScoreBatcher::run(Job* const* jobs, size_t count) {
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool finished = false;
-  submit(jobs, count, [&] {
-    std::lock_guard<std::mutex> lock(mutex);
-    finished = true;
-    cv.notify_one();  // under the lock: the waiter cannot return before this ends
-  });
-  std::unique_lock<std::mutex> lock(mutex);
-  cv.wait(lock, [&] { return finished; });
-}
-
 namespace {
-// Jobs on the same model and with a small k share one top_k pass, at the
-// largest k among them; each keeps its own first k (the order is total, so
-// a prefix of a longer list is the shorter list).
-void score(ScoreBatcher::Job* const* jobs, size_t n) {
+// One top_k pass at the largest k among the jobs; each keeps its own first
+// k (the order is total, so a prefix of a longer list is the shorter list).
+void score_group(ScoringJob* const* jobs, size_t n) {
   uint32_t k = 0;
   std::vector<const float*> queries(n);
   std::vector<Exclusion> exclusions(n);
@@ -121,38 +72,21 @@ void score(ScoreBatcher::Job* const* jobs, size_t n) {
 }
 }  // namespace
 
-void ScoreBatcher::loop() {
-  std::vector<Job*> batch, group, rest;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and nothing is left
-      while (!queue_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(queue_.front());
-        queue_.pop_front();
-      }
+void score_jobs(ScoringJob* const* jobs, size_t count) {
+  std::vector<ScoringJob*> left(jobs, jobs + count), group, rest;
+  while (!left.empty()) {
+    group.clear();
+    rest.clear();
+    for (ScoringJob* j : left)
+      (j->model == left[0]->model && (j == left[0] || (j->k <= kSharedK && left[0]->k <= kSharedK)) ? group
+                                                                                                    : rest)
+          .push_back(j);
+    try {
+      score_group(group.data(), group.size());
+    } catch (const std::exception&) {  // out of memory: the callers answer 503
+      for (ScoringJob* j : group) j->failed = true;
     }
-    while (!batch.empty()) {
-      group.clear();
-      rest.clear();
-      for (Job* j : batch)
-        (j->model == batch[0]->model && (j == batch[0] || (j->k <= kSharedK && batch[0]->k <= kSharedK))
-             ? group
-             : rest)
-            .push_back(j);
-      try {
-        score(group.data(), group.size());
-      } catch (const std::exception&) {  // out of memory: the callers answer 503
-        for (Job* j : group) j->failed = true;
-      }
-      for (Job* j : group) {
-        // The last job of a request may free the request, and this job with it.
-        const std::function<void()> done = std::move(j->done);
-        done();
-      }
-      batch.swap(rest);
-    }
+    left.swap(rest);
   }
 }
 
@@ -442,14 +376,14 @@ struct Api::Deferred {
   bool batch = false;
   std::vector<Invocation> invs;
   std::vector<Recommendations> results;
-  std::vector<ScoreBatcher::Job> jobs;
-  std::vector<ScoreBatcher::Job*> job_ptrs;
+  std::vector<ScoringJob> jobs;
+  std::vector<ScoringJob*> job_ptrs;
   std::vector<size_t> job_of;                 // the invocation of each job
   std::vector<std::vector<uint8_t>> blocked;  // the jobs' exclusions point into these
 };
 
 void Api::DeferredDeleter::operator()(Deferred* d) const { delete d; }
-std::vector<ScoreBatcher::Job*>& Api::jobs(Deferred& d) { return d.job_ptrs; }
+std::vector<ScoringJob*>& Api::jobs(Deferred& d) { return d.job_ptrs; }
 
 Api::Started Api::invocations(std::shared_ptr<const ServingModel> model, std::string_view body) const {
   std::unique_ptr<Deferred, DeferredDeleter> d(new Deferred);
@@ -459,16 +393,16 @@ Api::Started Api::invocations(std::shared_ptr<const ServingModel> model, std::st
   d->results.resize(d->invs.size());
   d->blocked.reserve(d->invs.size());
   d->jobs.reserve(d->invs.size());
-  // Known users without a history are scored by the batcher, with requests
-  // from other connections; the rest are answered here.
+  // Known users without a history become jobs for the caller to score; the
+  // rest are answered here.
   for (size_t i = 0; i < d->invs.size(); ++i) {
     const Invocation& inv = d->invs[i];
-    const auto u = batcher_ && !inv.has_history ? m.model().find_user(inv.user_id) : std::nullopt;
+    const auto u = inv.has_history ? std::nullopt : m.model().find_user(inv.user_id);
     if (!u) {
       d->results[i] = answer(m, inv);
       continue;
     }
-    ScoreBatcher::Job& job = d->jobs.emplace_back();
+    ScoringJob& job = d->jobs.emplace_back();
     job.model = &m;
     job.query = m.model().user_vector(*u);
     job.k = inv.k;
@@ -581,8 +515,8 @@ Api::Started Api::start(const HttpRequest& req) const {
 HttpReply Api::handle(const HttpRequest& req) const {
   Started s = start(req);
   if (!s.deferred) return std::move(s.reply);
-  std::vector<ScoreBatcher::Job*>& j = jobs(*s.deferred);
-  batcher_->run(j.data(), j.size());
+  std::vector<ScoringJob*>& j = jobs(*s.deferred);
+  score_jobs(j.data(), j.size());
   return finish(*s.deferred);
 }
 

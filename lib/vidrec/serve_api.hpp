@@ -26,16 +26,11 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "vidrec/als_config.hpp"
@@ -83,46 +78,26 @@ class ModelSlot {
   std::shared_ptr<const ServingModel> current_;
 };
 
-// Scores requests from many connections together. A pass over the video
-// panel costs about the same for eight queries as for one (top_k's tiles),
-// and a single query is bound by streaming the panel from memory, so under
-// load a few scoring threads take whatever queries are waiting and answer
-// them in one pass. A lone request is scored at once, alone.
-// Results are those of top_k for each job on its own (ties included):
-// batching changes the cost, never the answer.
-class ScoreBatcher {
- public:
-  struct Job {
-    const ServingModel* model = nullptr;  // the caller keeps it alive until done
-    const float* query = nullptr;
-    Exclusion exclusion;
-    uint32_t k = 10;
-    std::vector<Scored> result;
-    bool failed = false;         // scoring ran out of memory
-    std::function<void()> done;  // set by submit(); runs on a scoring thread
-  };
-  explicit ScoreBatcher(unsigned threads = 0);  // 0: one per core
-  ~ScoreBatcher();                              // finishes queued jobs first
-  ScoreBatcher(const ScoreBatcher&) = delete;
-  ScoreBatcher& operator=(const ScoreBatcher&) = delete;
-  // Queues the jobs; all_done runs on a scoring thread once all are scored.
-  void submit(Job* const* jobs, size_t count, std::function<void()> all_done);
-  // Submits the jobs and waits until all are scored.
-  void run(Job* const* jobs, size_t count);
-
-  static constexpr size_t kMaxBatch = 64;
-  // Jobs asking for more than this many results are scored alone: a large
-  // k would slow every query of a shared pass.
-  static constexpr uint32_t kSharedK = 100;
-
- private:
-  void loop();
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<Job*> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
+// One user's scoring: what an event loop collects from the requests that
+// arrived together and scores in one pass (score_jobs).
+struct ScoringJob {
+  const ServingModel* model = nullptr;  // the caller keeps it alive
+  const float* query = nullptr;
+  Exclusion exclusion;
+  uint32_t k = 10;
+  std::vector<Scored> result;
+  bool failed = false;  // scoring ran out of memory
 };
+
+// Jobs asking for more than this many results are scored alone: a large k
+// would slow every query of a shared pass.
+constexpr uint32_t kSharedK = 100;
+
+// Scores the jobs; jobs on the same model with k <= kSharedK share passes
+// over its videos (a pass costs about the same for eight queries as for
+// one). Each result is what top_k answers for that job alone, ties included:
+// batching changes the cost, never the answer. Thread-safe (no shared state).
+void score_jobs(ScoringJob* const* jobs, size_t count);
 
 // Most results any request may ask for: bounds the reply size and the work.
 constexpr uint32_t kMaxK = 10000;
@@ -188,25 +163,25 @@ std::string error_body(std::string_view message);
 
 class Api {
  public:
-  // With a batcher, requests for known users are scored through it.
-  Api(const ModelSlot& slot, const Metrics& metrics, ScoreBatcher* batcher = nullptr)
-      : slot_(slot), metrics_(metrics), batcher_(batcher) {}
+  Api(const ModelSlot& slot, const Metrics& metrics) : slot_(slot), metrics_(metrics) {}
 
-  // An /invocations request whose scoring jobs wait for the batcher. It
-  // holds the model it started on until it is destroyed.
+  // An /invocations request whose scoring is left to the caller, so that an
+  // event loop can score the jobs of many requests together. It holds the
+  // model it started on.
   struct Deferred;
   struct DeferredDeleter {
     void operator()(Deferred* d) const;
   };
   struct Started {
     HttpReply reply;                                      // the answer, unless deferred
-    std::unique_ptr<Deferred, DeferredDeleter> deferred;  // set: submit jobs(), then finish()
+    std::unique_ptr<Deferred, DeferredDeleter> deferred;  // set: score jobs(), then finish()
   };
-  // For event-driven servers: answers at once, or defers the scoring.
+  // Requests for known users (without a history) are deferred; the rest
+  // are answered at once.
   Started start(const HttpRequest& req) const;
-  static std::vector<ScoreBatcher::Job*>& jobs(Deferred& d);
+  static std::vector<ScoringJob*>& jobs(Deferred& d);
   HttpReply finish(Deferred& d) const;
-  // start(), then the batcher's jobs run on this thread's behalf, finish().
+  // start(), score_jobs() on this thread, finish().
   HttpReply handle(const HttpRequest& req) const;
 
  private:
@@ -214,7 +189,6 @@ class Api {
   HttpReply similar(const ServingModel& m, std::string_view body) const;
   const ModelSlot& slot_;
   const Metrics& metrics_;
-  ScoreBatcher* batcher_;
 };
 
 }  // namespace vidrec
