@@ -329,7 +329,10 @@ struct Aggregator::Impl {
 
   void flush_all() {
     if (!batch.empty()) resolve();
-    for (Partition& part : parts) flush(part);
+    for (Partition& part : parts) {
+      flush(part);
+      part.buffer = {};
+    }
     scratch = {};
     fresh = {};
   }

@@ -89,6 +89,13 @@ bool parse_value(std::string_view s, double& v, Reject& why) {
     why = Reject::NonNumericValue;
     return false;
   }
+  // Logs hold small integers ("1", "3"): read them directly, exactly.
+  if (s.size() <= 9 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    int64_t n = 0;
+    for (char c : s) n = n * 10 + (c - '0');
+    v = double(n);
+    return true;
+  }
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec == std::errc::invalid_argument || end != s.data() + s.size()) {
     why = Reject::NonNumericValue;
@@ -137,6 +144,12 @@ bool split_plain(std::string_view line, std::string_view* fields, size_t max, si
   for (; i + 16 <= len; i += 16) {
     if (match16(p + i, '"')) return false;
     for (uint32_t m = match16(p + i, ','); m; m &= m - 1) field(i + size_t(__builtin_ctz(m)));
+  }
+  if (i < len && len >= 16) {  // the tail: the line's last 16 bytes, less those already seen
+    const size_t seen = i - (len - 16);
+    if (match16(p + len - 16, '"') >> seen) return false;
+    for (uint32_t m = match16(p + len - 16, ',') >> seen; m; m &= m - 1) field(i + size_t(__builtin_ctz(m)));
+    i = len;
   }
   for (; i < len; ++i) {
     if (p[i] == '"') return false;
