@@ -21,9 +21,12 @@ constexpr size_t kBlock = 8;                 // queries per tile: 8 accumulators
 constexpr uint32_t kSliceBytes = 256 << 10;  // a panel slice that stays in L2
 
 // Worse-first ordering for the heap: lower score, or equal score and higher video.
-bool better(const Scored& a, const Scored& b) {
-  return a.score > b.score || (a.score == b.score && a.video < b.video);
-}
+// A function object, not a function: the heap operations inline it.
+constexpr struct {
+  bool operator()(const Scored& a, const Scored& b) const {
+    return a.score > b.score || (a.score == b.score && a.video < b.video);
+  }
+} better;
 
 // The k best seen so far for one query; threshold() is what a new candidate must beat.
 class Heap {
@@ -43,7 +46,7 @@ class Heap {
   }
   // Videos in any order: a tie goes to the lower video index.
   void offer_unordered(uint32_t v, float s) {
-    if (items_.size() == k_ && !better({v, s}, items_.front())) return;
+    if (items_.size() == k_ && (s < threshold_ || !better({v, s}, items_.front()))) return;
     insert(v, s);
   }
   bool full() const { return items_.size() == k_; }
