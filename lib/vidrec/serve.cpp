@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "vidrec/errors.hpp"
+#include "vidrec/parallel.hpp"
 
 namespace vidrec {
 
@@ -84,8 +85,6 @@ bool file_id(const std::string& path, FileId& id) {
   id = {st.st_dev, st.st_ino, st.st_size, (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
   return true;
 }
-
-unsigned cores() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 }  // namespace
 
@@ -197,7 +196,6 @@ struct Server::Impl {
       ::epoll_ctl(epoll, EPOLL_CTL_ADD, info->epoll_fd, &nested);
     }
     bool quiet = false, resumed = false;
-    const auto deadline_after_drain = read_timeout_deadline();
     std::chrono::steady_clock::time_point deadline{};
     for (;;) {
       if (draining && !quiet) {
@@ -206,7 +204,7 @@ struct Server::Impl {
         const MHD_socket listener = MHD_quiesce_daemon(loop.daemon);
         if (listener != MHD_INVALID_SOCKET) ::close(listener);
         quiet = true;
-        deadline = std::chrono::steady_clock::now() + deadline_after_drain;
+        deadline = std::chrono::steady_clock::now() + cfg.read_timeout + std::chrono::seconds(5);
       }
       if (quiet && (in_flight == 0 || std::chrono::steady_clock::now() > deadline)) break;
       MHD_UNSIGNED_LONG_LONG next = 0;
@@ -226,7 +224,6 @@ struct Server::Impl {
     MHD_stop_daemon(loop.daemon);
     loop.daemon = nullptr;
   }
-  std::chrono::seconds read_timeout_deadline() const { return cfg.read_timeout + std::chrono::seconds(5); }
 
   MHD_Result too_large(MHD_Connection* c, Exchange& x) {
     return send(c, x,
@@ -337,7 +334,7 @@ void Server::start() {
   // SO_REUSEPORT, the kernel spreading connections among them.
   unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
   if (addr->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
-  const unsigned n = s.cfg.threads ? s.cfg.threads : cores();
+  const unsigned n = resolve_threads(s.cfg.threads);
   sockaddr_storage bind_to{};
   std::memcpy(&bind_to, addr->ai_addr, addr->ai_addrlen);
   for (unsigned i = 0; i < n; ++i) {
