@@ -142,6 +142,14 @@ uint64_t hash_id(std::string_view s) {
   return mix(k1 ^ n, mix(a ^ k1, b ^ seed ^ k2));
 }
 
+// An id ready for lookup: its hash, and its bytes packed into two zero-padded
+// words when it fits a slot; a longer id stays in the caller's text at `at`.
+struct IdKey {
+  uint64_t hash;
+  uint64_t head[2];
+  uint32_t len, at;
+};
+
 // Numbers distinct ids in first-seen order. Open addressing over 32-byte
 // slots; an id of up to 16 bytes is kept in its slot, so a lookup costs one
 // cache miss (longer ids are compared in the arena, a second miss). With
@@ -151,19 +159,29 @@ class Interner {
  public:
   Interner() : slots_(1024) {}
 
-  static uint64_t hash(std::string_view s) { return hash_id(s); }
-  void prefetch_slot(uint64_t h) const { __builtin_prefetch(&slots_[h & (slots_.size() - 1)]); }
+  // The key of `s`. A short id travels packed, so batching rows copies no
+  // text; a long one is appended to `spill`.
+  static IdKey key(std::string_view s, std::string& spill) {
+    IdKey k{hash_id(s), {0, 0}, uint32_t(s.size()), 0};
+    if (k.len <= kInline) {
+      pack(s, k.head);
+    } else {
+      k.at = uint32_t(spill.size());
+      spill.append(s);
+    }
+    return k;
+  }
+  void prefetch_slot(const IdKey& k) const { __builtin_prefetch(&slots_[k.hash & (slots_.size() - 1)]); }
 
-  uint32_t id(std::string_view s, uint64_t h) {
+  uint32_t id(const IdKey& k, const char* spill) {
     const size_t mask = slots_.size() - 1;
-    const auto tag = uint32_t(h >> 32), len = uint32_t(s.size());
-    uint64_t head[2] = {0, 0};
-    if (len <= kInline) pack(s, head);
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const auto tag = uint32_t(k.hash >> 32);
+    for (size_t i = k.hash & mask;; i = (i + 1) & mask) {
       Slot& slot = slots_[i];
-      if (slot.index == kEmpty) return insert(slot, s, tag, head);
-      if (slot.tag == tag && slot.len == len &&
-          (len <= kInline ? slot.head[0] == head[0] && slot.head[1] == head[1] : name(slot.index) == s))
+      if (slot.index == kEmpty) return insert(slot, k, spill);
+      if (slot.tag == tag && slot.len == k.len &&
+          (k.len <= kInline ? slot.head[0] == k.head[0] && slot.head[1] == k.head[1]
+                            : name(slot.index) == std::string_view(spill + k.at, k.len)))
         return slot.index;
     }
   }
@@ -185,6 +203,8 @@ class Interner {
   };
   // An id of up to 16 bytes as two zero-padded words, from overlapping loads
   // (a memcpy into a buffer read back as words stalls on store forwarding).
+  // In memory the words are the id's bytes: insert() copies them from there.
+  static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pack() assumes little-endian words");
   static void pack(std::string_view s, uint64_t head[2]) {
     const char* p = s.data();
     const size_t n = s.size();
@@ -198,17 +218,17 @@ class Interner {
     }
   }
   // Arena entries are a 4-byte length, then the bytes (ids may hold NULs).
-  uint32_t insert(Slot& slot, std::string_view s, uint32_t tag, const uint64_t head[2]) {
-    if (arena_.size() + s.size() + 4 > UINT32_MAX) throw InputError("more than 4 GiB of distinct ids");
-    const auto n = uint32_t(offsets_.size()), len = uint32_t(s.size());
-    slot.tag = tag;
+  uint32_t insert(Slot& slot, const IdKey& k, const char* spill) {
+    if (arena_.size() + k.len + 4 > UINT32_MAX) throw InputError("more than 4 GiB of distinct ids");
+    const auto n = uint32_t(offsets_.size());
+    slot.tag = uint32_t(k.hash >> 32);
     slot.index = n;
-    slot.len = len;
-    slot.head[0] = head[0];
-    slot.head[1] = head[1];
+    slot.len = k.len;
+    slot.head[0] = k.head[0];
+    slot.head[1] = k.head[1];
     offsets_.push_back(uint32_t(arena_.size()));
-    arena_.append(reinterpret_cast<const char*>(&len), sizeof len);
-    arena_.append(s);
+    arena_.append(reinterpret_cast<const char*>(&k.len), sizeof k.len);
+    arena_.append(k.len <= kInline ? reinterpret_cast<const char*>(k.head) : spill + k.at, k.len);
     if (2 * offsets_.size() > slots_.size()) grow();
     return n;
   }
@@ -217,7 +237,7 @@ class Interner {
     const size_t mask = bigger.size() - 1;
     for (const Slot& s : slots_)
       if (s.index != kEmpty) {
-        size_t i = hash(name(s.index)) & mask;
+        size_t i = hash_id(name(s.index)) & mask;
         while (bigger[i].index != kEmpty) i = (i + 1) & mask;
         bigger[i] = s;
       }
@@ -297,16 +317,21 @@ constexpr size_t kMinBuffer = 1024;
 
 struct Aggregator::Impl {
   Interner users, videos;
-  // Rows waiting for their ids: text copied into batch_text, slots prefetched.
+  // Rows waiting for their ids, interner slots prefetched. Two batches
+  // alternate, and a batch is resolved only once the next one has filled, so
+  // every row's prefetch has had kBatch rows' time to land.
   struct Pending {
-    uint64_t user_hash, video_hash;
-    uint32_t user_at, user_len, video_at, video_len;
+    IdKey user, video;
     double weight;
     int64_t ts;
   };
+  struct Batch {
+    std::vector<Pending> rows;
+    std::string text;  // ids too long to pack
+  };
   static constexpr size_t kBatch = 32;
-  std::vector<Pending> batch;
-  std::string batch_text;
+  Batch batches[2];
+  int filling = 0;
   struct Partition {
     std::vector<Event> buffer;
     GrowArray<Pair> pairs;  // sorted by key, unique
@@ -315,20 +340,22 @@ struct Aggregator::Impl {
   std::vector<Event> scratch;  // shared by the partitions' sorts
   std::vector<Pair> fresh;     // the flushing partition's new pairs, sorted, unique
 
-  void resolve() {
-    for (const Pending& p : batch) {
-      const uint32_t u = users.id({batch_text.data() + p.user_at, p.user_len}, p.user_hash);
-      const uint32_t v = videos.id({batch_text.data() + p.video_at, p.video_len}, p.video_hash);
+  void resolve(Batch& batch) {
+    const char* text = batch.text.data();
+    for (const Pending& p : batch.rows) {
+      const uint32_t u = users.id(p.user, text);
+      const uint32_t v = videos.id(p.video, text);
       Partition& part = parts[u & (kPartitions - 1)];
       if (part.buffer.size() == part.buffer.capacity()) flush(part);
       part.buffer.push_back({uint64_t(u) << 32 | v, p.weight, p.ts});
     }
-    batch.clear();
-    batch_text.clear();
+    batch.rows.clear();
+    batch.text.clear();
   }
 
   void flush_all() {
-    if (!batch.empty()) resolve();
+    resolve(batches[filling ^ 1]);
+    resolve(batches[filling]);
     for (Partition& part : parts) {
       flush(part);
       part.buffer = {};
@@ -389,20 +416,16 @@ Aggregator::~Aggregator() = default;
 
 void Aggregator::add(const Row& row, double weight) {
   Impl& m = *impl_;
-  Impl::Pending p{Interner::hash(row.user),
-                  Interner::hash(row.video),
-                  uint32_t(m.batch_text.size()),
-                  uint32_t(row.user.size()),
-                  uint32_t(m.batch_text.size() + row.user.size()),
-                  uint32_t(row.video.size()),
-                  weight,
-                  row.timestamp};
-  m.users.prefetch_slot(p.user_hash);
-  m.videos.prefetch_slot(p.video_hash);
-  m.batch_text.append(row.user);
-  m.batch_text.append(row.video);
-  m.batch.push_back(p);
-  if (m.batch.size() == Impl::kBatch) m.resolve();
+  Impl::Batch& batch = m.batches[m.filling];
+  const Impl::Pending p{Interner::key(row.user, batch.text), Interner::key(row.video, batch.text), weight,
+                        row.timestamp};
+  m.users.prefetch_slot(p.user);
+  m.videos.prefetch_slot(p.video);
+  batch.rows.push_back(p);
+  if (batch.rows.size() == Impl::kBatch) {
+    m.filling ^= 1;
+    m.resolve(m.batches[m.filling]);  // the older batch
+  }
 }
 
 DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {
