@@ -73,6 +73,25 @@ TEST_CASE("ids are found by binary search", "[dataset]") {
   CHECK(ds.find_video("vid1009") == 9u);
 }
 
+TEST_CASE("the hash index answers what binary search answers", "[dataset]") {
+  test::TempDir dir;
+  DatasetData d = random_dataset(3000, 10, 0.01, 5);
+  // Ids that collide in length and prefix, the empty id and one with a NUL.
+  d.user_ids[0] = "";
+  d.user_ids[1] = std::string("a\0b", 3);
+  std::sort(d.user_ids.begin(), d.user_ids.end());
+  write_dataset(d, dir.file("d.vrd"));
+  const Dataset ds = Dataset::open(dir.file("d.vrd"));
+  const IdIndex index(ds.user_table());
+  for (uint32_t u = 0; u < ds.n_users(); ++u) {
+    const std::string id(ds.user_id(u));
+    CHECK(index.find(id) == u);
+    for (const std::string& probe : {id + "x", id.substr(0, id.size() / 2), "z" + id})
+      CHECK(index.find(probe) == ds.find_user(probe));
+  }
+  CHECK(IdIndex().find("user0001") == std::nullopt);
+}
+
 TEST_CASE("content checksum ignores provenance only", "[dataset]") {
   test::TempDir dir;
   DatasetData d = random_dataset(10, 10, 0.3, 3);

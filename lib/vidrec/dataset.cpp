@@ -2,6 +2,7 @@
 #include "vidrec/dataset.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "vidrec/errors.hpp"
 
@@ -79,6 +80,25 @@ std::optional<uint32_t> IdView::find(std::string_view id) const {
       hi = mid;
   }
   if (lo < count && at(lo) == id) return lo;
+  return std::nullopt;
+}
+
+IdIndex::IdIndex(const IdView& ids) : ids_(ids) {
+  size_t n = 16;
+  while (n < 2 * size_t(ids.count)) n *= 2;
+  slots_.assign(n, 0);
+  for (uint32_t i = 0; i < ids.count; ++i) {
+    size_t at = std::hash<std::string_view>()(ids.at(i)) & (n - 1);
+    while (slots_[at] != 0) at = (at + 1) & (n - 1);
+    slots_[at] = i + 1;
+  }
+}
+
+std::optional<uint32_t> IdIndex::find(std::string_view id) const {
+  if (slots_.empty()) return std::nullopt;
+  const size_t mask = slots_.size() - 1;
+  for (size_t at = std::hash<std::string_view>()(id) & mask; slots_[at] != 0; at = (at + 1) & mask)
+    if (ids_.at(slots_[at] - 1) == id) return slots_[at] - 1;
   return std::nullopt;
 }
 

@@ -77,6 +77,8 @@ class Model {
   std::string_view video_id(uint32_t v) const { return videos_.at(v); }
   std::optional<uint32_t> find_user(std::string_view id) const { return users_.find(id); }
   std::optional<uint32_t> find_video(std::string_view id) const { return videos_.find(id); }
+  const IdView& user_table() const { return users_; }
+  const IdView& video_table() const { return videos_; }
   const nlohmann::json& meta() const { return meta_; }
   uint32_t format_version() const { return reader_->version(); }
   uint64_t header_checksum() const { return reader_->header_checksum(); }

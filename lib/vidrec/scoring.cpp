@@ -62,11 +62,23 @@ class Heap {
       items_.push_back({v, s});
       std::push_heap(items_.begin(), items_.end(), better);
     } else {
-      std::pop_heap(items_.begin(), items_.end(), better);
-      items_.back() = {v, s};
-      std::push_heap(items_.begin(), items_.end(), better);
+      replace_worst({v, s});
     }
     if (items_.size() == k_) threshold_ = items_.front().score;
+  }
+  // The new item takes the worst one's place at the root and sinks: one pass,
+  // where pop_heap + push_heap take two.
+  void replace_worst(Scored x) {
+    Scored* h = items_.data();
+    const size_t n = items_.size();
+    size_t i = 0;
+    for (size_t c = 1; c < n; c = 2 * i + 1) {
+      if (c + 1 < n && better(h[c], h[c + 1])) ++c;  // the worse child
+      if (!better(x, h[c])) break;
+      h[i] = h[c];
+      i = c;
+    }
+    h[i] = x;
   }
   uint32_t k_ = 0;
   const Exclusion* ex_ = nullptr;
@@ -133,27 +145,69 @@ VIDREC_HOT void single(const VideoPanel& p, const float* q, Heap& heap, uint32_t
   }
 }
 
-// Eight queries against tiles [0, tiles) of a norm-ordered panel, stopping
-// once no query can gain from the tiles left. bound[b] is |q_b| with a
-// margin for rounding.
-VIDREC_HOT void pruned8(const NormOrderedPanel& p, const float* const* q, const float* bound, Heap* heaps) {
+// C queries against one tile of a norm-ordered panel: each panel row is
+// loaded once and used by C independent FMA chains.
+template <size_t C>
+VIDREC_KERNEL void tile_scores(const float* tile, uint32_t f, const float* const* q, v16* acc) {
+  v16 a[C] = {};
+  for (uint32_t k = 0; k < f; ++k) {
+    const v16 y = load(tile + uint64_t(k) * kLanes);
+    for (size_t b = 0; b < C; ++b) a[b] += q[b][k] * y;
+  }
+  for (size_t b = 0; b < C; ++b) acc[b] = a[b];
+}
+
+// Up to eight queries against tiles [0, tiles) of a norm-ordered panel. A
+// query leaves the block once it cannot gain from the tiles left (bound[b]
+// is |q_b| with a margin for rounding; norms only fall and thresholds only
+// rise, so it never comes back), and its FMAs leave with it: the block runs
+// as long as its slowest query, but pays only for the queries still active.
+VIDREC_HOT void pruned8(const NormOrderedPanel& p, const float* const* q, const float* bound, Heap* heaps,
+                        size_t n) {
   const uint32_t f = p.factors, tiles = (p.n + kLanes - 1) / kLanes;
   for (uint32_t t = 0; t < tiles; ++t) {
     const float largest = p.norm[uint64_t(t) * kLanes];
-    bool done = true;
-    for (size_t b = 0; b < kBlock && done; ++b)
-      done = heaps[b].full() && bound[b] * largest < heaps[b].threshold();
-    if (done) return;
-    v16 acc[kBlock] = {};
+    const float* active_q[kBlock];
+    Heap* active[kBlock];
+    size_t c = 0;
+    for (size_t b = 0; b < n; ++b)
+      if (!(heaps[b].full() && bound[b] * largest < heaps[b].threshold())) {
+        active_q[c] = q[b];
+        active[c++] = &heaps[b];
+      }
+    if (c == 0) return;
+    v16 acc[kBlock];
     const float* tile = p.data.data() + uint64_t(t) * kLanes * f;
-    for (uint32_t k = 0; k < f; ++k) {
-      const v16 y = load(tile + uint64_t(k) * kLanes);
-      for (size_t b = 0; b < kBlock; ++b) acc[b] += q[b][k] * y;
+    switch (c) {
+      case 1:
+        tile_scores<1>(tile, f, active_q, acc);
+        break;
+      case 2:
+        tile_scores<2>(tile, f, active_q, acc);
+        break;
+      case 3:
+        tile_scores<3>(tile, f, active_q, acc);
+        break;
+      case 4:
+        tile_scores<4>(tile, f, active_q, acc);
+        break;
+      case 5:
+        tile_scores<5>(tile, f, active_q, acc);
+        break;
+      case 6:
+        tile_scores<6>(tile, f, active_q, acc);
+        break;
+      case 7:
+        tile_scores<7>(tile, f, active_q, acc);
+        break;
+      default:
+        tile_scores<8>(tile, f, active_q, acc);
+        break;
     }
     const uint32_t end = std::min(kLanes, p.n - t * kLanes);
-    for (size_t b = 0; b < kBlock; ++b) {
-      if (!(hmax(acc[b]) >= heaps[b].threshold())) continue;
-      for (uint32_t j = 0; j < end; ++j) heaps[b].offer_unordered(p.video[t * kLanes + j], acc[b][j]);
+    for (size_t i = 0; i < c; ++i) {
+      if (!(hmax(acc[i]) >= active[i]->threshold())) continue;
+      for (uint32_t j = 0; j < end; ++j) active[i]->offer_unordered(p.video[t * kLanes + j], acc[i][j]);
     }
   }
 }
@@ -190,24 +244,22 @@ NormOrderedPanel NormOrderedPanel::build(const float* factors, uint32_t f, uint3
 
 void top_k_pruned(const NormOrderedPanel& panel, const float* const* queries, const Exclusion* exclusions,
                   size_t count, uint32_t k, std::vector<Scored>* out) {
-  // Blocks of eight; the last is padded with copies of its last query, which
-  // stop exactly when that query does.
   std::vector<Heap> heaps(kBlock);
   const float* q[kBlock];
   float bound[kBlock];
   for (size_t i = 0; i < count; i += kBlock) {
-    for (size_t b = 0; b < kBlock; ++b) {
-      const size_t at = std::min(i + b, count - 1);
-      q[b] = queries[at];
-      heaps[b].reset(k, &exclusions[at]);
+    const size_t n = std::min(kBlock, count - i);
+    for (size_t b = 0; b < n; ++b) {
+      q[b] = queries[i + b];
+      heaps[b].reset(k, &exclusions[i + b]);
       double sum = 0;
       for (uint32_t j = 0; j < panel.factors; ++j) sum += double(q[b][j]) * q[b][j];
       // |q.v| <= |q| |v|; float sums of `factors` products err by far less
       // than this margin.
       bound[b] = float(std::sqrt(sum) * (1 + 1e-4)) + 1e-30f;
     }
-    pruned8(panel, q, bound, heaps.data());
-    for (size_t b = 0; b < kBlock && i + b < count; ++b) heaps[b].take(out[i + b]);
+    pruned8(panel, q, bound, heaps.data(), n);
+    for (size_t b = 0; b < n; ++b) heaps[b].take(out[i + b]);
   }
 }
 

@@ -49,6 +49,8 @@ AlsConfig serving_config(const Model& m) {
 ServingModel::ServingModel(Model m) : model_(std::move(m)), als_(serving_config(model_)) {
   if (model_.n_videos() > 0) gram_ = gram(video_matrix(model_), als_.regularization, 0);
   ranked_ = NormOrderedPanel::build(model_.video_factors(), model_.factors(), model_.n_videos());
+  user_index_ = IdIndex(model_.user_table());
+  video_index_ = IdIndex(model_.video_table());
 }
 
 namespace {
@@ -339,7 +341,7 @@ Recommendations answer(const ServingModel& sm, const Invocation& inv) {
   // The history as one CSR row: known videos ascending, repeated ones summed.
   std::vector<std::pair<uint32_t, double>> pairs;
   for (const HistoryItem& h : inv.history)
-    if (const auto v = m.find_video(h.video_id)) pairs.emplace_back(*v, h.value);
+    if (const auto v = sm.find_video(h.video_id)) pairs.emplace_back(*v, h.value);
   std::sort(pairs.begin(), pairs.end());
   std::vector<uint32_t> videos;
   std::vector<float> weights;
@@ -358,7 +360,7 @@ Recommendations answer(const ServingModel& sm, const Invocation& inv) {
   ex.blocked = blocked.empty() ? nullptr : blocked.data();
   std::vector<uint32_t> seen;
   if (!inv.include_seen) {
-    const auto known = m.find_user(inv.user_id);
+    const auto known = sm.find_user(inv.user_id);
     seen = known ? merge_seen(videos, m.seen_begin(*known), m.seen_end(*known)) : videos;
     ex.seen_begin = seen.data();
     ex.seen_end = seen.data() + seen.size();
@@ -397,7 +399,7 @@ Api::Started Api::invocations(std::shared_ptr<const ServingModel> model, std::st
   // rest are answered here.
   for (size_t i = 0; i < d->invs.size(); ++i) {
     const Invocation& inv = d->invs[i];
-    const auto u = inv.has_history ? std::nullopt : m.model().find_user(inv.user_id);
+    const auto u = inv.has_history ? std::nullopt : m.find_user(inv.user_id);
     if (!u) {
       d->results[i] = answer(m, inv);
       continue;
@@ -463,7 +465,7 @@ HttpReply Api::similar(const ServingModel& m, std::string_view body) const {
     opt.blocked = block_map(m.model(), &exclude, nullptr, unknown);
   }
   const std::string video = id->get<std::string>();
-  const auto v = m.model().find_video(video);
+  const auto v = m.find_video(video);
   if (!v) return error_reply(404, "video '" + video + "' is not in the model");
   const Recommender rec(m.model(), std::move(opt));
   Recommendations r;

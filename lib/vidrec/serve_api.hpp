@@ -51,6 +51,9 @@ class ServingModel {
   // The video factors ordered for early termination (a copy made at load:
   // a server scores them many thousand times a second).
   const NormOrderedPanel& ranked() const { return ranked_; }
+  // Id lookups through hash indexes built at load.
+  std::optional<uint32_t> find_user(std::string_view id) const { return user_index_.find(id); }
+  std::optional<uint32_t> find_video(std::string_view id) const { return video_index_.find(id); }
   // Top k for a user described only by (video index ascending, weight)
   // pairs; empty when none of the weights is positive.
   std::vector<Scored> fold_in(const std::vector<uint32_t>& videos, const std::vector<float>& weights,
@@ -64,6 +67,7 @@ class ServingModel {
   AlsConfig als_;
   arma::fmat gram_;
   NormOrderedPanel ranked_;
+  IdIndex user_index_, video_index_;
   double load_seconds_ = 0;
   std::chrono::system_clock::time_point loaded_at_;
 };
