@@ -122,6 +122,11 @@ void AtomicFile::write(const void* data, size_t size) {
   if (size >= buffer_.capacity()) {  // large sections go straight from the caller's memory
     flush_buffer();
     write_all(fd_, p, size, to_stdout_ ? "<stdout>" : temp_);
+#if defined(__linux__)
+    // Start writing back what is written so far, so commit()'s fsync waits
+    // only for the tail (a hint: errors surface at the fsync).
+    if (!to_stdout_) ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
     return;
   }
   if (buffer_.size() + size > buffer_.capacity()) flush_buffer();
