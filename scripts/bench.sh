@@ -41,7 +41,7 @@ dataset() { [ -f "$DIR/$1.vrd" ] || "$VIDREC" prepare "$DIR/$1.csv" -o "$DIR/$1.
 bench_prepare() {
   synth p10m --users 100000 --videos 20000 --events 10000000
   local bytes secs=() rss=()
-  bytes=$(stat -c %s "$DIR/p10m.csv")
+  bytes=$(stat -L -c %s "$DIR/p10m.csv")
   cat "$DIR/p10m.csv" >/dev/null  # page cache warm, as for the other runs
   for _ in $(seq "$RUNS"); do
     /usr/bin/time -f "%e %M" -o "$DIR/time.txt" "$VIDREC" prepare "$DIR/p10m.csv" -o "$DIR/p10m.vrd" -q
@@ -52,7 +52,7 @@ bench_prepare() {
   local s m
   s=$(printf '%s\n' "${secs[@]}" | median)
   m=$(printf '%s\n' "${rss[@]}" | median)
-  echo "prepare: $(numfmt --to=si "$bytes")B, $("$VIDREC" inspect --json "$DIR/p10m.vrd" | grep -E '"pairs"' | tr -d ' ,')," \
+  echo "prepare: $(numfmt --to=si "$bytes")B, $("$VIDREC" inspect --json "$DIR/p10m.vrd" | grep -m1 -E '"pairs"' | tr -d ' ,')," \
     "median $s s = $(awk -v b="$bytes" -v s="$s" 'BEGIN { printf "%.0f", b / s / 1e6 }') MB/s, peak RSS $((m / 1024)) MiB (1 core)"
   if [ "${BENCH_PANDAS:-0}" = 1 ]; then
     install_deps python3-pandas
