@@ -5,6 +5,7 @@
 # then runs POST /invocations for random known users, 64 connections, 20 s:
 #   1. steady state;   2. the same while the model file is replaced 10 times.
 # Usage: scripts/bench_serve.sh [BUILD_DIR (build)] [DIR (/tmp/vidrec-bench-serve)]
+# REFERENCE=1 also measures nginx answering a constant string the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -95,3 +96,32 @@ wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$DIR/invocations.lua" "http
   tee "$DIR/reload.txt" | tail -1
 wait "$SWAP"
 echo "model loads logged: $(grep -c '"event":"model_loaded"' "$DIR/server.log") (1 at start + reloads)"
+
+# REFERENCE=1: the floor this harness can measure here. nginx answering a
+# constant string, loaded the same way (wrk -t2, same connections and time):
+# its p99 is what co-locating wrk and a server on these cores costs alone.
+if [ "${REFERENCE:-0}" = 1 ]; then
+  install_deps nginx-light
+  NGX=$DIR/nginx
+  mkdir -p "$NGX"
+  NPORT=$((20000 + RANDOM % 40000))
+  cat >"$NGX/nginx.conf" <<CONF
+worker_processes $(nproc);
+pid $NGX/nginx.pid;
+error_log $NGX/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$NPORT reuseport;
+    location /ping { return 200 '{"status":"ok"}\n'; }
+  }
+}
+CONF
+  nginx -c "$NGX/nginx.conf"
+  echo "== reference: nginx, constant body, $CONNECTIONS connections, $DURATION"
+  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$NPORT/ping" |
+    awk '/^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } /^Requests\/sec/ { r = $2 }
+         END { printf "nginx: %.0f req/s, p50 %s, p99 %s\n", r, p50, p99 }'
+  nginx -c "$NGX/nginx.conf" -s stop 2>/dev/null
+fi
