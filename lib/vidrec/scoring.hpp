@@ -56,7 +56,8 @@ void top_k(const VideoPanel& panel, const float* const* queries, const Exclusion
 // 16], one contiguous read per tile). Since q.v <= |q| |v|, a query can stop
 // as soon as |q| times the largest norm left cannot beat its k-th best
 // score: with the long-tailed norms of implicit-feedback factors most
-// queries stop after a small fraction of the catalogue (measured in bench/).
+// queries stop after a small fraction of the catalogue (~5% of the videos on
+// the serve benchmark's model, see README).
 struct NormOrderedPanel {
   std::vector<float> data;
   std::vector<uint32_t> video;  // position -> video index

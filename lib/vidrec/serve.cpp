@@ -172,8 +172,7 @@ struct Server::Impl {
   void score_round(Loop& loop) {
     std::vector<ScoringJob*> jobs;
     for (const auto& [x, c] : loop.waiting) {
-      const std::vector<ScoringJob*>& j = Api::jobs(*x->started.deferred);
-      jobs.insert(jobs.end(), j.begin(), j.end());
+      for (ScoringJob& job : Api::jobs(*x->started.deferred)) jobs.push_back(&job);
     }
     score_jobs(jobs.data(), jobs.size());
     for (const auto& [x, c] : loop.waiting) {
@@ -348,8 +347,8 @@ void Server::start() {
         // 8 KiB per connection for headers and body reads, nginx's header
         // limit (MHD zeroes the pool between requests: its default 32 KiB
         // cost ~3% of a loaded server's time, 16 KiB still 2%).
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, size_t(8) << 10, MHD_OPTION_NOTIFY_COMPLETED,
-        &Impl::on_completed, loop.get(), MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, size_t(8) << 10, MHD_OPTION_NOTIFY_COMPLETED, &Impl::on_completed,
+        loop.get(), MHD_OPTION_END);
     if (!loop->daemon) {
       stop();
       throw IoError("cannot listen on " + s.cfg.host + ":" + std::to_string(s.cfg.port) +

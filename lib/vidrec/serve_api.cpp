@@ -379,13 +379,12 @@ struct Api::Deferred {
   std::vector<Invocation> invs;
   std::vector<Recommendations> results;
   std::vector<ScoringJob> jobs;
-  std::vector<ScoringJob*> job_ptrs;
   std::vector<size_t> job_of;                 // the invocation of each job
   std::vector<std::vector<uint8_t>> blocked;  // the jobs' exclusions point into these
 };
 
 void Api::DeferredDeleter::operator()(Deferred* d) const { delete d; }
-std::vector<ScoringJob*>& Api::jobs(Deferred& d) { return d.job_ptrs; }
+std::vector<ScoringJob>& Api::jobs(Deferred& d) { return d.jobs; }
 
 Api::Started Api::invocations(std::shared_ptr<const ServingModel> model, std::string_view body) const {
   std::unique_ptr<Deferred, DeferredDeleter> d(new Deferred);
@@ -414,7 +413,6 @@ Api::Started Api::invocations(std::shared_ptr<const ServingModel> model, std::st
           d->blocked.emplace_back(block_map(m.model(), &inv.exclude, nullptr, unknown)).data();
     }
     if (!inv.include_seen) std::tie(job.exclusion.seen_begin, job.exclusion.seen_end) = m.model().seen(*u);
-    d->job_ptrs.push_back(&job);
     d->job_of.push_back(i);
   }
   Started s;
@@ -517,7 +515,8 @@ Api::Started Api::start(const HttpRequest& req) const {
 HttpReply Api::handle(const HttpRequest& req) const {
   Started s = start(req);
   if (!s.deferred) return std::move(s.reply);
-  std::vector<ScoringJob*>& j = jobs(*s.deferred);
+  std::vector<ScoringJob*> j;
+  for (ScoringJob& job : jobs(*s.deferred)) j.push_back(&job);
   score_jobs(j.data(), j.size());
   return finish(*s.deferred);
 }

@@ -183,7 +183,7 @@ class Api {
   // Requests for known users (without a history) are deferred; the rest
   // are answered at once.
   Started start(const HttpRequest& req) const;
-  static std::vector<ScoringJob*>& jobs(Deferred& d);
+  static std::vector<ScoringJob>& jobs(Deferred& d);
   HttpReply finish(Deferred& d) const;
   // start(), score_jobs() on this thread, finish().
   HttpReply handle(const HttpRequest& req) const;
