@@ -79,6 +79,17 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
 
 bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
+// The 10 bytes of a YYYY-MM-DD date are equal (two loads, no memcmp call).
+bool same_date(const char* a, const char* b) {
+  uint64_t a8, b8;
+  uint16_t a2, b2;
+  std::memcpy(&a8, a, 8);
+  std::memcpy(&b8, b, 8);
+  std::memcpy(&a2, a + 8, 2);
+  std::memcpy(&b2, b + 8, 2);
+  return a8 == b8 && a2 == b2;
+}
+
 // Earliest and latest instants we accept: years 0001..9999.
 constexpr int64_t kMinEpoch = -62135596800;
 constexpr int64_t kMaxEpoch = 253402300799;
@@ -210,7 +221,7 @@ size_t split_csv_line(std::string_view line, std::string_view* fields, size_t ma
 
 bool parse_timestamp(std::string_view s, int64_t& out, DateCache* cache) {
   if (s.empty()) return false;
-  if (all_digits(s) || (s[0] == '-' && all_digits(s.substr(1)))) {
+  if ((s.size() < 19 || s[4] != '-') && (all_digits(s) || (s[0] == '-' && all_digits(s.substr(1))))) {
     if (s.size() > 13) return false;
     int64_t v = 0;
     std::from_chars(s.data(), s.data() + s.size(), v);
@@ -224,7 +235,7 @@ bool parse_timestamp(std::string_view s, int64_t& out, DateCache* cache) {
   const int h = digits(s, 11, 2), mi = digits(s, 14, 2), se = digits(s, 17, 2);
   if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return false;
   int64_t days;
-  if (cache && cache->valid && std::memcmp(cache->date, s.data(), 10) == 0) {
+  if (cache && cache->valid && same_date(cache->date, s.data())) {
     days = cache->days;  // logs are time-ordered: most rows repeat the last date
   } else {
     const int y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
@@ -281,12 +292,34 @@ std::string format_timestamp(int64_t t) {
   return buf;
 }
 
-LineResult LineParser::parse(std::string_view line, bool first, Row& row, Reject& why) {
-  if (trim(line).empty()) return LineResult::Blank;
-  const size_t n = split_csv_line(line, fields_.data(), fields_.size(), storage_);
-  if (first && n >= 2 && (iequals(fields_[0], "userId") || iequals(fields_[0], "user_id")) &&
-      (iequals(fields_[1], "videoId") || iequals(fields_[1], "video_id")))
-    return LineResult::Header;
+namespace {
+// popcount(m) == 5 without a library call (x86-64's baseline has no POPCNT).
+bool has_five_bits(uint64_t m) {
+  for (int i = 0; i < 5; ++i, m &= m - 1)
+    if (!m) return false;
+  return m == 0;
+}
+}  // namespace
+
+LineResult LineParser::parse(std::string_view line, bool first, Row& row, Reject& why, const LineScan* scan) {
+  size_t n = 6;
+  if (scan && scan->known && scan->plain && !first && has_five_bits(scan->commas)) {
+    // Six fields, nothing to trim or unquote: they lie between the commas.
+    uint64_t commas = scan->commas;
+    size_t start = 0;
+    for (size_t i = 0; i < 5; ++i, commas &= commas - 1) {
+      const auto at = size_t(__builtin_ctzll(commas));
+      fields_[i] = {line.data() + start, at - start};
+      start = at + 1;
+    }
+    fields_[5] = {line.data() + start, line.size() - start};
+  } else {
+    if (trim(line).empty()) return LineResult::Blank;
+    n = split_csv_line(line, fields_.data(), fields_.size(), storage_);
+    if (first && n >= 2 && (iequals(fields_[0], "userId") || iequals(fields_[0], "user_id")) &&
+        (iequals(fields_[1], "videoId") || iequals(fields_[1], "video_id")))
+      return LineResult::Header;
+  }
   if (n < 6) {
     why = Reject::TooFewFields;
   } else if (n > 6) {
@@ -373,12 +406,13 @@ void run(LineReader& reader, const std::string& name, const IngestOptions& opt, 
   bool first = true;
   const bool filter = !opt.type_weights.empty() || !opt.ignore_types.empty();
   std::string_view line;
-  while (reader.next(line)) {
+  LineScan scan;
+  while (reader.next(line, &scan)) {
     ++st.lines;
     if ((st.lines & 0xffff) == 0)
       progress.update(reader.offset(),
                       human_bytes(double(reader.offset())) + ", " + count_str(st.rows_valid) + " rows");
-    switch (parser.parse(line, first, row, why)) {
+    switch (parser.parse(line, first, row, why, &scan)) {
       case LineResult::Blank:
         ++st.blank_lines;
         continue;
@@ -419,15 +453,75 @@ void run(LineReader& reader, const std::string& name, const IngestOptions& opt, 
 
 }  // namespace
 
+namespace {
+
+constexpr size_t kWindow = 64, kSlack = kWindow;
+
+struct WindowMasks {
+  uint64_t newlines, commas, quotes, blanks;  // blanks: space or tab
+};
+
+// Bit i of each mask describes p[i], for the 64 bytes at p.
+inline WindowMasks scan_window(const char* p) {
+  WindowMasks m{0, 0, 0, 0};
+#if defined(__SSE2__)
+  const __m128i nl = _mm_set1_epi8('\n'), comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"'),
+                space = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t');
+  for (int i = 0; i < 4; ++i) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+    const __m128i blank = _mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, tab));
+    m.newlines |= uint64_t(uint32_t(_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)))) << (16 * i);
+    m.commas |= uint64_t(uint32_t(_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)))) << (16 * i);
+    m.quotes |= uint64_t(uint32_t(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)))) << (16 * i);
+    m.blanks |= uint64_t(uint32_t(_mm_movemask_epi8(blank))) << (16 * i);
+  }
+#else
+  for (size_t i = 0; i < kWindow; ++i) {
+    m.newlines |= uint64_t(p[i] == '\n') << i;
+    m.commas |= uint64_t(p[i] == ',') << i;
+    m.quotes |= uint64_t(p[i] == '"') << i;
+    m.blanks |= uint64_t(p[i] == ' ' || p[i] == '\t') << i;
+  }
+#endif
+  return m;
+}
+
+}  // namespace
+
 LineReader::LineReader(std::string name, std::unique_ptr<ByteSource> source)
-    : name_(std::move(name)), source_(std::move(source)), buf_(size_t(1) << 22), data_(buf_.data()) {}
+    : name_(std::move(name)),
+      source_(std::move(source)),
+      buf_((size_t(1) << 22) + kSlack),
+      data_(buf_.data()),
+      slack_(kSlack) {}
 
 LineReader::LineReader(std::string name, std::string_view bytes)
     : name_(std::move(name)), data_(bytes.data()), end_(bytes.size()), eof_(true) {}
 
 LineReader::~LineReader() = default;
 
-bool LineReader::next(std::string_view& line) {
+bool LineReader::next(std::string_view& line, LineScan* scan) {
+  const size_t avail = end_ - begin_;
+  if (scan) scan->known = false;
+  if (scan && line_no_ > 0 && avail > 0 && avail + slack_ >= kWindow) {
+    const char* start = data_ + begin_;
+    const WindowMasks m = scan_window(start);
+    const uint64_t newlines = avail >= kWindow ? m.newlines : m.newlines & ((uint64_t(1) << avail) - 1);
+    if (newlines) {
+      auto len = size_t(__builtin_ctzll(newlines));
+      begin_ += len + 1;
+      ++line_no_;
+      if (len > 0 && start[len - 1] == '\r') --len;
+      const uint64_t inside = (uint64_t(1) << len) - 1, commas = m.commas & inside;
+      // Blanks matter only where trim() would strip them: at a field's edge.
+      const uint64_t edges = commas << 1 | commas >> 1 | 1 | (uint64_t(1) << len >> 1);
+      scan->known = true;
+      scan->plain = ((m.quotes | (m.blanks & edges)) & inside) == 0;
+      scan->commas = commas;
+      line = {start, len};
+      return true;
+    }
+  }
   for (;;) {
     const char* start = data_ + begin_;
     const void* nl = std::memchr(start, '\n', end_ - begin_);
@@ -455,14 +549,14 @@ void LineReader::fill() {
     end_ -= begin_;
     begin_ = 0;
   }
-  if (end_ == buf_.size()) {
-    if (buf_.size() >= kMaxLine)
+  if (end_ + kSlack == buf_.size()) {
+    if (buf_.size() - kSlack >= kMaxLine)
       throw InputError(name_ + ":" + std::to_string(line_no_ + 1) +
                        ": line longer than 64 MiB; is this a CSV interaction log?");
-    buf_.resize(buf_.size() * 2);
+    buf_.resize((buf_.size() - kSlack) * 2 + kSlack);
     data_ = buf_.data();
   }
-  const size_t n = source_->read(buf_.data() + end_, buf_.size() - end_);
+  const size_t n = source_->read(buf_.data() + end_, buf_.size() - kSlack - end_);
   end_ += n;
   eof_ = n == 0;
 }
