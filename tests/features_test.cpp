@@ -100,6 +100,20 @@ TEST_CASE("aggregation matches a std::map reference and ignores row order", "[fe
   CHECK(s.first_ts == d.first_ts);
 }
 
+TEST_CASE("a partition whose arrays outgrow 2 MiB (moved onto huge pages) keeps every pair", "[features]") {
+  // One user's pairs all land in one partition: ~100k pairs of 40 bytes take
+  // its arrays across the 2 MiB line, where they move to a new mapping.
+  std::mt19937 rng(8);
+  std::vector<Ev> events;
+  for (int i = 0; i < 200'000; ++i)
+    events.push_back({i % 10 ? "heavy" : "u" + std::to_string(rng() % 50),
+                      "v" + std::to_string(rng() % 200'000), double(1 + rng() % 3), int64_t(rng() % 100000)});
+  const auto ref = reference(events);
+  const DatasetData d = aggregate(events);
+  REQUIRE(d.indices.size() == ref.size());
+  CHECK(mismatches(d, ref) == 0);
+}
+
 TEST_CASE("ids that differ only in length, past 16 bytes or by a NUL stay distinct", "[features]") {
   // Short ids live in the interner's slots as zero-padded words, long ones in
   // its arena: these ids sit on both sides of that line.
