@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "vidrec/errors.hpp"
+#include "vidrec/huge_pages.hpp"
 
 namespace vidrec {
 
@@ -27,8 +28,8 @@ Transpose transpose(const DatasetData& d) {
   t.indptr.assign(n_cols + 1, 0);
   for (uint32_t c : d.indices) ++t.indptr[c + 1];
   for (size_t c = 0; c < n_cols; ++c) t.indptr[c + 1] += t.indptr[c];
-  t.indices.resize(d.indices.size());
-  t.weights.resize(d.indices.size());
+  resize_huge(t.indices, d.indices.size());
+  resize_huge(t.weights, d.indices.size());
   std::vector<uint64_t> next(t.indptr.begin(), t.indptr.end() - 1);
   for (uint32_t r = 0; r < n_rows; ++r)
     for (uint64_t k = d.indptr[r]; k < d.indptr[r + 1]; ++k) {

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "vidrec/errors.hpp"
+#include "vidrec/huge_pages.hpp"
 
 namespace vidrec {
 
@@ -61,19 +62,6 @@ struct HugePageAllocator {
     return false;
   }
 };
-
-// Sizes a large output vector on transparent huge pages: reserve() maps it
-// untouched, so the advice is in place when resize() first writes it (one
-// fault per 2 MiB instead of per 4 KiB).
-template <class T>
-void resize_huge(std::vector<T>& v, size_t n) {
-  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
-  v.reserve(n);
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(v.data()) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(v.data() + n)) & ~(kHuge - 1);
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-  v.resize(n);
-}
 
 // A growing array of a trivially copyable T in its own mapping, grown with
 // mremap: the kernel moves the pages, so growth neither copies the contents
