@@ -292,7 +292,8 @@ TEST_CASE("LineReader agrees with fccp's LineReader", "[ingest]") {
       if (i + 1 < lines || rng() % 2) text += rng() % 4 ? "\n" : "\r\n";
     }
     std::vector<std::string> ours, theirs;
-    LineReader r("x", memory_source(text));
+    LineReader r("x", memory_source(text),
+                 round % 2 ? 1 + rng() % 200 : size_t(1) << 22);  // small: lines straddle refills
     std::string_view line;
     while (r.next(line)) ours.emplace_back(line);
     io::LineReader ref("x", text.data(), text.data() + text.size());
@@ -335,10 +336,11 @@ TEST_CASE("a line's scan finds what a byte loop finds, and parsing with it chang
       if (i + 1 < lines || l.empty() || rng() % 2) text += rng() % 4 ? "\n" : "\r\n";
       want.push_back(l);
     }
-    // Both readers: over the caller's bytes, and from a source into a buffer.
-    for (int from_source = 0; from_source < 2; ++from_source) {
+    // Over the caller's bytes, and from a source through a buffer large or
+    // small enough that lines straddle its refills.
+    for (const size_t buffer : {size_t(0), size_t(1) << 22, size_t(100)}) {
       LineReader r =
-          from_source ? LineReader("x", memory_source(text)) : LineReader("x", std::string_view(text));
+          buffer ? LineReader("x", memory_source(text), buffer) : LineReader("x", std::string_view(text));
       std::string_view line;
       LineScan scan;
       LineParser with, without;

@@ -488,10 +488,10 @@ inline WindowMasks scan_window(const char* p) {
 
 }  // namespace
 
-LineReader::LineReader(std::string name, std::unique_ptr<ByteSource> source)
+LineReader::LineReader(std::string name, std::unique_ptr<ByteSource> source, size_t buffer)
     : name_(std::move(name)),
       source_(std::move(source)),
-      buf_((size_t(1) << 22) + kSlack),
+      buf_(std::max<size_t>(buffer, 1) + kSlack),
       data_(buf_.data()),
       slack_(kSlack) {}
 

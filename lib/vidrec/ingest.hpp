@@ -80,8 +80,9 @@ std::unique_ptr<ByteSource> memory_source(std::string_view data);
 
 // What LineReader learnt of a line while finding its end: the commas (bit i
 // = line[i]), and whether the line is plain, i.e. holds no quote and no space
-// or tab at a field's edge, so that the commas alone split it. `known` is false when the line was
-// found another way (longer than 63 bytes, at a buffer's end, the first line).
+// or tab at a field's edge, so that the commas alone split it. `known` is
+// false when the line was found another way (longer than 63 bytes, at the
+// end of the bytes in memory, the first line).
 struct LineScan {
   bool known = false;
   bool plain = false;
@@ -99,7 +100,9 @@ struct LineScan {
 class LineReader {
  public:
   static constexpr size_t kMaxLine = size_t(64) << 20;
-  LineReader(std::string name, std::unique_ptr<ByteSource> source);
+  // `buffer` bytes are read at a time (more when a line is longer); tests
+  // pass small sizes so lines straddle the refills.
+  LineReader(std::string name, std::unique_ptr<ByteSource> source, size_t buffer = size_t(1) << 22);
   // Lines straight out of `bytes` in memory, without copying them.
   LineReader(std::string name, std::string_view bytes);
   ~LineReader();
