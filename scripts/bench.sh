@@ -49,11 +49,14 @@ bench_prepare() {
     secs+=("$s")
     rss+=("$m")
   done
-  local s m
+  local s m lo hi
   s=$(printf '%s\n' "${secs[@]}" | median)
   m=$(printf '%s\n' "${rss[@]}" | median)
+  lo=$(printf '%s\n' "${secs[@]}" | sort -g | head -1)
+  hi=$(printf '%s\n' "${secs[@]}" | sort -g | tail -1)
   echo "prepare: $(numfmt --to=si "$bytes")B, $("$VIDREC" inspect --json "$DIR/p10m.vrd" | grep -m1 -E '"pairs"' | tr -d ' ,')," \
-    "median $s s = $(awk -v b="$bytes" -v s="$s" 'BEGIN { printf "%.0f", b / s / 1e6 }') MB/s, peak RSS $((m / 1024)) MiB (1 core)"
+    "median $s s = $(awk -v b="$bytes" -v s="$s" 'BEGIN { printf "%.0f", b / s / 1e6 }') MB/s (runs $lo-$hi s)," \
+    "peak RSS $((m / 1024)) MiB (1 core)"
   if [ "${BENCH_PANDAS:-0}" = 1 ]; then
     install_deps python3-pandas
     /usr/bin/time -f "%e %M" -o "$DIR/time.txt" /usr/bin/python3 - "$DIR/p10m.csv" <<'PY'
