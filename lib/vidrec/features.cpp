@@ -20,49 +20,6 @@ namespace vidrec {
 
 namespace {
 
-// Large arrays get transparent huge pages: fewer page faults while they fill
-// (the kernel otherwise faults in 4 KiB at a time, ~1 s of a 10M-row run)
-// and fewer TLB misses on the scattered radix-sort writes.
-template <class T>
-struct HugePageAllocator {
-  using value_type = T;
-  static constexpr size_t kHuge = size_t(2) << 20;
-  HugePageAllocator() = default;
-  template <class U>
-  HugePageAllocator(const HugePageAllocator<U>&) {}
-  T* allocate(size_t n) {
-    const size_t bytes = n * sizeof(T);
-    if (bytes < kHuge) return std::allocator<T>().allocate(n);
-    void* p = std::aligned_alloc(kHuge, (bytes + kHuge - 1) / kHuge * kHuge);
-    if (!p) throw std::bad_alloc();
-    ::madvise(p, bytes, MADV_HUGEPAGE);
-    return static_cast<T*>(p);
-  }
-  // resize() then leaves new elements uninitialised: they are written next.
-  template <class U>
-  void construct(U* p) noexcept {
-    ::new (static_cast<void*>(p)) U;
-  }
-  template <class U, class... Args>
-  void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-  }
-  void deallocate(T* p, size_t n) {
-    if (n * sizeof(T) < kHuge)
-      std::allocator<T>().deallocate(p, n);
-    else
-      std::free(p);
-  }
-  template <class U>
-  bool operator==(const HugePageAllocator<U>&) const {
-    return true;
-  }
-  template <class U>
-  bool operator!=(const HugePageAllocator<U>&) const {
-    return false;
-  }
-};
-
 // A growing array of a trivially copyable T in its own mapping, grown with
 // mremap: the kernel moves the pages, so growth neither copies the contents
 // nor faults them in again. (realloc did this only while glibc served the
@@ -275,7 +232,8 @@ class Interner {
     return n;
   }
   void grow() {
-    std::vector<Slot, HugePageAllocator<Slot>> bigger(slots_.size() * 2);
+    std::vector<Slot> bigger;
+    resize_huge(bigger, slots_.size() * 2);
     const size_t mask = bigger.size() - 1;
     for (const Slot& s : slots_)
       if (s.index != kEmpty) {
@@ -285,8 +243,8 @@ class Interner {
       }
     slots_.swap(bigger);
   }
-  // Huge pages: a prefetch that misses the TLB waits for the page walk.
-  std::vector<Slot, HugePageAllocator<Slot>> slots_;
+  // On huge pages from grow(): a prefetch that misses the TLB waits for the page walk.
+  std::vector<Slot> slots_;
   std::string arena_;
   std::vector<uint32_t> offsets_;
 };

@@ -492,8 +492,7 @@ LineReader::LineReader(std::string name, std::unique_ptr<ByteSource> source, siz
     : name_(std::move(name)),
       source_(std::move(source)),
       buf_(std::max<size_t>(buffer, 1) + kSlack),
-      data_(buf_.data()),
-      slack_(kSlack) {}
+      data_(buf_.data()) {}
 
 LineReader::LineReader(std::string name, std::string_view bytes)
     : name_(std::move(name)), data_(bytes.data()), end_(bytes.size()), eof_(true) {}
@@ -503,7 +502,8 @@ LineReader::~LineReader() = default;
 bool LineReader::next(std::string_view& line, LineScan* scan) {
   const size_t avail = end_ - begin_;
   if (scan) scan->known = false;
-  if (scan && line_no_ > 0 && avail > 0 && avail + slack_ >= kWindow) {
+  const size_t slack = source_ ? kSlack : 0;  // readable bytes past end_: only our own buffer has them
+  if (scan && line_no_ > 0 && avail > 0 && avail + slack >= kWindow) {
     const char* start = data_ + begin_;
     const WindowMasks m = scan_window(start);
     const uint64_t newlines = avail >= kWindow ? m.newlines : m.newlines & ((uint64_t(1) << avail) - 1);

@@ -118,7 +118,6 @@ class LineReader {
   std::vector<char> buf_;       // kSlack bytes past what is read, so a look at 64 bytes stays inside
   const char* data_ = nullptr;  // buf_, or the caller's bytes
   size_t begin_ = 0, end_ = 0;
-  size_t slack_ = 0;  // readable bytes past end_
   bool eof_ = false;
   uint64_t line_no_ = 0;
 };
