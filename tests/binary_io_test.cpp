@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "vidrec/binary_io.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <random>
 
 #include "test_util.hpp"
 #include "vidrec/errors.hpp"
@@ -98,6 +100,60 @@ TEST_CASE("AtomicFile replaces only on commit and leaves no temporary behind", "
   CHECK(test::read_text(path) == "new");
   CHECK(dir.count() == 1);
   CHECK_THROWS_AS(AtomicFile(dir.file("no/such/dir/x")), IoError);
+}
+
+TEST_CASE("a stream writes what ContainerWriter writes, however its sections interleave", "[binary_io]") {
+  test::TempDir dir;
+  std::mt19937 rng(3);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<std::string> data(1 + rng() % 6);
+    std::vector<std::pair<uint32_t, uint64_t>> layout;
+    ContainerWriter whole("VRMD", 2);
+    for (size_t i = 0; i < data.size(); ++i) {
+      data[i].resize(rng() % 3 == 0 ? 0 : rng() % 300);  // empty sections too
+      for (char& c : data[i]) c = char(rng());
+      layout.emplace_back(make_tag("S000") + uint32_t(i << 24), data[i].size());
+      whole.add(layout.back().first, data[i]);
+    }
+    AtomicFile a(dir.file("whole.bin"));
+    const uint64_t want = whole.write(a);
+
+    AtomicFile b(dir.file("stream.bin"));
+    ContainerStream stream(b, "VRMD", 2, layout);
+    // Each section cut into pieces (an empty one: one empty piece), the
+    // pieces of all sections shuffled; a section's own stay in order.
+    std::vector<std::vector<size_t>> cuts(data.size());
+    std::vector<size_t> turns;
+    for (size_t i = 0; i < data.size(); ++i) {
+      for (size_t at = 0; at < data[i].size();)
+        cuts[i].push_back(at += std::min<size_t>(data[i].size() - at, 1 + rng() % 40));
+      if (cuts[i].empty()) cuts[i].push_back(0);
+      turns.insert(turns.end(), cuts[i].size(), i);
+    }
+    std::shuffle(turns.begin(), turns.end(), rng);
+    std::vector<size_t> next(data.size(), 0), done(data.size(), 0);
+    for (const size_t i : turns) {
+      const size_t end = cuts[i][next[i]++];
+      stream.append(i, data[i].data() + done[i], end - done[i]);
+      done[i] = end;
+    }
+    CHECK(stream.commit() == want);
+    CHECK(test::read_text(dir.file("stream.bin")) == test::read_text(dir.file("whole.bin")));
+  }
+}
+
+TEST_CASE("a stream refuses too many bytes and an incomplete section, and writes nothing", "[binary_io]") {
+  test::TempDir dir;
+  const std::string path = dir.file("s.bin");
+  {
+    AtomicFile f(path);
+    ContainerStream s(f, "VRDS", 1, {{kA, 8}, {kB, 4}});
+    s.append(0, "12345678", 8);
+    CHECK_THROWS_AS(s.append(0, "9", 1), std::logic_error);
+    s.append(1, "ab", 2);
+    CHECK_THROWS_WITH(s.commit(), Catch::Contains("BBBB") && Catch::Contains("incomplete"));
+  }
+  CHECK(dir.count() == 0);
 }
 
 TEST_CASE("MappedFile reports missing files and directories", "[binary_io]") {

@@ -62,6 +62,54 @@ TEST_CASE("dataset round trip, transpose against brute force", "[dataset]") {
   CHECK(a == b);
 }
 
+TEST_CASE("a dataset streamed in blocks is the file written whole", "[dataset]") {
+  test::TempDir dir;
+  const DatasetData d = random_dataset(60, 30, 0.3, 6);
+  const uint64_t want = write_dataset(d, dir.file("whole.vrd"));
+  std::vector<uint64_t> video_counts(30);
+  for (const uint32_t v : d.indices) ++video_counts[v];
+  std::mt19937 rng(2);
+  for (const std::string out : {"a.vrd", "b.vrd"}) {
+    DatasetWriter w(dir.file(out), d.user_ids, d.video_ids, d.indptr, video_counts, d.provenance);
+    for (size_t k = 0; k < d.indices.size();) {  // blocks end anywhere, rows straddle them
+      const size_t n = std::min<size_t>(d.indices.size() - k, rng() % 50);
+      w.append({d.indices.data() + k, d.weights.data() + k, d.events.data() + k, d.first_ts.data() + k,
+                d.last_ts.data() + k, n});
+      k += n;
+    }
+    CHECK(w.commit() == want);
+    CHECK(test::read_text(dir.file(out)) == test::read_text(dir.file("whole.vrd")));
+  }
+}
+
+TEST_CASE("a dataset writer refuses entries that disagree with its counts, and writes nothing", "[dataset]") {
+  test::TempDir dir;
+  const DatasetData d = random_dataset(20, 10, 0.4, 7);
+  std::vector<uint64_t> counts(10);
+  for (const uint32_t v : d.indices) ++counts[v];
+  const EntryBlock all{d.indices.data(),  d.weights.data(), d.events.data(),
+                       d.first_ts.data(), d.last_ts.data(), d.indices.size()};
+  const std::string path = dir.file("d.vrd");
+  std::vector<uint64_t> short_counts = counts;
+  short_counts[d.indices[0]] -= 1;
+  ++short_counts[(d.indices[0] + 1) % 10];  // same total, wrong per video
+  CHECK_THROWS_AS(
+      DatasetWriter(path, d.user_ids, d.video_ids, d.indptr, std::vector<uint64_t>(9), d.provenance),
+      std::logic_error);
+  {
+    DatasetWriter w(path, d.user_ids, d.video_ids, d.indptr, short_counts, d.provenance);
+    CHECK_THROWS_WITH(w.append(all), Catch::Contains("video's count"));
+  }
+  {
+    DatasetWriter w(path, d.user_ids, d.video_ids, d.indptr, counts, d.provenance);
+    w.append({all.indices, all.weights, all.events, all.first_ts, all.last_ts, all.size - 1});
+    CHECK_THROWS_WITH(w.commit(), Catch::Contains("fewer entries"));
+    CHECK_THROWS_WITH(w.append({all.indices, all.weights, all.events, all.first_ts, all.last_ts, 2}),
+                      Catch::Contains("more entries"));
+  }
+  CHECK(dir.count() == 0);
+}
+
 TEST_CASE("ids are found by binary search", "[dataset]") {
   test::TempDir dir;
   write_dataset(random_dataset(100, 10, 0.5, 2), dir.file("d.vrd"));

@@ -16,8 +16,7 @@ struct Ev {
   int64_t ts;
 };
 
-DatasetData aggregate(const std::vector<Ev>& events, PruneOptions prune = {}, PruneStats* stats = nullptr) {
-  Aggregator agg;
+void feed(Aggregator& agg, const std::vector<Ev>& events) {
   for (const Ev& e : events) {
     Row r;
     r.user = e.user;
@@ -25,6 +24,11 @@ DatasetData aggregate(const std::vector<Ev>& events, PruneOptions prune = {}, Pr
     r.timestamp = e.ts;
     agg.add(r, e.weight);
   }
+}
+
+DatasetData aggregate(const std::vector<Ev>& events, PruneOptions prune = {}, PruneStats* stats = nullptr) {
+  Aggregator agg;
+  feed(agg, events);
   PruneStats local;
   return agg.finish(prune, stats ? *stats : local);
 }
@@ -112,6 +116,39 @@ TEST_CASE("a partition whose arrays outgrow 2 MiB (moved onto huge pages) keeps 
   const DatasetData d = aggregate(events);
   REQUIRE(d.indices.size() == ref.size());
   CHECK(mismatches(d, ref) == 0);
+}
+
+TEST_CASE("close() sizes what emit() then streams, the entries finish() returns", "[features]") {
+  std::mt19937 rng(12);
+  std::vector<Ev> events;
+  for (int i = 0; i < 100'000; ++i)
+    events.push_back({"u" + std::to_string(rng() % 700), "v" + std::to_string(rng() % (i % 3 ? 900 : 40)),
+                      double(rng() % 4), int64_t(rng() % 5000)});
+  for (const PruneOptions prune : {PruneOptions{}, PruneOptions{60, 150}}) {
+    PruneStats want_stats, got_stats;
+    const DatasetData want = aggregate(events, prune, &want_stats);
+    Aggregator agg;
+    feed(agg, events);
+    const Aggregator::Shape& shape = agg.close(prune, got_stats);
+    CHECK(shape.user_ids == want.user_ids);
+    CHECK(shape.video_ids == want.video_ids);
+    CHECK(shape.indptr == want.indptr);
+    std::vector<uint64_t> counts(want.video_ids.size());
+    for (const uint32_t v : want.indices) ++counts[v];
+    CHECK(shape.video_counts == counts);
+    CHECK(got_stats.pairs_removed == want_stats.pairs_removed);
+    CHECK(got_stats.events_removed == want_stats.events_removed);
+    if (prune.min_user_events) CHECK(got_stats.videos_removed > 0);
+    std::vector<uint32_t> indices;
+    std::vector<int64_t> last;
+    agg.emit([&](const EntryBlock& b) {
+      indices.insert(indices.end(), b.indices, b.indices + b.size);
+      last.insert(last.end(), b.last_ts, b.last_ts + b.size);
+    });
+    CHECK(indices == want.indices);
+    CHECK(last == want.last_ts);
+    CHECK_THROWS_AS(agg.emit([](const EntryBlock&) {}), std::logic_error);
+  }
 }
 
 TEST_CASE("ids that differ only in length, past 16 bytes or by a NUL stay distinct", "[features]") {

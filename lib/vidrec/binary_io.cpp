@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <stdexcept>
 
 #include "vidrec/errors.hpp"
 
@@ -59,6 +60,36 @@ uint64_t header_hash(const char* header, const char* table, size_t table_size) {
   uint64_t r = XXH3_64bits_digest(st);
   XXH3_freeState(st);
   return r;
+}
+
+const char kZeros[kAlign] = {};
+
+// The header and section table for sections of the given tags, sizes and
+// checksums; sets their offsets and `checksum` to the header checksum.
+std::vector<char> container_head(const char* magic, uint32_t version, std::vector<SectionInfo>& sections,
+                                 uint64_t& checksum) {
+  const size_t table_size = sections.size() * kEntrySize;
+  std::vector<char> head(align_up(kHeaderSize + table_size), 0);
+  char* table = head.data() + kHeaderSize;
+  uint64_t offset = head.size();
+  for (size_t i = 0; i < sections.size(); ++i) {
+    SectionInfo& s = sections[i];
+    s.offset = offset;
+    char* e = table + i * kEntrySize;
+    put<uint32_t>(e, s.tag);
+    put<uint64_t>(e + 8, s.offset);
+    put<uint64_t>(e + 16, s.size);
+    put<uint64_t>(e + 24, s.checksum);
+    offset = align_up(offset + s.size);
+  }
+  std::memcpy(head.data(), magic, 4);
+  put<uint32_t>(head.data() + 4, version);
+  put<uint32_t>(head.data() + 8, uint32_t(kHeaderSize));
+  put<uint32_t>(head.data() + 12, uint32_t(sections.size()));
+  put<uint64_t>(head.data() + 16, sections.empty() ? head.size() : offset);
+  checksum = header_hash(head.data(), table, table_size);
+  put<uint64_t>(head.data() + 24, checksum);
+  return head;
 }
 
 }  // namespace
@@ -131,6 +162,20 @@ void AtomicFile::write(const void* data, size_t size) {
   }
   if (buffer_.size() + size > buffer_.capacity()) flush_buffer();
   buffer_.insert(buffer_.end(), p, p + size);
+}
+
+void AtomicFile::pwrite(uint64_t offset, const void* data, size_t size) {
+  if (fd_ < 0) throw IoError(path_ + ": write after commit");
+  if (to_stdout_) throw std::logic_error("AtomicFile::pwrite on stdout");
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd_, p, std::min<size_t>(size, size_t(1) << 30), off_t(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw IoError(sys_error("write failed", temp_));
+    p += n;
+    offset += uint64_t(n);
+    size -= size_t(n);
+  }
 }
 
 void AtomicFile::commit() {
@@ -263,36 +308,77 @@ void ContainerWriter::add(uint32_t tag, const void* data, size_t size) {
 }
 
 uint64_t ContainerWriter::write(AtomicFile& out) const {
-  const size_t table_size = sections_.size() * kEntrySize;
-  std::vector<char> head(align_up(kHeaderSize + table_size), 0);
-  char* table = head.data() + kHeaderSize;
-  uint64_t offset = head.size();
-  for (size_t i = 0; i < sections_.size(); ++i) {
-    const Pending& s = sections_[i];
-    char* e = table + i * kEntrySize;
-    put<uint32_t>(e, s.tag);
-    put<uint64_t>(e + 8, offset);
-    put<uint64_t>(e + 16, s.size);
-    put<uint64_t>(e + 24, checksum64(s.data, s.size));
-    offset = align_up(offset + s.size);
-  }
-  const uint64_t file_size = sections_.empty() ? head.size() : offset;
-  std::memcpy(head.data(), magic_, 4);
-  put<uint32_t>(head.data() + 4, version_);
-  put<uint32_t>(head.data() + 8, uint32_t(kHeaderSize));
-  put<uint32_t>(head.data() + 12, uint32_t(sections_.size()));
-  put<uint64_t>(head.data() + 16, file_size);
-  const uint64_t hh = header_hash(head.data(), table, table_size);
-  put<uint64_t>(head.data() + 24, hh);
-
+  std::vector<SectionInfo> infos;
+  for (const Pending& s : sections_) infos.push_back({s.tag, 0, s.size, checksum64(s.data, s.size)});
+  uint64_t hh = 0;
+  const std::vector<char> head = container_head(magic_, version_, infos, hh);
   out.write(head.data(), head.size());
-  static const char zeros[kAlign] = {};
   for (const Pending& s : sections_) {
     out.write(s.data, s.size);
-    size_t pad = align_up(s.size) - s.size;
-    out.write(zeros, pad);
+    out.write(kZeros, align_up(s.size) - s.size);
   }
   out.commit();
+  return hh;
+}
+
+// ---- ContainerStream --------------------------------------------------------
+
+ContainerStream::ContainerStream(AtomicFile& out, const char (&magic)[5], uint32_t version,
+                                 const std::vector<std::pair<uint32_t, uint64_t>>& sections)
+    : out_(out), version_(version) {
+  std::memcpy(magic_, magic, 4);
+  uint64_t offset = align_up(kHeaderSize + sections.size() * kEntrySize);
+  for (const auto& [tag, size] : sections) {
+    Section s;
+    s.info = {tag, offset, size, 0};
+    s.hash.reset(XXH3_createState());
+    if (!s.hash) throw std::bad_alloc();
+    XXH3_64bits_reset(static_cast<XXH3_state_t*>(s.hash.get()));
+    if (!out_.seekable()) s.held.reserve(size);
+    sections_.push_back(std::move(s));
+    offset = align_up(offset + size);
+  }
+}
+
+void ContainerStream::FreeHash::operator()(void* state) const {
+  XXH3_freeState(static_cast<XXH3_state_t*>(state));
+}
+
+void ContainerStream::append(size_t section, const void* data, size_t size) {
+  Section& s = sections_.at(section);
+  if (size > s.info.size - s.written)
+    throw std::logic_error("ContainerStream: section " + tag_name(s.info.tag) + " overflows its size");
+  XXH3_64bits_update(static_cast<XXH3_state_t*>(s.hash.get()), data, size);
+  if (out_.seekable()) {
+    out_.pwrite(s.info.offset + s.written, data, size);
+    if (s.written + size == s.info.size)  // padding, so the file has no holes
+      out_.pwrite(s.info.offset + s.info.size, kZeros, align_up(s.info.size) - s.info.size);
+  } else {
+    s.held.insert(s.held.end(), static_cast<const char*>(data), static_cast<const char*>(data) + size);
+  }
+  s.written += size;
+}
+
+uint64_t ContainerStream::commit() {
+  std::vector<SectionInfo> infos;
+  for (Section& s : sections_) {
+    if (s.written != s.info.size)
+      throw std::logic_error("ContainerStream: section " + tag_name(s.info.tag) + " incomplete");
+    s.info.checksum = XXH3_64bits_digest(static_cast<XXH3_state_t*>(s.hash.get()));
+    infos.push_back(s.info);
+  }
+  uint64_t hh = 0;
+  const std::vector<char> head = container_head(magic_, version_, infos, hh);
+  if (out_.seekable()) {
+    out_.pwrite(0, head.data(), head.size());
+  } else {
+    out_.write(head.data(), head.size());
+    for (const Section& s : sections_) {
+      out_.write(s.held.data(), s.held.size());
+      out_.write(kZeros, align_up(s.info.size) - s.info.size);
+    }
+  }
+  out_.commit();
   return hh;
 }
 

@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace vidrec {
@@ -46,6 +47,10 @@ class AtomicFile {
   AtomicFile& operator=(const AtomicFile&) = delete;
 
   void write(const void* data, size_t size);
+  // Writes at `offset` of the temporary, apart from write()'s position; only
+  // where seekable(), i.e. not to stdout.
+  void pwrite(uint64_t offset, const void* data, size_t size);
+  bool seekable() const { return !to_stdout_; }
   void commit();
   const std::string& path() const { return path_; }
   const std::string& temp_path() const { return temp_; }
@@ -127,6 +132,47 @@ class ContainerWriter {
   char magic_[4];
   uint32_t version_;
   std::vector<Pending> sections_;
+};
+
+// Writes a container whose section sizes are known before their bytes. Each
+// section's bytes arrive in order, but sections may interleave, so a producer
+// can fill several of them a block at a time without holding any whole. To a
+// file every block goes straight to its place and the header, which holds
+// the checksums, is written last; to stdout, which cannot seek, the sections
+// are held in memory until commit(). The bytes are those ContainerWriter
+// writes for the same sections.
+class ContainerStream {
+ public:
+  // `sections`: (tag, size in bytes), in file order.
+  ContainerStream(AtomicFile& out, const char (&magic)[5], uint32_t version,
+                  const std::vector<std::pair<uint32_t, uint64_t>>& sections);
+  ContainerStream(const ContainerStream&) = delete;
+  ContainerStream& operator=(const ContainerStream&) = delete;
+
+  // The next `size` bytes of sections[section]; more than its size is a logic_error.
+  void append(size_t section, const void* data, size_t size);
+  template <class T>
+  void append(size_t section, const std::vector<T>& v) {
+    append(section, v.data(), v.size() * sizeof(T));
+  }
+  // Writes the header and commits the file; every section must be complete
+  // (logic_error otherwise). Returns the header checksum.
+  uint64_t commit();
+
+ private:
+  struct FreeHash {
+    void operator()(void* state) const;
+  };
+  struct Section {
+    SectionInfo info;
+    uint64_t written = 0;
+    std::unique_ptr<void, FreeHash> hash;  // an XXH3 state (xxhash.h stays out of this header)
+    std::vector<char> held;                // stdout only
+  };
+  AtomicFile& out_;
+  char magic_[4];
+  uint32_t version_;
+  std::vector<Section> sections_;
 };
 
 // Validates a container and gives typed access to its sections.

@@ -15,30 +15,6 @@ constexpr uint32_t kRowPtr = make_tag("RPTR"), kRowIdx = make_tag("RIDX"), kRowW
 constexpr uint32_t kRowEvents = make_tag("REVT"), kRowFirst = make_tag("RTS0"), kRowLast = make_tag("RTS1");
 constexpr uint32_t kColPtr = make_tag("CPTR"), kColIdx = make_tag("CIDX"), kColWgt = make_tag("CWGT");
 
-struct Transpose {
-  std::vector<uint64_t> indptr;
-  std::vector<uint32_t> indices;
-  std::vector<float> weights;
-};
-
-// Counting sort by column; rows come out ascending within each column.
-Transpose transpose(const DatasetData& d) {
-  const size_t n_rows = d.user_ids.size(), n_cols = d.video_ids.size();
-  Transpose t;
-  t.indptr.assign(n_cols + 1, 0);
-  for (uint32_t c : d.indices) ++t.indptr[c + 1];
-  for (size_t c = 0; c < n_cols; ++c) t.indptr[c + 1] += t.indptr[c];
-  resize_huge(t.indices, d.indices.size());
-  resize_huge(t.weights, d.indices.size());
-  std::vector<uint64_t> next(t.indptr.begin(), t.indptr.end() - 1);
-  for (uint32_t r = 0; r < n_rows; ++r)
-    for (uint64_t k = d.indptr[r]; k < d.indptr[r + 1]; ++k) {
-      const uint64_t at = next[d.indices[k]]++;
-      t.indices[at] = r;
-      t.weights[at] = d.weights[k];
-    }
-  return t;
-}
 }  // namespace
 
 IdTable::IdTable(const std::vector<std::string>& ids) {
@@ -115,34 +91,134 @@ void check_csr(const ContainerReader& r, const CsrView& m, const char* what) {
   }
 }
 
-uint64_t write_dataset(const DatasetData& d, const std::string& path) {
-  const uint64_t n_users = d.user_ids.size(), n_videos = d.video_ids.size(), nnz = d.indices.size();
-  if (d.indptr.size() != n_users + 1 || d.indptr.back() != nnz || d.weights.size() != nnz ||
-      d.events.size() != nnz || d.first_ts.size() != nnz || d.last_ts.size() != nnz)
-    throw std::logic_error("write_dataset: inconsistent DatasetData");
-  const std::vector<uint64_t> dims{n_users, n_videos, nnz};
-  const std::string meta = d.provenance.dump();
-  const IdTable users(d.user_ids), videos(d.video_ids);
-  const Transpose t = transpose(d);
+namespace {
+// The sections of a dataset file, in file order, as ContainerStream numbers them.
+enum Part : size_t {
+  kPartDims,
+  kPartMeta,
+  kPartUserOff,
+  kPartUserIds,
+  kPartVideoOff,
+  kPartVideoIds,
+  kPartRowPtr,
+  kPartRowIdx,
+  kPartRowWgt,
+  kPartRowEvents,
+  kPartRowFirst,
+  kPartRowLast,
+  kPartColPtr,
+  kPartColIdx,
+  kPartColWgt
+};
+}  // namespace
 
-  ContainerWriter w("VRDS", kDatasetVersion);
-  w.add(kDims, dims);
-  w.add(kMeta, meta);
-  w.add(kUserOff, users.offsets);
-  w.add(kUserIds, users.blob);
-  w.add(kVideoOff, videos.offsets);
-  w.add(kVideoIds, videos.blob);
-  w.add(kRowPtr, d.indptr);
-  w.add(kRowIdx, d.indices);
-  w.add(kRowWgt, d.weights);
-  w.add(kRowEvents, d.events);
-  w.add(kRowFirst, d.first_ts);
-  w.add(kRowLast, d.last_ts);
-  w.add(kColPtr, t.indptr);
-  w.add(kColIdx, t.indices);
-  w.add(kColWgt, t.weights);
-  AtomicFile out(path);
-  return w.write(out);
+struct DatasetWriter::Impl {
+  AtomicFile out;
+  std::unique_ptr<ContainerStream> stream;
+  std::vector<uint64_t> indptr, col_next, col_end;
+  std::vector<uint32_t> col_rows;  // the transpose
+  std::vector<float> col_weights;
+  uint64_t k = 0, nnz = 0;
+  uint32_t row = 0, n_videos = 0;
+  explicit Impl(const std::string& path) : out(path) {}
+};
+
+DatasetWriter::DatasetWriter(const std::string& path, const std::vector<std::string>& user_ids,
+                             const std::vector<std::string>& video_ids, const std::vector<uint64_t>& indptr,
+                             const std::vector<uint64_t>& video_counts, const nlohmann::json& provenance)
+    : impl_(std::make_unique<Impl>(path)) {
+  Impl& m = *impl_;
+  const uint64_t n_users = user_ids.size(), n_videos = video_ids.size();
+  if (indptr.size() != n_users + 1 || indptr[0] != 0 || !std::is_sorted(indptr.begin(), indptr.end()) ||
+      video_counts.size() != n_videos)
+    throw std::logic_error("DatasetWriter: row pointers or video counts do not fit the ids");
+  m.nnz = indptr.back();
+  m.n_videos = uint32_t(n_videos);
+  std::vector<uint64_t> col_ptr(n_videos + 1, 0);
+  for (size_t v = 0; v < n_videos; ++v) col_ptr[v + 1] = col_ptr[v] + video_counts[v];
+  if (col_ptr.back() != m.nnz)
+    throw std::logic_error("DatasetWriter: video counts do not sum to the entries");
+  m.indptr = indptr;
+  m.col_next.assign(col_ptr.begin(), col_ptr.end() - 1);
+  m.col_end.assign(col_ptr.begin() + 1, col_ptr.end());
+  resize_huge(m.col_rows, m.nnz);
+  resize_huge(m.col_weights, m.nnz);
+
+  const std::vector<uint64_t> dims{n_users, n_videos, m.nnz};
+  const std::string meta = provenance.dump();
+  const IdTable users(user_ids), videos(video_ids);
+  const uint64_t n4 = m.nnz * 4, n8 = m.nnz * 8;
+  m.stream = std::make_unique<ContainerStream>(
+      m.out, "VRDS", kDatasetVersion,
+      std::vector<std::pair<uint32_t, uint64_t>>{{kDims, 24},
+                                                 {kMeta, meta.size()},
+                                                 {kUserOff, users.offsets.size() * 8},
+                                                 {kUserIds, users.blob.size()},
+                                                 {kVideoOff, videos.offsets.size() * 8},
+                                                 {kVideoIds, videos.blob.size()},
+                                                 {kRowPtr, indptr.size() * 8},
+                                                 {kRowIdx, n4},
+                                                 {kRowWgt, n4},
+                                                 {kRowEvents, n4},
+                                                 {kRowFirst, n8},
+                                                 {kRowLast, n8},
+                                                 {kColPtr, col_ptr.size() * 8},
+                                                 {kColIdx, n4},
+                                                 {kColWgt, n4}});
+  ContainerStream& w = *m.stream;
+  w.append(kPartDims, dims);
+  w.append(kPartMeta, meta.data(), meta.size());
+  w.append(kPartUserOff, users.offsets);
+  w.append(kPartUserIds, users.blob.data(), users.blob.size());
+  w.append(kPartVideoOff, videos.offsets);
+  w.append(kPartVideoIds, videos.blob.data(), videos.blob.size());
+  w.append(kPartRowPtr, indptr);
+  w.append(kPartColPtr, col_ptr);
+}
+
+DatasetWriter::~DatasetWriter() = default;
+
+void DatasetWriter::append(const EntryBlock& b) {
+  Impl& m = *impl_;
+  if (b.size > m.nnz - m.k) throw std::logic_error("DatasetWriter: more entries than the row pointers hold");
+  for (size_t i = 0; i < b.size; ++i, ++m.k) {
+    while (m.k == m.indptr[m.row + 1]) ++m.row;
+    const uint32_t v = b.indices[i];
+    if (v >= m.n_videos || m.col_next[v] == m.col_end[v])
+      throw std::logic_error("DatasetWriter: an entry beyond its video's count");
+    const uint64_t at = m.col_next[v]++;
+    m.col_rows[at] = m.row;
+    m.col_weights[at] = b.weights[i];
+  }
+  ContainerStream& w = *m.stream;
+  w.append(kPartRowIdx, b.indices, b.size * 4);
+  w.append(kPartRowWgt, b.weights, b.size * 4);
+  w.append(kPartRowEvents, b.events, b.size * 4);
+  w.append(kPartRowFirst, b.first_ts, b.size * 8);
+  w.append(kPartRowLast, b.last_ts, b.size * 8);
+}
+
+uint64_t DatasetWriter::commit() {
+  Impl& m = *impl_;
+  if (m.k != m.nnz) throw std::logic_error("DatasetWriter: fewer entries than the row pointers hold");
+  m.stream->append(kPartColIdx, m.col_rows);
+  m.stream->append(kPartColWgt, m.col_weights);
+  return m.stream->commit();
+}
+
+uint64_t write_dataset(const DatasetData& d, const std::string& path) {
+  const uint64_t nnz = d.indices.size();
+  if (d.indptr.empty() || d.indptr.back() != nnz || d.weights.size() != nnz || d.events.size() != nnz ||
+      d.first_ts.size() != nnz || d.last_ts.size() != nnz)
+    throw std::logic_error("write_dataset: inconsistent DatasetData");
+  std::vector<uint64_t> video_counts(d.video_ids.size());
+  for (const uint32_t v : d.indices) {
+    if (v >= video_counts.size()) throw std::logic_error("write_dataset: video index out of range");
+    ++video_counts[v];
+  }
+  DatasetWriter w(path, d.user_ids, d.video_ids, d.indptr, video_counts, d.provenance);
+  w.append({d.indices.data(), d.weights.data(), d.events.data(), d.first_ts.data(), d.last_ts.data(), nnz});
+  return w.commit();
 }
 
 Dataset Dataset::open(const std::string& path) { return from_file(MappedFile::open(path)); }

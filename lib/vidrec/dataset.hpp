@@ -89,6 +89,41 @@ struct DatasetData {
   nlohmann::json provenance = nlohmann::json::object();
 };
 
+// The next `size` entries of a dataset in CSR order, fields as in DatasetData.
+struct EntryBlock {
+  const uint32_t* indices = nullptr;
+  const float* weights = nullptr;
+  const uint32_t* events = nullptr;
+  const int64_t* first_ts = nullptr;
+  const int64_t* last_ts = nullptr;
+  size_t size = 0;
+};
+
+// Writes a dataset whose ids and row and column sizes are known before its
+// entries, which then arrive in CSR order a block at a time; the transpose
+// is built as they arrive. prepare streams its rows into the file this way
+// rather than holding five arrays of every entry (a third of its peak
+// memory on 10M rows). Atomic, as write_dataset.
+class DatasetWriter {
+ public:
+  // `video_counts`: entries per video. The arguments are used before the
+  // constructor returns. Sizes that disagree are a std::logic_error, here
+  // or when entries overflow a row count or a video count.
+  DatasetWriter(const std::string& path, const std::vector<std::string>& user_ids,
+                const std::vector<std::string>& video_ids, const std::vector<uint64_t>& indptr,
+                const std::vector<uint64_t>& video_counts, const nlohmann::json& provenance);
+  ~DatasetWriter();
+  DatasetWriter(const DatasetWriter&) = delete;
+  DatasetWriter& operator=(const DatasetWriter&) = delete;
+  void append(const EntryBlock& block);
+  // Every entry must have arrived. Returns the header checksum.
+  uint64_t commit();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // Writes atomically to `path` ("-" = stdout); returns the header checksum.
 uint64_t write_dataset(const DatasetData& data, const std::string& path);
 

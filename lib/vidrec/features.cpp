@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <stdexcept>
 #include <utility>
 
 #include "vidrec/errors.hpp"
@@ -371,6 +372,16 @@ struct Aggregator::Impl {
   GrowArray<Event> scratch;  // shared by the partitions' sorts
   GrowArray<Pair> fresh;     // the flushing partition's new pairs, sorted, unique
 
+  // From close(): each old user's run of pairs in its partition, new user
+  // numbers' old ones, old video numbers' new ones (UINT32_MAX: pruned).
+  struct Run {
+    uint32_t at = 0, len = 0;
+  };
+  std::vector<Run> runs;
+  std::vector<uint32_t> old_user, video_index;
+  Shape shape;
+  bool closed = false, emitted = false;
+
   void resolve(Batch& batch) {
     const char* text = batch.text.data();
     for (const Pending& p : batch.rows) {
@@ -461,13 +472,11 @@ void Aggregator::add(const Row& row, double weight) {
   }
 }
 
-DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {
+const Aggregator::Shape& Aggregator::close(const PruneOptions& prune, PruneStats& stats) {
   Impl& m = *impl_;
+  if (m.closed) throw std::logic_error("Aggregator::close called twice");
+  m.closed = true;
   m.flush_all();
-  auto each_pair = [&m](auto&& f) {
-    for (const Impl::Partition& part : m.parts)
-      for (const Pair& p : part.pairs) f(p);
-  };
   const size_t n_users = m.users.size(), n_videos = m.videos.size();
 
   // Prune to a fixed point: a round recounts events over surviving pairs.
@@ -477,12 +486,12 @@ DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {
     for (;;) {
       std::fill(ue.begin(), ue.end(), 0);
       std::fill(ve.begin(), ve.end(), 0);
-      each_pair([&](const Pair& p) {
-        if (user_alive[user_of(p.key)] && video_alive[video_of(p.key)]) {
-          ue[user_of(p.key)] += p.events;
-          ve[video_of(p.key)] += p.events;
-        }
-      });
+      for (const Impl::Partition& part : m.parts)
+        for (const Pair& p : part.pairs)
+          if (user_alive[user_of(p.key)] && video_alive[video_of(p.key)]) {
+            ue[user_of(p.key)] += p.events;
+            ve[video_of(p.key)] += p.events;
+          }
       bool changed = false;
       for (size_t u = 0; u < n_users; ++u)
         if (user_alive[u] && ue[u] < prune.min_user_events) user_alive[u] = 0, changed = true;
@@ -503,83 +512,113 @@ DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {
       }
     return index;
   };
-  DatasetData d;
-  const std::vector<uint32_t> user_index = renumber(m.users, user_alive, d.user_ids);
-  const std::vector<uint32_t> video_index = renumber(m.videos, video_alive, d.video_ids);
-  stats.users_removed = n_users - d.user_ids.size();
-  stats.videos_removed = n_videos - d.video_ids.size();
+  Shape& shape = m.shape;
+  const std::vector<uint32_t> user_index = renumber(m.users, user_alive, shape.user_ids);
+  m.video_index = renumber(m.videos, video_alive, shape.video_ids);
+  stats.users_removed = n_users - shape.user_ids.size();
+  stats.videos_removed = n_videos - shape.video_ids.size();
 
-  // A user's pairs are one run in its partition (sorted by key): find the
-  // runs, then lay out the rows in id order, each row sorted by new video
-  // number. Reads jump once per row and writes are sequential, where two
-  // global counting sorts (by video, then user) scattered every pair twice.
-  struct Run {
-    uint32_t at = 0, len = 0;
-  };
-  std::vector<Run> runs(n_users);
-  uint64_t total_pairs = 0, total_events = 0;
+  // A user's pairs are one run in its partition (sorted by key); one pass
+  // finds the runs and counts what survives per row and per video.
+  m.runs.assign(n_users, {});
+  shape.indptr.assign(shape.user_ids.size() + 1, 0);
+  shape.video_counts.assign(shape.video_ids.size(), 0);
+  uint64_t total_pairs = 0, total_events = 0, events_kept = 0;
   for (const Impl::Partition& part : m.parts) {
     for (uint32_t i = 0; i < part.pairs.size(); ++i) {
-      Run& r = runs[user_of(part.pairs[i].key)];
+      const Pair& p = part.pairs[i];
+      const uint32_t u = uint32_t(user_of(p.key)), v = m.video_index[video_of(p.key)];
+      Impl::Run& r = m.runs[u];
       if (r.len++ == 0) r.at = i;
-      total_events += part.pairs[i].events;
+      total_events += p.events;
+      if (user_index[u] != UINT32_MAX && v != UINT32_MAX) {
+        ++shape.indptr[user_index[u] + 1];
+        ++shape.video_counts[v];
+        events_kept += p.events;
+      }
     }
     total_pairs += part.pairs.size();
   }
-  auto row_pairs = [&m, &runs](uint64_t user) {
-    const Pair* p = m.parts[user & (kPartitions - 1)].pairs.begin() + runs[user].at;
-    return std::make_pair(p, p + runs[user].len);
-  };
-  const size_t n_out = d.user_ids.size();
-  std::vector<uint32_t> old_user(n_out);
+  for (size_t u = 0; u < shape.user_ids.size(); ++u) shape.indptr[u + 1] += shape.indptr[u];
+  stats.pairs_removed = total_pairs - shape.indptr.back();
+  stats.events_removed = total_events - events_kept;
+  m.old_user.assign(shape.user_ids.size(), 0);
   for (uint32_t u = 0; u < n_users; ++u)
-    if (user_index[u] != UINT32_MAX) old_user[user_index[u]] = u;
-  d.indptr.assign(n_out + 1, 0);
-  for (size_t u = 0; u < n_out; ++u) {
-    uint64_t alive = runs[old_user[u]].len;
-    if (stats.videos_removed) {
-      const auto [b, e] = row_pairs(old_user[u]);
-      alive = uint64_t(
-          std::count_if(b, e, [&](const Pair& p) { return video_index[video_of(p.key)] != UINT32_MAX; }));
-    }
-    d.indptr[u + 1] = d.indptr[u] + alive;
-  }
-  const uint64_t nnz = d.indptr.back();
-  resize_huge(d.indices, nnz);
-  resize_huge(d.weights, nnz);
-  resize_huge(d.events, nnz);
-  resize_huge(d.first_ts, nnz);
-  resize_huge(d.last_ts, nnz);
+    if (user_index[u] != UINT32_MAX) m.old_user[user_index[u]] = u;
+  return shape;
+}
+
+// Rows are laid out in id order, each sorted by new video number: reads jump
+// once per row and writes are sequential, where two global counting sorts
+// (by video, then user) scattered every pair twice. The entries leave in
+// blocks small enough to stay in cache on their way to the file.
+void Aggregator::emit(const std::function<void(const EntryBlock&)>& sink) {
+  Impl& m = *impl_;
+  if (!m.closed || m.emitted) throw std::logic_error("Aggregator::emit needs one close() before it");
+  m.emitted = true;
+  auto row_pairs = [&m](uint64_t user) {
+    const Pair* p = m.parts[user & (kPartitions - 1)].pairs.begin() + m.runs[user].at;
+    return std::make_pair(p, p + m.runs[user].len);
+  };
+  constexpr size_t kBlock = size_t(1) << 15;
+  std::vector<uint32_t> indices(kBlock), events(kBlock);
+  std::vector<float> weights(kBlock);
+  std::vector<int64_t> first_ts(kBlock), last_ts(kBlock);
+  size_t n = 0;
+  auto send = [&] {
+    sink({indices.data(), weights.data(), events.data(), first_ts.data(), last_ts.data(), n});
+    n = 0;
+  };
   std::vector<uint64_t> row, row_tmp;  // new video << 32 | position in the run
-  const int video_bits = bits_for(d.video_ids.size());
-  uint64_t k = 0, events_kept = 0;
+  const int video_bits = bits_for(m.shape.video_ids.size());
+  const size_t n_out = m.old_user.size();
   for (size_t u = 0; u < n_out; ++u) {
-    const auto [b, e] = row_pairs(old_user[u]);
+    const auto [b, e] = row_pairs(m.old_user[u]);
     if (u + 1 < n_out) {
-      const auto [nb, ne] = row_pairs(old_user[u + 1]);
+      const auto [nb, ne] = row_pairs(m.old_user[u + 1]);
       for (const char* c = reinterpret_cast<const char*>(nb); c < reinterpret_cast<const char*>(ne); c += 64)
         __builtin_prefetch(c);
     }
     row.clear();
     for (const Pair* p = b; p != e; ++p) {
-      const uint32_t v = video_index[video_of(p->key)];
+      const uint32_t v = m.video_index[video_of(p->key)];
       if (v != UINT32_MAX) row.push_back(uint64_t(v) << 32 | uint64_t(p - b));
     }
     sort_row(row, row_tmp, video_bits);
     for (const uint64_t r : row) {
       const Pair& p = b[r & 0xffffffff];
-      d.indices[k] = uint32_t(r >> 32);
-      d.weights[k] = float(p.weight);
-      d.events[k] = p.events;
-      d.first_ts[k] = p.first;
-      d.last_ts[k] = p.last;
-      events_kept += p.events;
-      ++k;
+      indices[n] = uint32_t(r >> 32);
+      weights[n] = float(p.weight);
+      events[n] = p.events;
+      first_ts[n] = p.first;
+      last_ts[n] = p.last;
+      if (++n == kBlock) send();
     }
   }
-  stats.pairs_removed = total_pairs - nnz;
-  stats.events_removed = total_events - events_kept;
+  if (n) send();
   m.parts.clear();
+}
+
+DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {
+  close(prune, stats);
+  Shape& shape = impl_->shape;
+  DatasetData d;
+  const uint64_t nnz = shape.indptr.back();
+  d.indices.reserve(nnz);
+  d.weights.reserve(nnz);
+  d.events.reserve(nnz);
+  d.first_ts.reserve(nnz);
+  d.last_ts.reserve(nnz);
+  emit([&d](const EntryBlock& b) {
+    d.indices.insert(d.indices.end(), b.indices, b.indices + b.size);
+    d.weights.insert(d.weights.end(), b.weights, b.weights + b.size);
+    d.events.insert(d.events.end(), b.events, b.events + b.size);
+    d.first_ts.insert(d.first_ts.end(), b.first_ts, b.first_ts + b.size);
+    d.last_ts.insert(d.last_ts.end(), b.last_ts, b.last_ts + b.size);
+  });
+  d.user_ids = std::move(shape.user_ids);
+  d.video_ids = std::move(shape.video_ids);
+  d.indptr = std::move(shape.indptr);
   return d;
 }
 

@@ -11,7 +11,10 @@
 //   the order the rows arrived in.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "vidrec/dataset.hpp"
 #include "vidrec/ingest.hpp"
@@ -36,7 +39,19 @@ class Aggregator : public RowSink {
   Aggregator();
   ~Aggregator() override;
   void add(const Row& row, double weight) override;
-  // Consumes the aggregate.
+  // What DatasetWriter needs before the entries.
+  struct Shape {
+    std::vector<std::string> user_ids, video_ids;  // ascending
+    std::vector<uint64_t> indptr;                  // n_users + 1
+    std::vector<uint64_t> video_counts;            // entries per video
+  };
+  // Ends the input: prunes (filling `stats`), numbers users and videos by id
+  // and sizes every row and column. Once only.
+  const Shape& close(const PruneOptions& prune, PruneStats& stats);
+  // After close(): the entries in CSR order, a block at a time (a block may
+  // end inside a row). Consumes the aggregate.
+  void emit(const std::function<void(const EntryBlock&)>& sink);
+  // close() and emit() into memory.
   DatasetData finish(const PruneOptions& prune, PruneStats& stats);
 
  private:

@@ -124,10 +124,10 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
     if (!*opt.rejects) throw IoError(cfg.rejects_path + ": write failed");
   }
 
-  DatasetData data = agg.finish(cfg.prune, rep.prune);
-  rep.users = data.user_ids.size();
-  rep.videos = data.video_ids.size();
-  rep.pairs = data.indices.size();
+  const Aggregator::Shape& shape = agg.close(cfg.prune, rep.prune);
+  rep.users = shape.user_ids.size();
+  rep.videos = shape.video_ids.size();
+  rep.pairs = shape.indptr.back();
   const uint64_t rows = rep.ingest.rows_valid + rep.ingest.rows_malformed();
   rep.reject_rate = rows ? double(rep.ingest.rows_malformed()) / double(rows) : 0.0;
 
@@ -143,7 +143,7 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
                                     : "no valid interaction rows in the input";
   }
   if (failure.empty()) {
-    data.provenance = {
+    nlohmann::json provenance = {
         {"tool", "vidrec " VIDREC_VERSION},
         {"inputs", inputs},
         {"options",
@@ -153,8 +153,12 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
           {"min_video_events", cfg.prune.min_video_events}}},
     };
     rep.written = true;  // set before to_json so provenance records success
-    data.provenance["counts"] = rep.to_json();
-    write_dataset(data, cfg.output);
+    provenance["counts"] = rep.to_json();
+    // Streamed: the entries go from the aggregate to the file a block at a time.
+    DatasetWriter out(cfg.output, shape.user_ids, shape.video_ids, shape.indptr, shape.video_counts,
+                      provenance);
+    agg.emit([&out](const EntryBlock& b) { out.append(b); });
+    out.commit();
   }
   if (!cfg.summary_json_path.empty()) {
     AtomicFile out(cfg.summary_json_path);
