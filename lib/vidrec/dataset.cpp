@@ -2,6 +2,7 @@
 #include "vidrec/dataset.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 
 #include "vidrec/errors.hpp"
@@ -116,8 +117,13 @@ struct DatasetWriter::Impl {
   AtomicFile out;
   std::unique_ptr<ContainerStream> stream;
   std::vector<uint64_t> indptr, col_next, col_end;
-  std::vector<uint32_t> col_rows;  // the transpose
-  std::vector<float> col_weights;
+  // The transpose, row and weight side by side: entries arrive scattered
+  // over the videos, and one cache line per entry costs half of two.
+  struct ColEntry {
+    uint32_t row;
+    float weight;
+  };
+  std::vector<ColEntry> cols;
   uint64_t k = 0, nnz = 0;
   uint32_t row = 0, n_videos = 0;
   explicit Impl(const std::string& path) : out(path) {}
@@ -141,8 +147,7 @@ DatasetWriter::DatasetWriter(const std::string& path, const std::vector<std::str
   m.indptr = indptr;
   m.col_next.assign(col_ptr.begin(), col_ptr.end() - 1);
   m.col_end.assign(col_ptr.begin() + 1, col_ptr.end());
-  resize_huge(m.col_rows, m.nnz);
-  resize_huge(m.col_weights, m.nnz);
+  resize_huge(m.cols, m.nnz);
 
   const std::vector<uint64_t> dims{n_users, n_videos, m.nnz};
   const std::string meta = provenance.dump();
@@ -187,8 +192,7 @@ void DatasetWriter::append(const EntryBlock& b) {
     if (v >= m.n_videos || m.col_next[v] == m.col_end[v])
       throw std::logic_error("DatasetWriter: an entry beyond its video's count");
     const uint64_t at = m.col_next[v]++;
-    m.col_rows[at] = m.row;
-    m.col_weights[at] = b.weights[i];
+    m.cols[at] = {m.row, b.weights[i]};
   }
   ContainerStream& w = *m.stream;
   w.append(kPartRowIdx, b.indices, b.size * 4);
@@ -201,8 +205,20 @@ void DatasetWriter::append(const EntryBlock& b) {
 uint64_t DatasetWriter::commit() {
   Impl& m = *impl_;
   if (m.k != m.nnz) throw std::logic_error("DatasetWriter: fewer entries than the row pointers hold");
-  m.stream->append(kPartColIdx, m.col_rows);
-  m.stream->append(kPartColWgt, m.col_weights);
+  // Split into the two sections through a small buffer.
+  std::vector<uint32_t> buf(size_t(1) << 16);
+  for (const size_t part : {kPartColIdx, kPartColWgt})
+    for (uint64_t k = 0; k < m.nnz; k += buf.size()) {
+      const size_t n = size_t(std::min<uint64_t>(buf.size(), m.nnz - k));
+      for (size_t i = 0; i < n; ++i) {
+        const Impl::ColEntry& e = m.cols[k + i];
+        if (part == kPartColIdx)
+          buf[i] = e.row;
+        else
+          std::memcpy(&buf[i], &e.weight, 4);
+      }
+      m.stream->append(part, buf.data(), n * 4);
+    }
   return m.stream->commit();
 }
 
