@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Features: validated rows -> one entry per (user, video) -> DatasetData.
+// Features: validated rows -> one entry per (user, video) -> the dataset's
+// entries in CSR order, streamed into a DatasetWriter (prepare) or collected
+// into a DatasetData (finish()).
 //
 // Contract
 // - Per pair: summed weight, number of events, first and last timestamp.
