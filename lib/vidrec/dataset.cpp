@@ -118,7 +118,7 @@ struct DatasetWriter::Impl {
   std::unique_ptr<ContainerStream> stream;
   std::vector<uint64_t> indptr, col_next, col_end;
   // The transpose, row and weight side by side: entries arrive scattered
-  // over the videos, and one cache line per entry costs half of two.
+  // over the videos, and each then dirties one cache line rather than two.
   struct ColEntry {
     uint32_t row;
     float weight;
