@@ -43,6 +43,8 @@ bench_prepare() {
   local bytes secs=() rss=()
   bytes=$(stat -L -c %s "$DIR/p10m.csv")
   cat "$DIR/p10m.csv" >/dev/null  # page cache warm, as for the other runs
+  # The machine's state goes with the figure: in a slow spell the same binary's median moves ~30%.
+  echo "before prepare: $(build/bench/cpu_jitter --seconds 6 | tail -1)"
   for _ in $(seq "$RUNS"); do
     /usr/bin/time -f "%e %M" -o "$DIR/time.txt" "$VIDREC" prepare "$DIR/p10m.csv" -o "$DIR/p10m.vrd" -q
     read -r s m <"$DIR/time.txt"
