@@ -125,7 +125,7 @@ struct DatasetWriter::Impl {
   };
   std::vector<ColEntry> cols;
   uint64_t k = 0, nnz = 0;
-  uint32_t row = 0, n_videos = 0;
+  uint32_t row = 0;
   explicit Impl(const std::string& path) : out(path) {}
 };
 
@@ -139,7 +139,6 @@ DatasetWriter::DatasetWriter(const std::string& path, const std::vector<std::str
       video_counts.size() != n_videos)
     throw std::logic_error("DatasetWriter: row pointers or video counts do not fit the ids");
   m.nnz = indptr.back();
-  m.n_videos = uint32_t(n_videos);
   std::vector<uint64_t> col_ptr(n_videos + 1, 0);
   for (size_t v = 0; v < n_videos; ++v) col_ptr[v + 1] = col_ptr[v] + video_counts[v];
   if (col_ptr.back() != m.nnz)
@@ -189,7 +188,7 @@ void DatasetWriter::append(const EntryBlock& b) {
   for (size_t i = 0; i < b.size; ++i, ++m.k) {
     while (m.k == m.indptr[m.row + 1]) ++m.row;
     const uint32_t v = b.indices[i];
-    if (v >= m.n_videos || m.col_next[v] == m.col_end[v])
+    if (v >= m.col_next.size() || m.col_next[v] == m.col_end[v])
       throw std::logic_error("DatasetWriter: an entry beyond its video's count");
     const uint64_t at = m.col_next[v]++;
     m.cols[at] = {m.row, b.weights[i]};

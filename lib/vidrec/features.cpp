@@ -374,13 +374,16 @@ struct Aggregator::Impl {
 
   // From close(): each old user's run of pairs in its partition, new user
   // numbers' old ones, old video numbers' new ones (UINT32_MAX: pruned).
+  // close() has run once shape.indptr holds its first entry; emit() once
+  // the partitions are gone.
   struct Run {
     uint32_t at = 0, len = 0;
   };
   std::vector<Run> runs;
   std::vector<uint32_t> old_user, video_index;
   Shape shape;
-  bool closed = false, emitted = false;
+  bool closed() const { return !shape.indptr.empty(); }
+  bool emitted() const { return parts.empty(); }
 
   void resolve(Batch& batch) {
     const char* text = batch.text.data();
@@ -474,8 +477,7 @@ void Aggregator::add(const Row& row, double weight) {
 
 const Aggregator::Shape& Aggregator::close(const PruneOptions& prune, PruneStats& stats) {
   Impl& m = *impl_;
-  if (m.closed) throw std::logic_error("Aggregator::close called twice");
-  m.closed = true;
+  if (m.closed() || m.emitted()) throw std::logic_error("Aggregator::close called twice");
   m.flush_all();
   const size_t n_users = m.users.size(), n_videos = m.videos.size();
 
@@ -554,8 +556,7 @@ const Aggregator::Shape& Aggregator::close(const PruneOptions& prune, PruneStats
 // blocks small enough to stay in cache on their way to the file.
 void Aggregator::emit(const std::function<void(const EntryBlock&)>& sink) {
   Impl& m = *impl_;
-  if (!m.closed || m.emitted) throw std::logic_error("Aggregator::emit needs one close() before it");
-  m.emitted = true;
+  if (!m.closed() || m.emitted()) throw std::logic_error("Aggregator::emit needs one close() before it");
   auto row_pairs = [&m](uint64_t user) {
     const Pair* p = m.parts[user & (kPartitions - 1)].pairs.begin() + m.runs[user].at;
     return std::make_pair(p, p + m.runs[user].len);
