@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "vidrec/als_train.hpp"
-#include "vidrec/dataset.hpp"
+#include "vidrec/als/loop.hpp"
+#include "vidrec/dataset/dataset.hpp"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <random>
 
-#include "vidrec/recommend.hpp"
+#include "vidrec/recommend/recommend.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Time recommendation scoring"};

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "vidrec/sparse.hpp"
+#include "vidrec/dataset/sparse.hpp"
 
 namespace vidrec::test {
 

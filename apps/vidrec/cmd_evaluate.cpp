@@ -3,8 +3,8 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "vidrec/errors.hpp"
-#include "vidrec/evaluate.hpp"
+#include "vidrec/base/errors.hpp"
+#include "vidrec/evaluate/evaluate.hpp"
 
 namespace vidrec::cli {
 

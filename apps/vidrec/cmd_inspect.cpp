@@ -3,8 +3,8 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "vidrec/errors.hpp"
-#include "vidrec/inspect.hpp"
+#include "vidrec/base/errors.hpp"
+#include "vidrec/inspect/inspect.hpp"
 
 namespace vidrec::cli {
 

@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "vidrec/prepare.hpp"
+#include "vidrec/ingest/prepare.hpp"
 
 namespace vidrec::cli {
 

@@ -4,9 +4,9 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "vidrec/errors.hpp"
-#include "vidrec/progress.hpp"
-#include "vidrec/recommend.hpp"
+#include "vidrec/base/errors.hpp"
+#include "vidrec/base/progress.hpp"
+#include "vidrec/recommend/recommend.hpp"
 
 namespace vidrec::cli {
 

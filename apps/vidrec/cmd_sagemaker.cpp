@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "vidrec/sagemaker.hpp"
+#include "vidrec/serve/sagemaker.hpp"
 
 namespace vidrec::cli {
 

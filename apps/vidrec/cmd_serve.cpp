@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "vidrec/serve.hpp"
+#include "vidrec/serve/serve.hpp"
 
 namespace vidrec::cli {
 

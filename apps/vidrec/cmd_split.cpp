@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "vidrec/split.hpp"
+#include "vidrec/evaluate/split.hpp"
 
 namespace vidrec::cli {
 

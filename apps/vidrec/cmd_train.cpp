@@ -3,8 +3,8 @@
 #include <memory>
 
 #include "commands.hpp"
-#include "vidrec/parallel.hpp"
-#include "vidrec/train.hpp"
+#include "vidrec/base/parallel.hpp"
+#include "vidrec/als/train.hpp"
 
 namespace vidrec::cli {
 

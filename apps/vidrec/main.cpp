@@ -7,7 +7,7 @@
 #include <new>
 
 #include "commands.hpp"
-#include "vidrec/errors.hpp"
+#include "vidrec/base/errors.hpp"
 
 int main(int argc, char** argv) {
   // Past a file-size limit (ulimit -f) write() then fails with EFBIG and the

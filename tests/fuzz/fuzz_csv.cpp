@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "vidrec/ingest.hpp"
+#include "vidrec/ingest/ingest.hpp"
 
 namespace {
 struct Count : vidrec::RowSink {

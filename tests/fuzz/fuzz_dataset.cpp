@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "reseal.hpp"
-#include "vidrec/dataset.hpp"
-#include "vidrec/errors.hpp"
+#include "vidrec/dataset/dataset.hpp"
+#include "vidrec/base/errors.hpp"
 
 namespace {
 void load(std::vector<char> bytes) {

@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <string>
 
-#include "vidrec/model.hpp"
-#include "vidrec/serve_api.hpp"
+#include "vidrec/model/model.hpp"
+#include "vidrec/serve/api.hpp"
 
 namespace {
 vidrec::ModelSlot slot;

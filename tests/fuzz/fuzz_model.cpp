@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "reseal.hpp"
-#include "vidrec/errors.hpp"
-#include "vidrec/recommend.hpp"
+#include "vidrec/base/errors.hpp"
+#include "vidrec/recommend/recommend.hpp"
 
 namespace {
 void query(const vidrec::Model& m) {

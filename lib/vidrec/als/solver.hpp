@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+// One ALS half-sweep: given the other side's factors Y, re-solve the factors
+// X of every row of a weight matrix M (user x video for the user side, its
+// transpose for the video side). Row u minimises
+//   sum_i c_ui (p_ui - x_u . y_i)^2 + lambda |x_u|^2
+// whose normal equations are (YtY + Yt(C_u - I)Y + lambda I) x_u = Yt C_u p_u
+// (confidence c and preference p from AlsConfig; w <= 0 counts as unobserved).
+//
+// Layout: factor matrices are factors x n (one column per user or video, so
+// each vector is contiguous), float32. Rows without observed entries get
+// x_u = 0. Each row's result depends only on its own data, Y and the Gram
+// matrix, so results are independent of the thread count and chunking (they
+// may differ in the last bits between CPUs: the kernels are compiled for
+// AVX-512, AVX2 and baseline x86-64 and the widest available one runs).
+// No global state and no BLAS calls in the hot loops.
+//   Solver::Cholesky  exact solve.
+//   Solver::CG        cfg.cg_steps conjugate-gradient steps warm-started from
+//                     the current x_u (as `implicit`'s least_squares_cg).
+#pragma once
+#include <armadillo>
+#include <cstdint>
+#include <vector>
+
+#include "vidrec/als/config.hpp"
+#include "vidrec/dataset/sparse.hpp"
+
+namespace vidrec {
+
+// Y * Y^T + ridge * I for factors Y (f x n). Summed over fixed column blocks
+// in a fixed order, so the result does not depend on `threads`.
+arma::fmat gram(const arma::fmat& Y, float ridge, unsigned threads);
+
+// Working memory of one thread, allocated once per half-sweep.
+struct RowScratch {
+  RowScratch(uint32_t factors, uint64_t max_row_nnz);
+  std::vector<uint32_t> cols;  // observed columns of the current row
+  std::vector<float> conf;     // their confidences
+  std::vector<float> weights;  // per-entry coefficients of the current product
+  std::vector<float> work;     // solver vectors, or the Cholesky system
+};
+
+// Solves rows [begin, end) of X (f x m.rows) given Y (f x m.cols) and
+// gram_reg = gram(Y, cfg.regularization, ...). Only columns begin..end-1 of X
+// are read (CG warm start) and written.
+void solve_rows(const CsrView& m, const arma::fmat& Y, const arma::fmat& gram_reg, const AlsConfig& cfg,
+                arma::fmat& X, uint32_t begin, uint32_t end, RowScratch& scratch);
+
+// All rows of X, in parallel on cfg.threads threads.
+void solve_half_sweep(const CsrView& m, const arma::fmat& Y, arma::fmat& X, const AlsConfig& cfg);
+
+// Weighted training loss, as `implicit`'s calculate_loss:
+//   [sum_{u,i} c_ui (p_ui - x_u.y_i)^2 + lambda (sum|x_u|^2 + sum|y_i|^2)]
+//   / sum_{u,i} c_ui
+// over all users x videos (unobserved pairs: c = 1, p = 0), computed in
+// O(nnz * f + (users + videos) * f^2) with the Gram-matrix trick.
+// Deterministic for any thread count.
+double training_loss(const CsrView& user_items, const arma::fmat& user_factors,
+                     const arma::fmat& item_factors, const AlsConfig& cfg);
+
+}  // namespace vidrec

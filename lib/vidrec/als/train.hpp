@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+// The `train` stage end to end: dataset file -> implicit ALS -> model file,
+// safe to run from cron.
+//
+// Contract
+// - The configuration is validated (ConfigError) and the output checked
+//   writable before the dataset is read, so mistakes fail in milliseconds.
+// - One writer per output (OutputLock in binary_io.hpp): a second train on the
+//   same output fails with IoError naming the lock and its holder's pid.
+// - The model is written atomically (binary_io.hpp): a kill at any moment
+//   leaves the previous model intact and loadable.
+#pragma once
+#include <string>
+
+#include "vidrec/als/loop.hpp"
+
+namespace vidrec {
+
+struct TrainConfig {
+  std::string dataset;
+  std::string output;
+  AlsConfig als;
+  bool progress = true;
+};
+
+struct TrainReport {
+  uint32_t users = 0, videos = 0;
+  uint64_t pairs = 0;
+  TrainStats stats;
+  double seconds = 0;  // wall time of the whole stage
+};
+
+TrainReport run_train(const TrainConfig& cfg);
+
+}  // namespace vidrec

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: MIT
+#include "vidrec/evaluate/evaluate.hpp"
+
+#include <algorithm>
+#include <armadillo>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "vidrec/base/errors.hpp"
+#include "vidrec/base/parallel.hpp"
+
+namespace vidrec {
+
+namespace {
+
+constexpr uint32_t kNone = UINT32_MAX;
+
+// Per-video state while one user is evaluated; reset to kCandidate afterwards
+// so the array is allocated once per thread, not once per user.
+enum : uint8_t { kCandidate = 0, kRelevant = 1, kExcluded = 2 };
+
+struct UserFigures {
+  double precision = 0, recall = 0, ap = 0, ndcg = 0, auc = 0;
+  bool auc_defined = false;
+};
+
+struct EvalUser {
+  uint32_t test_user, model_user;
+};
+
+struct Scratch {
+  arma::fmat users;   // factors x block
+  arma::fmat scores;  // videos x block
+  std::vector<uint8_t> state;
+  std::vector<uint32_t> candidates, top;
+  std::vector<double> relevant_scores;
+  std::vector<uint8_t> recommended_model, recommended_popular;
+};
+
+// Ranking figures of one top-k list; `relevant` is |R| including the relevant
+// videos that could not be recommended.
+void list_figures(const std::vector<uint32_t>& top, const uint8_t* state, uint64_t relevant, uint32_t k,
+                  UserFigures& f) {
+  double hits = 0, ap = 0, dcg = 0;
+  for (size_t i = 0; i < top.size(); ++i)
+    if (state[top[i]] == kRelevant) {
+      hits += 1;
+      ap += hits / double(i + 1);
+      dcg += 1.0 / std::log2(double(i + 2));
+    }
+  const uint64_t ideal = std::min<uint64_t>(k, relevant);
+  double idcg = 0;
+  for (uint64_t i = 0; i < ideal; ++i) idcg += 1.0 / std::log2(double(i + 2));
+  f.precision = hits / k;
+  f.recall = hits / double(relevant);
+  f.ap = ap / double(ideal);
+  f.ndcg = dcg / idcg;
+}
+
+// AUC over the candidates: sort the (few) relevant scores once, then place each
+// non-relevant candidate among them by binary search -- O(V log |R|) per user
+// instead of comparing all |R| x V pairs.
+template <class Score>
+void auc_figure(uint32_t n_videos, const uint8_t* state, Score score, std::vector<double>& rel,
+                UserFigures& f) {
+  rel.clear();
+  for (uint32_t v = 0; v < n_videos; ++v)
+    if (state[v] == kRelevant) rel.push_back(score(v));
+  std::sort(rel.begin(), rel.end());
+  double correct = 0;
+  uint64_t negatives = 0;
+  for (uint32_t v = 0; v < n_videos; ++v) {
+    if (state[v] != kCandidate) continue;
+    ++negatives;
+    const double s = score(v);
+    const auto lo = std::lower_bound(rel.begin(), rel.end(), s);
+    const auto hi = std::upper_bound(lo, rel.end(), s);
+    correct += double(rel.end() - hi) + 0.5 * double(hi - lo);
+  }
+  f.auc_defined = !rel.empty() && negatives > 0;
+  if (f.auc_defined) f.auc = correct / (double(rel.size()) * double(negatives));
+}
+
+// What every user's evaluation reads.
+struct Context {
+  const Model& model;
+  const CsrView& test;
+  const std::vector<uint32_t>& video_map;  // test video -> model video or kNone
+  uint32_t k;
+};
+
+// Both rankers' figures for one user, given the model's scores of every video.
+void evaluate_user(const Context& c, EvalUser eu, const float* score, Scratch& s, UserFigures& fm,
+                   UserFigures& fp) {
+  const Model& model = c.model;
+  const uint32_t nv = model.n_videos(), k = c.k;
+  const uint32_t *seen_b = model.seen_begin(eu.model_user), *seen_e = model.seen_end(eu.model_user);
+  for (const uint32_t* p = seen_b; p != seen_e; ++p) s.state[*p] = kExcluded;
+  const uint64_t tb = c.test.row_begin(eu.test_user), te = c.test.row_end(eu.test_user);
+  for (uint64_t i = tb; i < te; ++i) {
+    const uint32_t mv = c.video_map[c.test.indices[i]];
+    if (mv != kNone && s.state[mv] == kCandidate) s.state[mv] = kRelevant;
+  }
+  const uint64_t relevant = te - tb;
+
+  // Model: top k by score, ties to the lower video index.
+  s.candidates.clear();
+  for (uint32_t v = 0; v < nv; ++v)
+    if (s.state[v] != kExcluded) s.candidates.push_back(v);
+  const size_t take = std::min<size_t>(k, s.candidates.size());
+  std::partial_sort(
+      s.candidates.begin(), s.candidates.begin() + int64_t(take), s.candidates.end(),
+      [score](uint32_t a, uint32_t b) { return score[a] != score[b] ? score[a] > score[b] : a < b; });
+  s.top.assign(s.candidates.begin(), s.candidates.begin() + int64_t(take));
+  for (uint32_t v : s.top) s.recommended_model[v] = 1;
+  list_figures(s.top, s.state.data(), relevant, k, fm);
+  auc_figure(
+      nv, s.state.data(), [score](uint32_t v) { return double(score[v]); }, s.relevant_scores, fm);
+
+  // Baseline: popular_order is already sorted by popularity, ties by index.
+  const uint32_t* order = model.popular_order();
+  const uint32_t* popularity = model.popularity();
+  s.top.clear();
+  for (uint32_t i = 0; i < nv && s.top.size() < k; ++i)
+    if (s.state[order[i]] != kExcluded) s.top.push_back(order[i]);
+  for (uint32_t v : s.top) s.recommended_popular[v] = 1;
+  list_figures(s.top, s.state.data(), relevant, k, fp);
+  auc_figure(
+      nv, s.state.data(), [popularity](uint32_t v) { return double(popularity[v]); }, s.relevant_scores, fp);
+
+  for (const uint32_t* p = seen_b; p != seen_e; ++p) s.state[*p] = kCandidate;
+  for (uint64_t i = tb; i < te; ++i)
+    if (c.video_map[c.test.indices[i]] != kNone) s.state[c.video_map[c.test.indices[i]]] = kCandidate;
+}
+
+RankingMetrics reduce(const std::vector<UserFigures>& figs, const std::vector<uint8_t>& recommended) {
+  RankingMetrics m;
+  for (const UserFigures& f : figs) {
+    m.precision += f.precision;
+    m.recall += f.recall;
+    m.map += f.ap;
+    m.ndcg += f.ndcg;
+    if (f.auc_defined) {
+      m.auc += f.auc;
+      ++m.auc_users;
+    }
+  }
+  m.users = figs.size();
+  if (m.users) {
+    m.precision /= double(m.users);
+    m.recall /= double(m.users);
+    m.map /= double(m.users);
+    m.ndcg /= double(m.users);
+  }
+  if (m.auc_users) m.auc /= double(m.auc_users);
+  m.recommended_videos = uint64_t(std::count(recommended.begin(), recommended.end(), uint8_t{1}));
+  if (!recommended.empty()) m.coverage = double(m.recommended_videos) / double(recommended.size());
+  return m;
+}
+
+}  // namespace
+
+void EvaluateConfig::validate() const {
+  if (k < 1) throw ConfigError("k must be >= 1, got " + std::to_string(k));
+  if (threads > 4096)
+    throw ConfigError("threads must be <= 4096 (0 = all cores), got " + std::to_string(threads));
+}
+
+EvaluateReport evaluate(const Model& model, const Dataset& test, const EvaluateConfig& cfg) {
+  cfg.validate();
+  EvaluateReport rep;
+  rep.k = cfg.k;
+  rep.test_pairs = test.nnz();
+  rep.model_videos = model.n_videos();
+  const uint32_t nv = model.n_videos(), k = cfg.k;
+
+  // Map test videos to the model once; then find the users to evaluate and
+  // count the pairs that cannot be hit, sequentially so counts are exact.
+  std::vector<uint32_t> video_map(test.n_videos(), kNone);
+  for (uint32_t v = 0; v < test.n_videos(); ++v)
+    if (auto mv = model.find_video(test.video_id(v))) video_map[v] = *mv;
+  const CsrView t = test.user_items();
+  std::vector<EvalUser> users;
+  for (uint32_t u = 0; u < test.n_users(); ++u) {
+    const uint64_t b = t.row_begin(u), e = t.row_end(u);
+    if (b == e) continue;
+    ++rep.test_users;
+    const auto mu = model.find_user(test.user_id(u));
+    if (!mu) {
+      ++rep.users_unknown;
+      rep.pairs_unknown_user += e - b;
+      continue;
+    }
+    users.push_back({u, *mu});
+    for (uint64_t i = b; i < e; ++i) {
+      const uint32_t mv = video_map[t.indices[i]];
+      if (mv == kNone)
+        ++rep.pairs_unknown_video;
+      else if (std::binary_search(model.seen_begin(*mu), model.seen_end(*mu), mv))
+        ++rep.pairs_seen_in_training;
+    }
+  }
+  if (users.empty())
+    throw InputError(test.path() + ": none of its " + std::to_string(rep.test_users) +
+                     " test users is known to the model " + model.path() +
+                     "; was the model trained on the train part of this split?");
+
+  const uint32_t f = model.factors();
+  // Not written through: the mapped model is read-only.
+  const arma::fmat video_factors(const_cast<float*>(model.video_factors()), f, nv, false, true);
+  const Context ctx{model, t, video_map, k};
+  // Blocks keep the score matrix near 32 MB per thread (8M floats) whatever
+  // the catalogue size, while giving the BLAS product enough columns.
+  const uint64_t block = std::clamp<uint64_t>((uint64_t{1} << 23) / std::max<uint32_t>(nv, 1), 1, 128);
+  const uint64_t n_blocks = (users.size() + block - 1) / block;
+  std::vector<UserFigures> fig_model(users.size()), fig_popular(users.size());
+  std::vector<Scratch> scratch(resolve_threads(cfg.threads));
+
+  parallel_for(
+      n_blocks, cfg.threads,
+      [&](uint64_t block_begin, uint64_t block_end, unsigned tid) {
+        Scratch& s = scratch[tid];
+        if (s.state.empty()) {
+          s.state.assign(nv, kCandidate);
+          s.recommended_model.assign(nv, 0);
+          s.recommended_popular.assign(nv, 0);
+        }
+        for (uint64_t blk = block_begin; blk < block_end; ++blk) {
+          const uint64_t first = blk * block, count = std::min<uint64_t>(block, users.size() - first);
+          s.users.set_size(f, count);
+          for (uint64_t j = 0; j < count; ++j)
+            std::copy_n(model.user_vector(users[first + j].model_user), f, s.users.colptr(j));
+          s.scores = video_factors.t() * s.users;
+
+          for (uint64_t j = 0; j < count; ++j)
+            evaluate_user(ctx, users[first + j], s.scores.colptr(j), s, fig_model[first + j],
+                          fig_popular[first + j]);
+        }
+      },
+      1);
+
+  std::vector<uint8_t> rec_model(nv, 0), rec_popular(nv, 0);
+  for (const Scratch& s : scratch) {
+    if (s.state.empty()) continue;  // a thread that got no block
+    for (uint32_t v = 0; v < nv; ++v) {
+      rec_model[v] |= s.recommended_model[v];
+      rec_popular[v] |= s.recommended_popular[v];
+    }
+  }
+  rep.model = reduce(fig_model, rec_model);
+  rep.popularity = reduce(fig_popular, rec_popular);
+  return rep;
+}
+
+EvaluateReport run_evaluate(const EvaluateStageConfig& cfg) {
+  cfg.eval.validate();
+  const Model model = Model::open(cfg.model);
+  const Dataset test = Dataset::open(cfg.test);
+  return evaluate(model, test, cfg.eval);
+}
+
+nlohmann::json RankingMetrics::to_json() const {
+  return {{"precision", precision},
+          {"recall", recall},
+          {"map", map},
+          {"ndcg", ndcg},
+          // Undefined, not 0, when no user has both kinds of candidate.
+          {"auc", auc_users ? nlohmann::json(auc) : nlohmann::json()},
+          {"coverage", coverage},
+          {"users", users},
+          {"auc_users", auc_users},
+          {"recommended_videos", recommended_videos}};
+}
+
+nlohmann::json EvaluateReport::to_json() const {
+  return {{"k", k},
+          {"test_users", test_users},
+          {"users_evaluated", model.users},
+          {"users_unknown", users_unknown},
+          {"test_pairs", test_pairs},
+          {"pairs_unknown_user", pairs_unknown_user},
+          {"pairs_unknown_video", pairs_unknown_video},
+          {"pairs_seen_in_training", pairs_seen_in_training},
+          {"model_videos", model_videos},
+          {"model", model.to_json()},
+          {"popularity", popularity.to_json()}};
+}
+
+std::string EvaluateReport::to_text() const {
+  std::ostringstream o;
+  char line[160];
+  std::snprintf(line, sizeof line, "k = %u; %llu test users, %llu evaluated, %llu unknown to the model\n", k,
+                static_cast<unsigned long long>(test_users), static_cast<unsigned long long>(model.users),
+                static_cast<unsigned long long>(users_unknown));
+  o << line;
+  if (pairs_unknown_video || pairs_seen_in_training) {
+    std::snprintf(
+        line, sizeof line,
+        "note: of %llu test pairs, %llu have a video unknown to the model and %llu a video the user "
+        "has in training; both count as relevant but cannot be recommended\n",
+        static_cast<unsigned long long>(test_pairs), static_cast<unsigned long long>(pairs_unknown_video),
+        static_cast<unsigned long long>(pairs_seen_in_training));
+    o << line;
+  }
+  std::snprintf(line, sizeof line, "%-16s %10s %11s\n", "metric", "model", "popularity");
+  o << line;
+  const std::string at = "@" + std::to_string(k);
+  auto row = [&](const std::string& name, double a, double b) {
+    std::snprintf(line, sizeof line, "%-16s %10.4f %11.4f\n", name.c_str(), a, b);
+    o << line;
+  };
+  row("precision" + at, model.precision, popularity.precision);
+  row("recall" + at, model.recall, popularity.recall);
+  row("map" + at, model.map, popularity.map);
+  row("ndcg" + at, model.ndcg, popularity.ndcg);
+  auto cell = [](const RankingMetrics& m) {
+    char c[32];
+    if (m.auc_users)
+      std::snprintf(c, sizeof c, "%.4f", m.auc);
+    else
+      std::snprintf(c, sizeof c, "n/a");
+    return std::string(c);
+  };
+  std::snprintf(line, sizeof line, "%-16s %10s %11s\n", "auc", cell(model).c_str(), cell(popularity).c_str());
+  o << line;
+  row("coverage" + at, model.coverage, popularity.coverage);
+  std::snprintf(line, sizeof line, "%-16s %10llu %11llu\n", "users",
+                static_cast<unsigned long long>(model.users),
+                static_cast<unsigned long long>(popularity.users));
+  o << line;
+  return o.str();
+}
+
+}  // namespace vidrec

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+#include "vidrec/ingest/prepare.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "vidrec/base/errors.hpp"
+
+namespace vidrec {
+
+void PrepareConfig::validate() const {
+  if (output.empty()) throw ConfigError("an output dataset path is required (-o FILE)");
+  if (max_reject_rate && !(*max_reject_rate >= 0.0 && *max_reject_rate <= 1.0))
+    throw ConfigError("--max-reject-rate must be between 0 and 1, got " + std::to_string(*max_reject_rate));
+  for (const auto& [type, w] : type_weights)
+    if (ignore_types.count(type)) throw ConfigError("type '" + type + "' is both weighted and ignored");
+  int stdin_uses = 0;
+  for (const std::string& in : inputs) stdin_uses += in == "-";
+  if (stdin_uses > 1) throw ConfigError("stdin ('-') can be read only once");
+  if (output != "-" && (output == rejects_path || output == summary_json_path))
+    throw ConfigError("the dataset output and the rejects/summary files must differ");
+}
+
+void add_type_weight(PrepareConfig& cfg, const std::string& arg) {
+  const auto eq = arg.rfind('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == arg.size())
+    throw ConfigError("--weight takes TYPE=W (e.g. like=2), got '" + arg + "'");
+  const std::string type = arg.substr(0, eq), num = arg.substr(eq + 1);
+  double w = 0;
+  auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), w);
+  if (ec != std::errc() || end != num.data() + num.size() || !std::isfinite(w))
+    throw ConfigError("--weight " + arg + ": W must be a finite number");
+  cfg.type_weights[type] = w;
+}
+
+nlohmann::json PrepareReport::to_json() const {
+  nlohmann::json reasons = nlohmann::json::object();
+  for (size_t i = 0; i < kRejectKinds; ++i) reasons[reject_code(Reject(i))] = ingest.rejected[i];
+  return {
+      {"status", written ? "ok" : "failed"},
+      {"lines", ingest.lines},
+      {"blank_lines", ingest.blank_lines},
+      {"header_lines", ingest.header_lines},
+      {"rows_valid", ingest.rows_valid},
+      {"rows_ignored", ingest.rows_ignored},
+      {"rows_malformed", ingest.rows_malformed()},
+      {"malformed_by_reason", reasons},
+      {"reject_rate", reject_rate},
+      {"bytes_read", ingest.bytes},
+      {"users", users},
+      {"videos", videos},
+      {"pairs", pairs},
+      // Integral sums print as integers, as the logs' values usually are.
+      {"value_sum",
+       std::nearbyint(ingest.value_sum) == ingest.value_sum && std::fabs(ingest.value_sum) < 0x1p53
+           ? nlohmann::json(int64_t(ingest.value_sum))
+           : nlohmann::json(ingest.value_sum)},
+      {"pruned",
+       {{"rounds", prune.rounds},
+        {"users", prune.users_removed},
+        {"videos", prune.videos_removed},
+        {"pairs", prune.pairs_removed},
+        {"events", prune.events_removed}}},
+  };
+}
+
+std::string PrepareReport::to_text() const {
+  std::ostringstream o;
+  o << "rows: " << ingest.rows_valid << " valid";
+  if (ingest.rows_ignored) o << " (" << ingest.rows_ignored << " ignored by type)";
+  o << ", " << ingest.rows_malformed() << " malformed";
+  if (ingest.rows_malformed()) {
+    o << " (";
+    const char* sep = "";
+    for (size_t i = 0; i < kRejectKinds; ++i)
+      if (ingest.rejected[i]) {
+        o << sep << reject_code(Reject(i)) << ' ' << ingest.rejected[i];
+        sep = ", ";
+      }
+    o << ")";
+  }
+  o << "; " << ingest.header_lines << " header, " << ingest.blank_lines << " blank lines\n";
+  if (prune.users_removed || prune.videos_removed)
+    o << "pruned: " << prune.users_removed << " users, " << prune.videos_removed << " videos, "
+      << prune.pairs_removed << " pairs (" << prune.events_removed << " events) in " << prune.rounds
+      << " rounds\n";
+  char sum[64];
+  std::snprintf(sum, sizeof sum, "%.17g", ingest.value_sum);
+  o << "dataset: " << users << " users, " << videos << " videos, " << pairs << " pairs, value sum " << sum;
+  return o.str();
+}
+
+PrepareReport run_prepare(const PrepareConfig& cfg) {
+  cfg.validate();
+  PrepareReport rep;
+  std::ofstream rejects_file;
+  IngestOptions opt;
+  opt.type_weights = cfg.type_weights;
+  opt.ignore_types = cfg.ignore_types;
+  opt.strict = cfg.strict;
+  opt.progress = cfg.progress;
+  if (!cfg.rejects_path.empty()) {
+    if (cfg.rejects_path == "-") {
+      opt.rejects = &std::cout;
+    } else {
+      rejects_file.open(cfg.rejects_path, std::ios::binary | std::ios::trunc);
+      if (!rejects_file) throw IoError(cfg.rejects_path + ": cannot open for writing");
+      opt.rejects = &rejects_file;
+    }
+  }
+  // Fail fast: a concurrent writer or an unwritable directory is found before the long read.
+  OutputLock lock(cfg.output);
+  if (cfg.output != "-") AtomicFile probe(cfg.output);
+
+  Aggregator agg;
+  const std::vector<std::string> inputs = cfg.inputs.empty() ? std::vector<std::string>{"-"} : cfg.inputs;
+  for (const std::string& in : inputs) ingest_file(in, opt, agg, rep.ingest);
+  if (opt.rejects) {
+    opt.rejects->flush();
+    if (!*opt.rejects) throw IoError(cfg.rejects_path + ": write failed");
+  }
+
+  const Aggregator::Shape& shape = agg.close(cfg.prune, rep.prune);
+  rep.users = shape.user_ids.size();
+  rep.videos = shape.video_ids.size();
+  rep.pairs = shape.indptr.back();
+  const uint64_t rows = rep.ingest.rows_valid + rep.ingest.rows_malformed();
+  rep.reject_rate = rows ? double(rep.ingest.rows_malformed()) / double(rows) : 0.0;
+
+  std::string failure;
+  if (cfg.max_reject_rate && rep.reject_rate > *cfg.max_reject_rate) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%llu of %llu rows malformed (%.4g%%), above --max-reject-rate %g",
+                  static_cast<unsigned long long>(rep.ingest.rows_malformed()),
+                  static_cast<unsigned long long>(rows), rep.reject_rate * 100, *cfg.max_reject_rate);
+    failure = buf;
+  } else if (rep.pairs == 0) {
+    failure = rep.ingest.rows_valid ? "no interactions left after --ignore-type and pruning"
+                                    : "no valid interaction rows in the input";
+  }
+  if (failure.empty()) {
+    nlohmann::json provenance = {
+        {"tool", "vidrec " VIDREC_VERSION},
+        {"inputs", inputs},
+        {"options",
+         {{"weights", cfg.type_weights},
+          {"ignore_types", cfg.ignore_types},
+          {"min_user_events", cfg.prune.min_user_events},
+          {"min_video_events", cfg.prune.min_video_events}}},
+    };
+    rep.written = true;  // set before to_json so provenance records success
+    provenance["counts"] = rep.to_json();
+    // Streamed: the entries go from the aggregate to the file a block at a time.
+    DatasetWriter out(cfg.output, shape.user_ids, shape.video_ids, shape.indptr, shape.video_counts,
+                      provenance);
+    agg.emit([&out](const EntryBlock& b) { out.append(b); });
+    out.commit();
+  }
+  if (!cfg.summary_json_path.empty()) {
+    AtomicFile out(cfg.summary_json_path);
+    const std::string text = rep.to_json().dump(2) + "\n";
+    out.write(text.data(), text.size());
+    out.commit();
+  }
+  if (!failure.empty()) throw InputError(failure + "; dataset not written");
+  return rep;
+}
+
+}  // namespace vidrec

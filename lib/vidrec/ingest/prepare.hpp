@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+// The `prepare` stage end to end: raw logs -> ingest -> features -> dataset
+// file, with reject accounting and the figures cron jobs alert on.
+//
+// Contract
+// - Inputs are read in order; "-" is stdin; no inputs means stdin.
+// - Every malformed row is counted by reason and, with rejects_path, written
+//   out; strict turns the first one into an InputError naming file and line.
+// - The summary (counts, malformed_by_reason, pruning) is produced even when
+//   the run then fails its thresholds, so monitoring sees why.
+// - One writer per output (OutputLock): a concurrent prepare of the same
+//   output fails at once instead of racing it.
+// - The dataset is written (atomically) only when the run succeeds: at least
+//   one interaction survives and the reject rate is at most max_reject_rate.
+#pragma once
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "vidrec/ingest/features.hpp"
+#include "vidrec/ingest/ingest.hpp"
+
+namespace vidrec {
+
+struct PrepareConfig {
+  std::vector<std::string> inputs;  // empty = stdin
+  std::string output;               // "-" = stdout
+  std::string rejects_path;         // empty = do not write rejects
+  std::string summary_json_path;    // empty = none
+  bool strict = false;
+  std::optional<double> max_reject_rate;
+  std::map<std::string, double, std::less<>> type_weights;
+  std::set<std::string, std::less<>> ignore_types;
+  PruneOptions prune;
+  bool progress = true;
+  void validate() const;  // throws ConfigError
+};
+
+// Parses a --weight argument "TYPE=W" (W finite) into `cfg`; throws ConfigError.
+void add_type_weight(PrepareConfig& cfg, const std::string& arg);
+
+struct PrepareReport {
+  IngestStats ingest;
+  PruneStats prune;
+  uint64_t users = 0, videos = 0, pairs = 0;  // in the written dataset
+  double reject_rate = 0;
+  bool written = false;
+  nlohmann::json to_json() const;
+  std::string to_text() const;
+};
+
+// Runs the stage. Throws InputError when thresholds fail (after writing the
+// summary JSON), IoError/InputError from ingest.
+PrepareReport run_prepare(const PrepareConfig& cfg);
+
+}  // namespace vidrec

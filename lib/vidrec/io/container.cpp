@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: MIT
+#include "vidrec/io/container.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <stdexcept>
+
+#include "vidrec/base/errors.hpp"
+
+namespace vidrec {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "vidrec files are little-endian");
+
+namespace {
+
+constexpr size_t kHeaderSize = 64;
+constexpr size_t kEntrySize = 32;
+constexpr size_t kAlign = 64;
+
+std::string sys_error(const std::string& what, const std::string& path) {
+  return path + ": " + what + ": " + std::strerror(errno);
+}
+
+std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+template <class T>
+void put(char* p, T v) {
+  std::memcpy(p, &v, sizeof v);
+}
+template <class T>
+T get(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+uint64_t align_up(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
+
+uint64_t header_hash(const char* header, const char* table, size_t table_size) {
+  char h[kHeaderSize];
+  std::memcpy(h, header, kHeaderSize);
+  put<uint64_t>(h + 24, 0);
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  XXH3_64bits_update(st, h, kHeaderSize);
+  XXH3_64bits_update(st, table, table_size);
+  uint64_t r = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  return r;
+}
+
+const char kZeros[kAlign] = {};
+
+// The header and section table for sections of the given tags, sizes and
+// checksums; sets their offsets and `checksum` to the header checksum.
+std::vector<char> container_head(const char* magic, uint32_t version, std::vector<SectionInfo>& sections,
+                                 uint64_t& checksum) {
+  const size_t table_size = sections.size() * kEntrySize;
+  std::vector<char> head(align_up(kHeaderSize + table_size), 0);
+  char* table = head.data() + kHeaderSize;
+  uint64_t offset = head.size();
+  for (size_t i = 0; i < sections.size(); ++i) {
+    SectionInfo& s = sections[i];
+    s.offset = offset;
+    char* e = table + i * kEntrySize;
+    put<uint32_t>(e, s.tag);
+    put<uint64_t>(e + 8, s.offset);
+    put<uint64_t>(e + 16, s.size);
+    put<uint64_t>(e + 24, s.checksum);
+    offset = align_up(offset + s.size);
+  }
+  std::memcpy(head.data(), magic, 4);
+  put<uint32_t>(head.data() + 4, version);
+  put<uint32_t>(head.data() + 8, uint32_t(kHeaderSize));
+  put<uint32_t>(head.data() + 12, uint32_t(sections.size()));
+  put<uint64_t>(head.data() + 16, sections.empty() ? head.size() : offset);
+  checksum = header_hash(head.data(), table, table_size);
+  put<uint64_t>(head.data() + 24, checksum);
+  return head;
+}
+
+}  // namespace
+
+uint64_t checksum64(const void* data, size_t size) { return XXH3_64bits(data, size); }
+
+std::string hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string tag_name(uint32_t tag) {
+  std::string s(4, ' ');
+  for (int i = 0; i < 4; ++i) s[i] = char((tag >> (8 * i)) & 0xff);
+  return s;
+}
+
+// ---- AtomicFile -------------------------------------------------------------
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  buffer_.reserve(1 << 20);
+  if (path_ == "-") {
+    to_stdout_ = true;
+    fd_ = STDOUT_FILENO;
+    return;
+  }
+  temp_ = path_ + ".tmp.XXXXXX";
+  fd_ = ::mkstemp(temp_.data());
+  if (fd_ < 0) throw IoError(sys_error("cannot create temporary file", temp_));
+  ::fchmod(fd_, 0644);
+}
+
+AtomicFile::~AtomicFile() {
+  if (!to_stdout_ && fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(temp_.c_str());
+  }
+}
+
+namespace {
+void write_all(int fd, const char* p, size_t left, const std::string& name) {
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, std::min<size_t>(left, size_t(1) << 30));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw IoError(sys_error("write failed", name));
+    p += n;
+    left -= size_t(n);
+  }
+}
+}  // namespace
+
+void AtomicFile::flush_buffer() {
+  write_all(fd_, buffer_.data(), buffer_.size(), to_stdout_ ? "<stdout>" : temp_);
+  buffer_.clear();
+}
+
+void AtomicFile::write(const void* data, size_t size) {
+  if (fd_ < 0) throw IoError(path_ + ": write after commit");
+  const char* p = static_cast<const char*>(data);
+  if (size >= buffer_.capacity()) {  // large sections go straight from the caller's memory
+    flush_buffer();
+    write_all(fd_, p, size, to_stdout_ ? "<stdout>" : temp_);
+#if defined(__linux__)
+    // Start writing back what is written so far, so commit()'s fsync waits
+    // only for the tail (a hint: errors surface at the fsync).
+    if (!to_stdout_) ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+    return;
+  }
+  if (buffer_.size() + size > buffer_.capacity()) flush_buffer();
+  buffer_.insert(buffer_.end(), p, p + size);
+}
+
+void AtomicFile::pwrite(uint64_t offset, const void* data, size_t size) {
+  if (fd_ < 0) throw IoError(path_ + ": write after commit");
+  if (to_stdout_) throw std::logic_error("AtomicFile::pwrite on stdout");
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd_, p, std::min<size_t>(size, size_t(1) << 30), off_t(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw IoError(sys_error("write failed", temp_));
+    p += n;
+    offset += uint64_t(n);
+    size -= size_t(n);
+  }
+}
+
+void AtomicFile::commit() {
+  flush_buffer();
+  if (to_stdout_) {
+    fd_ = -1;
+    return;
+  }
+  if (::fsync(fd_) != 0) throw IoError(sys_error("fsync failed", temp_));
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    ::unlink(temp_.c_str());
+    throw IoError(sys_error("close failed", temp_));
+  }
+  fd_ = -1;
+  if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+    std::string msg = sys_error("cannot rename " + temp_ + " into place", path_);
+    ::unlink(temp_.c_str());
+    throw IoError(msg);
+  }
+  // Make the rename itself durable.
+  int dfd = ::open(dir_of(path_).c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+// ---- OutputLock -------------------------------------------------------------
+
+OutputLock::OutputLock(const std::string& output) {
+  if (output == "-") return;
+  const std::string path = output + ".lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw IoError(sys_error("cannot create lock file", path));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    const ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
+    ::close(fd_);
+    fd_ = -1;
+    throw IoError("another vidrec is writing " + output + " (lock " + path + " held" +
+                  (n > 0 ? " by pid " + std::string(pid, size_t(n)) : std::string()) + "); not starting");
+  }
+  const std::string me = std::to_string(::getpid());
+  if (::ftruncate(fd_, 0) == 0) (void)!::pwrite(fd_, me.data(), me.size(), 0);
+
+  const std::string dir = dir_of(output);
+  const std::string prefix =
+      output.substr(output.rfind('/') == std::string::npos ? 0 : output.rfind('/') + 1) + ".tmp.";
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (const dirent* e = ::readdir(d))
+      if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0) ::unlinkat(::dirfd(d), e->d_name, 0);
+    ::closedir(d);
+  }
+}
+
+OutputLock::~OutputLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
+
+// ---- MappedFile -------------------------------------------------------------
+
+std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
+  std::shared_ptr<MappedFile> f(new MappedFile());
+  f->name_ = path;
+  int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(sys_error("cannot open", path));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    if (fd != STDIN_FILENO) ::close(fd);
+    throw IoError(sys_error("cannot stat", path));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw IoError(path + ": is a directory");
+  }
+  if (S_ISREG(st.st_mode) && st.st_size > 0) {
+    void* p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+    if (fd != STDIN_FILENO) ::close(fd);
+    if (p == MAP_FAILED) throw IoError(sys_error("cannot map", path));
+    f->data_ = static_cast<const char*>(p);
+    f->size_ = size_t(st.st_size);
+    f->mapped_ = true;
+    return f;
+  }
+  char chunk[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      if (fd != STDIN_FILENO) ::close(fd);
+      throw IoError(sys_error("read failed", path));
+    }
+    if (n == 0) break;
+    f->owned_.insert(f->owned_.end(), chunk, chunk + n);
+  }
+  if (fd != STDIN_FILENO) ::close(fd);
+  f->data_ = f->owned_.data();
+  f->size_ = f->owned_.size();
+  return f;
+}
+
+std::shared_ptr<const MappedFile> MappedFile::from_bytes(std::string name, std::vector<char> bytes) {
+  std::shared_ptr<MappedFile> f(new MappedFile());
+  f->name_ = std::move(name);
+  f->owned_ = std::move(bytes);
+  f->data_ = f->owned_.data();
+  f->size_ = f->owned_.size();
+  return f;
+}
+
+MappedFile::~MappedFile() {
+  if (mapped_) ::munmap(const_cast<char*>(data_), size_);
+}
+
+std::string sniff_magic(const MappedFile& file) {
+  if (file.size() < 4) return "";
+  std::string m(file.data(), 4);
+  return m == "VRDS" || m == "VRMD" ? m : "";
+}
+
+// ---- ContainerWriter --------------------------------------------------------
+
+ContainerWriter::ContainerWriter(const char (&magic)[5], uint32_t version) : version_(version) {
+  std::memcpy(magic_, magic, 4);
+}
+
+void ContainerWriter::add(uint32_t tag, const void* data, size_t size) {
+  sections_.push_back({tag, data, size});
+}
+
+uint64_t ContainerWriter::write(AtomicFile& out) const {
+  std::vector<SectionInfo> infos;
+  for (const Pending& s : sections_) infos.push_back({s.tag, 0, s.size, checksum64(s.data, s.size)});
+  uint64_t hh = 0;
+  const std::vector<char> head = container_head(magic_, version_, infos, hh);
+  out.write(head.data(), head.size());
+  for (const Pending& s : sections_) {
+    out.write(s.data, s.size);
+    out.write(kZeros, align_up(s.size) - s.size);
+  }
+  out.commit();
+  return hh;
+}
+
+// ---- ContainerStream --------------------------------------------------------
+
+ContainerStream::ContainerStream(AtomicFile& out, const char (&magic)[5], uint32_t version,
+                                 const std::vector<std::pair<uint32_t, uint64_t>>& sections)
+    : out_(out), version_(version) {
+  std::memcpy(magic_, magic, 4);
+  uint64_t offset = align_up(kHeaderSize + sections.size() * kEntrySize);
+  for (const auto& [tag, size] : sections) {
+    Section s;
+    s.info = {tag, offset, size, 0};
+    s.hash.reset(XXH3_createState());
+    if (!s.hash) throw std::bad_alloc();
+    XXH3_64bits_reset(static_cast<XXH3_state_t*>(s.hash.get()));
+    if (!out_.seekable()) s.held.reserve(size);
+    sections_.push_back(std::move(s));
+    offset = align_up(offset + size);
+  }
+}
+
+void ContainerStream::FreeHash::operator()(void* state) const {
+  XXH3_freeState(static_cast<XXH3_state_t*>(state));
+}
+
+void ContainerStream::append(size_t section, const void* data, size_t size) {
+  Section& s = sections_.at(section);
+  if (size > s.info.size - s.written)
+    throw std::logic_error("ContainerStream: section " + tag_name(s.info.tag) + " overflows its size");
+  XXH3_64bits_update(static_cast<XXH3_state_t*>(s.hash.get()), data, size);
+  if (out_.seekable()) {
+    out_.pwrite(s.info.offset + s.written, data, size);
+    if (s.written + size == s.info.size)  // padding, so the file has no holes
+      out_.pwrite(s.info.offset + s.info.size, kZeros, align_up(s.info.size) - s.info.size);
+  } else {
+    s.held.insert(s.held.end(), static_cast<const char*>(data), static_cast<const char*>(data) + size);
+  }
+  s.written += size;
+}
+
+uint64_t ContainerStream::commit() {
+  std::vector<SectionInfo> infos;
+  for (Section& s : sections_) {
+    if (s.written != s.info.size)
+      throw std::logic_error("ContainerStream: section " + tag_name(s.info.tag) + " incomplete");
+    s.info.checksum = XXH3_64bits_digest(static_cast<XXH3_state_t*>(s.hash.get()));
+    infos.push_back(s.info);
+  }
+  uint64_t hh = 0;
+  const std::vector<char> head = container_head(magic_, version_, infos, hh);
+  if (out_.seekable()) {
+    out_.pwrite(0, head.data(), head.size());
+  } else {
+    out_.write(head.data(), head.size());
+    for (const Section& s : sections_) {
+      out_.write(s.held.data(), s.held.size());
+      out_.write(kZeros, align_up(s.info.size) - s.info.size);
+    }
+  }
+  out_.commit();
+  return hh;
+}
+
+// ---- ContainerReader --------------------------------------------------------
+
+ContainerReader::ContainerReader(std::shared_ptr<const MappedFile> file, const char (&magic)[5],
+                                 uint32_t max_version, bool verify_sections)
+    : file_(std::move(file)) {
+  const char* d = file_->data();
+  const size_t n = file_->size();
+  const std::string& name = file_->name();
+  const std::string kind = std::string(magic) == "VRDS" ? "dataset" : "model";
+  if (n == 0) throw FormatError(name + ": empty file, not a vidrec " + kind);
+  if (n < 4 || std::memcmp(d, magic, 4) != 0) {
+    std::string other = n >= 4 ? sniff_magic(*file_) : "";
+    if (!other.empty())
+      throw FormatError(name + ": is a vidrec " + (other == "VRDS" ? "dataset" : "model") +
+                        " file, expected a " + kind);
+    throw FormatError(name + ": not a vidrec " + kind + " file (bad magic bytes)");
+  }
+  if (n < kHeaderSize)
+    throw FormatError(name + ": truncated (" + std::to_string(n) + " bytes, header needs 64)");
+  version_ = get<uint32_t>(d + 4);
+  if (version_ == 0) corrupt("format version 0");
+  if (version_ > max_version)
+    throw FormatError(name + ": written by a newer vidrec (format version " + std::to_string(version_) +
+                      ", this build reads up to " + std::to_string(max_version) + "); upgrade vidrec");
+  const uint32_t header_size = get<uint32_t>(d + 8);
+  const uint32_t count = get<uint32_t>(d + 12);
+  const uint64_t file_size = get<uint64_t>(d + 16);
+  if (header_size != kHeaderSize) corrupt("unexpected header size " + std::to_string(header_size));
+  if (file_size > n)
+    throw FormatError(name + ": truncated (" + std::to_string(n) + " bytes, header says " +
+                      std::to_string(file_size) + ")");
+  if (file_size < n) corrupt("trailing bytes after the end the header states");
+  if (count > (n - kHeaderSize) / kEntrySize) corrupt("section table larger than the file");
+  header_checksum_ = get<uint64_t>(d + 24);
+  if (header_hash(d, d + kHeaderSize, count * kEntrySize) != header_checksum_)
+    corrupt("header checksum mismatch");
+  const uint64_t data_start = align_up(kHeaderSize + count * kEntrySize);
+  for (uint32_t i = 0; i < count; ++i) {
+    const char* e = d + kHeaderSize + i * kEntrySize;
+    SectionInfo s{get<uint32_t>(e), get<uint64_t>(e + 8), get<uint64_t>(e + 16), get<uint64_t>(e + 24)};
+    if (s.offset < data_start || s.offset % kAlign != 0 || s.offset > n || s.size > n - s.offset)
+      corrupt("section " + tag_name(s.tag) + " lies outside the file");
+    sections_.push_back(s);
+  }
+  if (verify_sections)
+    for (const SectionInfo& s : sections_) verify(s.tag);
+}
+
+void ContainerReader::corrupt(const std::string& what) const {
+  throw FormatError(file_->name() + ": corrupt file (" + what + ")");
+}
+
+void ContainerReader::size_mismatch(uint32_t tag, uint64_t want, uint64_t got) const {
+  corrupt("section " + tag_name(tag) + " has " + std::to_string(got) + " bytes, expected " +
+          std::to_string(want));
+}
+
+const SectionInfo& ContainerReader::find(uint32_t tag) const {
+  for (const SectionInfo& s : sections_)
+    if (s.tag == tag) return s;
+  corrupt("missing section " + tag_name(tag));
+}
+
+bool ContainerReader::has(uint32_t tag) const {
+  return std::any_of(sections_.begin(), sections_.end(), [&](const SectionInfo& s) { return s.tag == tag; });
+}
+
+void ContainerReader::verify(uint32_t tag) const {
+  const SectionInfo& s = find(tag);
+  if (checksum64(file_->data() + s.offset, s.size) != s.checksum)
+    corrupt("checksum mismatch in section " + tag_name(tag));
+}
+
+std::string_view ContainerReader::bytes(uint32_t tag) const {
+  const SectionInfo& s = find(tag);
+  return {file_->data() + s.offset, s.size};
+}
+
+}  // namespace vidrec

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+#include "vidrec/model/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "vidrec/base/errors.hpp"
+
+namespace vidrec {
+
+namespace {
+using namespace section;
+constexpr uint32_t kUserFactors = make_tag("UFAC"), kVideoFactors = make_tag("VFAC");
+constexpr uint32_t kSeenPtr = make_tag("SPTR"), kSeenIdx = make_tag("SIDX");
+constexpr uint32_t kPopularity = make_tag("POPC"), kPopularOrder = make_tag("POPR");
+constexpr uint32_t kPanel = make_tag("VPAN"), kInvNorms = make_tag("VINV");
+}  // namespace
+
+uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string& path) {
+  const uint64_t n_users = ds.n_users(), n_videos = ds.n_videos(), nnz = ds.nnz();
+  const std::vector<uint64_t> dims{n_users, n_videos, data.factors, nnz};
+  const std::string meta = data.meta.dump();
+
+  std::vector<std::string> users, videos;
+  users.reserve(n_users);
+  videos.reserve(n_videos);
+  for (uint32_t u = 0; u < n_users; ++u) users.emplace_back(ds.user_id(u));
+  for (uint32_t v = 0; v < n_videos; ++v) videos.emplace_back(ds.video_id(v));
+  const IdTable user_table(users), video_table(videos);
+
+  // Popularity: distinct users per video; ties broken by video index so the
+  // order is reproducible.
+  const CsrView cols = ds.item_users();
+  std::vector<uint32_t> popularity(n_videos), order(n_videos);
+  for (uint32_t v = 0; v < n_videos; ++v) popularity[v] = uint32_t(cols.row_end(v) - cols.row_begin(v));
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return popularity[a] > popularity[b]; });
+
+  const std::vector<float> panel = make_panel(data.video_factors, data.factors, uint32_t(n_videos));
+  std::vector<float> inv_norms(panel_stride(uint32_t(n_videos)), 0.0f);
+  for (uint64_t v = 0; v < n_videos; ++v) {
+    double sq = 0;
+    for (uint32_t k = 0; k < data.factors; ++k)
+      sq += double(data.video_factors[v * data.factors + k]) * data.video_factors[v * data.factors + k];
+    inv_norms[v] = sq > 0 ? float(1 / std::sqrt(sq)) : 0.0f;  // a zero vector is similar to nothing
+  }
+
+  const CsrView rows = ds.user_items();
+  ContainerWriter w("VRMD", kModelVersion);
+  w.add(kDims, dims);
+  w.add(kMeta, meta);
+  w.add(kUserOff, user_table.offsets);
+  w.add(kUserIds, user_table.blob);
+  w.add(kVideoOff, video_table.offsets);
+  w.add(kVideoIds, video_table.blob);
+  w.add(kUserFactors, data.user_factors, n_users * data.factors * sizeof(float));
+  w.add(kVideoFactors, data.video_factors, n_videos * data.factors * sizeof(float));
+  w.add(kSeenPtr, rows.indptr, (n_users + 1) * sizeof(uint64_t));
+  w.add(kSeenIdx, rows.indices, nnz * sizeof(uint32_t));
+  w.add(kPopularity, popularity);
+  w.add(kPopularOrder, order);
+  w.add(kPanel, panel);
+  w.add(kInvNorms, inv_norms);
+  AtomicFile out(path);
+  return w.write(out);
+}
+
+Model Model::open(const std::string& path, Verify verify) {
+  return from_file(MappedFile::open(path), verify);
+}
+
+Model Model::from_file(std::shared_ptr<const MappedFile> file, Verify verify) {
+  Model m;
+  const bool full = verify == Verify::Full;
+  auto r = std::make_shared<const ContainerReader>(std::move(file), "VRMD", kModelVersion, full);
+  m.reader_ = r;
+  const uint64_t* dims = r->array<uint64_t>(kDims, 4);
+  if (dims[0] >= UINT32_MAX || dims[1] >= UINT32_MAX || dims[2] == 0 || dims[2] > 65536)
+    r->corrupt("dimensions out of range");
+  m.n_users_ = uint32_t(dims[0]);
+  m.n_videos_ = uint32_t(dims[1]);
+  m.factors_ = uint32_t(dims[2]);
+  const uint64_t nnz = dims[3];
+  m.users_ = read_id_table(*r, kUserOff, kUserIds, m.n_users_, full);
+  m.videos_ = read_id_table(*r, kVideoOff, kVideoIds, m.n_videos_, full);
+  m.user_factors_ = r->array<float>(kUserFactors, uint64_t(m.n_users_) * m.factors_);
+  m.video_factors_ = r->array<float>(kVideoFactors, uint64_t(m.n_videos_) * m.factors_);
+  m.seen_ptr_ = r->array<uint64_t>(kSeenPtr, m.n_users_ + uint64_t{1});
+  m.seen_idx_ = r->array<uint32_t>(kSeenIdx, nnz);
+  if (m.seen_ptr_[m.n_users_] != nnz) r->corrupt("seen-video pointers do not end at the entry count");
+  m.popularity_ = r->array<uint32_t>(kPopularity, m.n_videos_);
+  m.popular_order_ = r->array<uint32_t>(kPopularOrder, m.n_videos_);
+  const uint32_t stride = panel_stride(m.n_videos_);
+  m.panel_ = r->array<float>(kPanel, uint64_t(stride) * m.factors_);
+  m.inv_norms_ = r->array<float>(kInvNorms, stride);
+  if (full) {
+    check_csr(*r, CsrView{m.n_users_, m.n_videos_, m.seen_ptr_, m.seen_idx_, nullptr}, "seen-video matrix");
+    for (uint32_t i = 0; i < m.n_videos_; ++i)
+      if (m.popular_order_[i] >= m.n_videos_) r->corrupt("popularity order out of range");
+  }
+  const std::string_view meta = r->bytes(kMeta);
+  m.meta_ = nlohmann::json::parse(meta.begin(), meta.end(), nullptr, false);
+  if (m.meta_.is_discarded()) r->corrupt("metadata is not valid JSON");
+  return m;
+}
+
+std::pair<const uint32_t*, const uint32_t*> Model::seen(uint32_t u) const {
+  const uint64_t b = seen_ptr_[u], e = seen_ptr_[u + 1];
+  if (b > e || e > seen_total()) reader_->corrupt("seen-video pointers of user " + std::to_string(u));
+  return {seen_idx_ + b, seen_idx_ + e};
+}
+
+uint32_t Model::popular(uint32_t i) const {
+  const uint32_t v = popular_order_[i];
+  if (v >= n_videos_) reader_->corrupt("popularity order out of range");
+  return v;
+}
+
+VideoPanel Model::panel(bool cosine) const {
+  return {panel_, cosine ? inv_norms_ : nullptr, n_videos_, panel_stride(n_videos_), factors_};
+}
+
+uint64_t Model::factors_checksum() const {
+  std::vector<uint64_t> sums;
+  for (const SectionInfo& s : reader_->sections())
+    if (s.tag == kUserFactors || s.tag == kVideoFactors) sums.push_back(s.checksum);
+  return checksum64(sums.data(), sums.size() * sizeof(uint64_t));
+}
+
+}  // namespace vidrec

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+// The model file (.vrm): what `train` writes and `recommend`/`serve` read.
+//
+// Contract
+// - Holds user and video factors (float32, one contiguous vector per user or
+//   video), the id maps (sorted, as in the dataset, so ids are found by binary
+//   search in the mapped file), each user's seen videos (CSR, for excluding
+//   them), video popularity (distinct users; and the videos ranked by it, for
+//   cold start), the hyperparameters, the dataset's content checksum and the
+//   training statistics (JSON).
+// - Same container as the dataset (binary_io.hpp): versioned, checksummed per
+//   section, written atomically, memory-mapped on open so loading costs
+//   nothing until a vector is touched. Verify::Full checks every section
+//   checksum and the structure (O(file size)); Verify::Header checks the
+//   header, section table and sizes only, and the accessors then bounds-check
+//   what they touch, so a damaged file still gives a FormatError, never a
+//   crash. A shell loop that starts `recommend` per user wants the latter.
+// - The video factors are also stored as a scoring panel (scoring.hpp) with
+//   inverse norms, so recommend and similar stream them without a transpose.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vidrec/io/container.hpp"
+#include "vidrec/dataset/dataset.hpp"
+#include "vidrec/recommend/scoring.hpp"
+#include "vidrec/dataset/sparse.hpp"
+
+namespace vidrec {
+
+constexpr uint32_t kModelVersion = 1;
+
+// What train hands to write_model; factors are column-major f x n (one
+// column per user/video), exactly the layout stored.
+struct ModelData {
+  uint32_t factors = 0;
+  const float* user_factors = nullptr;             // factors x n_users
+  const float* video_factors = nullptr;            // factors x n_videos
+  nlohmann::json meta = nlohmann::json::object();  // hyperparameters, dataset, training stats
+};
+
+// Writes atomically; ids, seen videos and popularity come from the dataset
+// the factors were trained on. Returns the header checksum.
+uint64_t write_model(const Dataset& dataset, const ModelData& data, const std::string& path);
+
+class Model {
+ public:
+  enum class Verify { Full, Header };
+  static Model open(const std::string& path, Verify verify = Verify::Full);
+  static Model from_file(std::shared_ptr<const MappedFile> file, Verify verify = Verify::Full);
+
+  uint32_t n_users() const { return n_users_; }
+  uint32_t n_videos() const { return n_videos_; }
+  uint32_t factors() const { return factors_; }
+  const float* user_vector(uint32_t u) const { return user_factors_ + uint64_t(u) * factors_; }
+  const float* video_vector(uint32_t v) const { return video_factors_ + uint64_t(v) * factors_; }
+  const float* user_factors() const { return user_factors_; }
+  const float* video_factors() const { return video_factors_; }
+  // Videos user u interacted with, ascending: [first, second).
+  std::pair<const uint32_t*, const uint32_t*> seen(uint32_t u) const;
+  const uint32_t* seen_begin(uint32_t u) const { return seen(u).first; }
+  const uint32_t* seen_end(uint32_t u) const { return seen(u).second; }
+  uint64_t seen_total() const { return seen_ptr_[n_users_]; }
+  // Distinct users per video, and the i-th most popular video.
+  const uint32_t* popularity() const { return popularity_; }
+  uint32_t popular(uint32_t i) const;
+  const uint32_t* popular_order() const { return popular_order_; }  // unchecked under Verify::Header
+  // Video factors as a scoring panel; with `cosine`, scores are divided by
+  // the videos' norms.
+  VideoPanel panel(bool cosine = false) const;
+  std::string_view user_id(uint32_t u) const { return users_.at(u); }
+  std::string_view video_id(uint32_t v) const { return videos_.at(v); }
+  std::optional<uint32_t> find_user(std::string_view id) const { return users_.find(id); }
+  std::optional<uint32_t> find_video(std::string_view id) const { return videos_.find(id); }
+  const IdView& user_table() const { return users_; }
+  const IdView& video_table() const { return videos_; }
+  const nlohmann::json& meta() const { return meta_; }
+  uint32_t format_version() const { return reader_->version(); }
+  uint64_t header_checksum() const { return reader_->header_checksum(); }
+  // Checksum of the factor sections only: equal for bit-identical factors.
+  uint64_t factors_checksum() const;
+  const std::string& path() const { return reader_->file().name(); }
+  uint64_t file_size() const { return reader_->file().size(); }
+
+ private:
+  std::shared_ptr<const ContainerReader> reader_;
+  uint32_t n_users_ = 0, n_videos_ = 0, factors_ = 0;
+  const float *user_factors_ = nullptr, *video_factors_ = nullptr;
+  IdView users_, videos_;
+  const uint64_t* seen_ptr_ = nullptr;
+  const uint32_t *seen_idx_ = nullptr, *popularity_ = nullptr, *popular_order_ = nullptr;
+  const float *panel_ = nullptr, *inv_norms_ = nullptr;
+  nlohmann::json meta_;
+};
+
+}  // namespace vidrec

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+#include "vidrec/recommend/recommend.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "vidrec/base/errors.hpp"
+#include "vidrec/base/parallel.hpp"
+// fccp reads the small id-list files (CRLF, BOM, a last line without newline).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-truncation"
+#include <libfccp/csv.h>
+#pragma GCC diagnostic pop
+
+namespace vidrec {
+
+void RecommendOptions::validate() const {
+  if (k < 1) throw ConfigError("-k must be >= 1, got " + std::to_string(k));
+}
+
+Recommender::Recommender(const Model& model, RecommendOptions options)
+    : model_(model), opt_(std::move(options)) {
+  opt_.validate();
+  if (!opt_.blocked.empty() && opt_.blocked.size() != model.n_videos())
+    throw std::invalid_argument("Recommender: blocked map size differs from the model's videos");
+  const double users = std::max<uint32_t>(1, model.n_users());
+  for (uint32_t i = 0; i < model.n_videos() && popular_.size() < opt_.k; ++i) {
+    const uint32_t v = model.popular(i);
+    if (opt_.blocked.empty() || !opt_.blocked[v])
+      popular_.push_back({v, float(model.popularity()[v] / users)});
+  }
+}
+
+Exclusion Recommender::exclusion(uint32_t user) const {
+  Exclusion e;
+  e.blocked = opt_.blocked.empty() ? nullptr : opt_.blocked.data();
+  if (!opt_.include_seen) std::tie(e.seen_begin, e.seen_end) = model_.seen(user);
+  return e;
+}
+
+namespace {
+constexpr uint64_t kParallelFloats = uint64_t(1)
+                                     << 20;  // 4 MiB of panel: below, threads cost more than they save
+}  // namespace
+
+Recommendations Recommender::for_user(std::string_view user_id) const {
+  Recommendations r;
+  r.id = user_id;
+  const auto u = model_.find_user(user_id);
+  if (!u) {
+    r.source = Source::Popular;
+    r.items = popular_;
+    return r;
+  }
+  // One interactive request: worth both cores once the catalogue is large.
+  const VideoPanel panel = model_.panel();
+  const bool split = uint64_t(panel.stride) * panel.factors >= kParallelFloats;
+  r.items = top_k_parallel(panel, model_.user_vector(*u), exclusion(*u), opt_.k, split ? opt_.threads : 1);
+  return r;
+}
+
+void Recommender::for_users(const std::vector<std::string_view>& ids, unsigned threads,
+                            const std::function<void(const Recommendations&)>& sink,
+                            const std::function<void(size_t)>& progress) const {
+  // Windows of users are scored in parallel, then written in order, so
+  // memory stays bounded however many users are asked for.
+  constexpr size_t kWindow = 16384, kChunk = 256;
+  std::vector<Recommendations> window;
+  for (size_t start = 0; start < ids.size(); start += kWindow) {
+    const size_t n = std::min(kWindow, ids.size() - start);
+    window.assign(n, {});
+    parallel_for(
+        n, threads,
+        [&](uint64_t b, uint64_t e, unsigned) {
+          std::vector<const float*> queries;
+          std::vector<Exclusion> exclusions;
+          std::vector<size_t> slots;
+          std::vector<std::vector<Scored>> out;
+          for (uint64_t i = b; i < e; ++i) {
+            Recommendations& r = window[i];
+            r.id = ids[start + i];
+            const auto u = model_.find_user(r.id);
+            if (!u) {
+              r.source = Source::Popular;
+              r.items = popular_;
+              continue;
+            }
+            queries.push_back(model_.user_vector(*u));
+            exclusions.push_back(exclusion(*u));
+            slots.push_back(i);
+          }
+          out.resize(queries.size());
+          top_k(model_.panel(), queries.data(), exclusions.data(), queries.size(), opt_.k, out.data());
+          for (size_t j = 0; j < slots.size(); ++j) window[slots[j]].items.swap(out[j]);
+        },
+        kChunk);
+    for (const Recommendations& r : window) sink(r);
+    if (progress) progress(start + n);
+  }
+}
+
+std::vector<Scored> Recommender::similar(uint32_t v) const {
+  const VideoPanel panel = model_.panel(true);
+  std::vector<float> q(model_.video_vector(v), model_.video_vector(v) + model_.factors());
+  for (float& x : q) x *= panel.scale[v];
+  const float* qp = q.data();
+  Exclusion e;
+  e.blocked = opt_.blocked.empty() ? nullptr : opt_.blocked.data();
+  e.seen_begin = &v;
+  e.seen_end = &v + 1;
+  std::vector<Scored> out;
+  top_k(panel, &qp, &e, 1, opt_.k, &out);
+  return out;
+}
+
+std::vector<std::string> read_id_list(const std::string& path) {
+  std::vector<std::string> ids;
+  FILE* f = path == "-" ? ::fdopen(::dup(STDIN_FILENO), "rb") : std::fopen(path.c_str(), "rb");
+  if (!f) throw IoError((path == "-" ? "<stdin>" : path) + ": cannot open: " + std::strerror(errno));
+  io::LineReader reader(path == "-" ? "<stdin>" : path, f);
+  try {
+    while (char* line = reader.next_line()) {
+      std::string_view s(line);
+      while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+      while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+      if (!s.empty()) ids.emplace_back(s);
+    }
+  } catch (const io::error::base& e) {
+    throw InputError(e.what());
+  }
+  return ids;
+}
+
+std::vector<uint8_t> block_map(const Model& model, const std::vector<std::string>* exclude,
+                               const std::vector<std::string>* only, size_t& unknown_ids) {
+  unknown_ids = 0;
+  std::vector<uint8_t> blocked(model.n_videos(), only ? 1 : 0);
+  auto mark = [&](const std::vector<std::string>& ids, uint8_t value) {
+    for (const std::string& id : ids) {
+      if (const auto v = model.find_video(id))
+        blocked[*v] = value;
+      else
+        ++unknown_ids;
+    }
+  };
+  if (only) mark(*only, 0);
+  if (exclude) mark(*exclude, 1);
+  return blocked;
+}
+
+Format parse_format(const std::string& name) {
+  if (name == "json") return Format::Json;
+  if (name == "jsonl") return Format::Jsonl;
+  if (name == "csv") return Format::Csv;
+  if (name == "tsv") return Format::Tsv;
+  throw ConfigError("--format must be json, jsonl, csv or tsv, got '" + name + "'");
+}
+
+namespace {
+
+void append_score(std::string& out, float s) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, s);
+  out.append(buf, r.ptr);
+}
+
+// JSON string; ids are usually plain ASCII, so the escape is rarely needed.
+void append_json_string(std::string& out, std::string_view s) {
+  const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x80 && c != '"' &&
+           c != '\\';
+  });
+  if (plain) {
+    out += '"';
+    out.append(s);
+    out += '"';
+  } else {
+    out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+}
+
+void append_field(std::string& out, std::string_view s, char sep) {
+  if (s.find_first_of(std::string{sep, '"', '\n', '\r'}) == std::string_view::npos) {
+    out.append(s);
+    return;
+  }
+  out += '"';
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+
+}  // namespace
+
+ResultWriter::ResultWriter(std::ostream& out, Format format, Kind kind, const Model& model, bool several)
+    : out_(out), format_(format), kind_(kind), model_(model), several_(several) {
+  if (format_ == Format::Csv || format_ == Format::Tsv) {
+    const char sep = format_ == Format::Csv ? ',' : '\t';
+    out_ << (kind_ == Kind::Recommend ? "userId" : "videoId") << sep << "rank" << sep
+         << (kind_ == Kind::Recommend ? "videoId" : "similarVideoId") << sep << "score\n";
+  }
+}
+
+void ResultWriter::write(const Recommendations& r) {
+  line_.clear();
+  if (format_ == Format::Csv || format_ == Format::Tsv) {
+    const char sep = format_ == Format::Csv ? ',' : '\t';
+    for (size_t i = 0; i < r.items.size(); ++i) {
+      append_field(line_, r.id, sep);
+      line_ += sep;
+      line_ += std::to_string(i + 1);
+      line_ += sep;
+      append_field(line_, model_.video_id(r.items[i].video), sep);
+      line_ += sep;
+      append_score(line_, r.items[i].score);
+      line_ += '\n';
+    }
+  } else {
+    if (format_ == Format::Json && several_) line_ += written_ == 0 ? "[" : ",";
+    line_ += kind_ == Kind::Recommend ? "{\"userId\":" : "{\"videoId\":";
+    append_json_string(line_, r.id);
+    if (r.source == Source::Popular) line_ += ",\"source\":\"popular\"";
+    line_ += kind_ == Kind::Recommend ? ",\"recommendations\":[" : ",\"similar\":[";
+    for (size_t i = 0; i < r.items.size(); ++i) {
+      if (i) line_ += ',';
+      line_ += "{\"videoId\":";
+      append_json_string(line_, model_.video_id(r.items[i].video));
+      line_ += ",\"score\":";
+      append_score(line_, r.items[i].score);
+      line_ += '}';
+    }
+    line_ += "]}";
+    if (format_ == Format::Jsonl || !several_) line_ += '\n';
+  }
+  out_ << line_;
+  ++written_;
+}
+
+void ResultWriter::finish() {
+  if (format_ == Format::Json && several_) out_ << (written_ == 0 ? "[]\n" : "]\n");
+  out_.flush();
+  if (!out_) throw IoError("write to stdout failed");
+}
+
+}  // namespace vidrec

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+// Recommendations and similar videos from a model, and the output formats
+// shell scripts parse.
+//
+// Contract
+// - A user known to the model gets the top k videos by the dot product of the
+//   factors (source Model); videos the user interacted with are excluded
+//   unless include_seen; `blocked` videos never appear (--exclude / --only).
+// - A user the model has never seen gets the most popular videos (distinct
+//   users), score = share of users who watched it, marked source Popular.
+// - Many users are scored in blocks on several threads (scoring.hpp); output
+//   is in input order and identical to scoring them one by one.
+// - similar(): videos by cosine of the factors, the video itself excluded.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vidrec/model/model.hpp"
+#include "vidrec/recommend/scoring.hpp"
+
+namespace vidrec {
+
+struct RecommendOptions {
+  uint32_t k = 10;
+  bool include_seen = false;
+  std::vector<uint8_t> blocked;  // empty, or one byte per model video (non-zero = never recommend)
+  unsigned threads = 0;          // for one large request (for_user); 0 = all cores
+  void validate() const;         // k >= 1
+};
+
+enum class Source { Model, Popular };
+
+struct Recommendations {
+  std::string_view id;  // the user (or video, for similar) asked about
+  Source source = Source::Model;
+  std::vector<Scored> items;
+};
+
+class Recommender {
+ public:
+  Recommender(const Model& model, RecommendOptions options);
+
+  Recommendations for_user(std::string_view user_id) const;
+  // Scores many users; sink receives them in input order. progress(done) is
+  // called between blocks.
+  void for_users(const std::vector<std::string_view>& user_ids, unsigned threads,
+                 const std::function<void(const Recommendations&)>& sink,
+                 const std::function<void(size_t done)>& progress = {}) const;
+  // Most similar videos to video v (a model index).
+  std::vector<Scored> similar(uint32_t v) const;
+  const Model& model() const { return model_; }
+
+ private:
+  Exclusion exclusion(uint32_t user) const;
+  const Model& model_;
+  RecommendOptions opt_;
+  std::vector<Scored> popular_;
+};
+
+// Ids, one per line ("-" = stdin): blank lines skipped, spaces trimmed.
+std::vector<std::string> read_id_list(const std::string& path);
+// The blocked map for --exclude / --only; counts ids the model does not know.
+std::vector<uint8_t> block_map(const Model& model, const std::vector<std::string>* exclude,
+                               const std::vector<std::string>* only, size_t& unknown_ids);
+
+enum class Format { Json, Jsonl, Csv, Tsv };
+Format parse_format(const std::string& name);
+
+// Writes results as the seed's JSON, JSON Lines, or CSV/TSV with a header.
+//   json  one object: {"userId":"u001","recommendations":[{"videoId":"v005","score":0.91},...]}
+//         (a JSON array of them when several results are written)
+//   jsonl one such object per line
+//   csv   userId,rank,videoId,score
+// Popular fallbacks carry "source":"popular" in JSON. For similar(), the keys
+// are "videoId" and "similar", and the CSV header videoId,rank,similarVideoId,score.
+class ResultWriter {
+ public:
+  enum class Kind { Recommend, Similar };
+  ResultWriter(std::ostream& out, Format format, Kind kind, const Model& model, bool several);
+  void write(const Recommendations& r);
+  void finish();
+
+ private:
+  std::ostream& out_;
+  Format format_;
+  Kind kind_;
+  const Model& model_;
+  bool several_;
+  size_t written_ = 0;
+  std::string line_;
+};
+
+}  // namespace vidrec

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: MIT
+#include "vidrec/serve/serve.hpp"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "vidrec/base/errors.hpp"
+#include "vidrec/base/parallel.hpp"
+
+namespace vidrec {
+
+void ServeConfig::validate() const {
+  if (model_path.empty()) throw ConfigError("a model file is required (--model FILE)");
+  if (host.empty()) throw ConfigError("--host must not be empty");
+  if (port < 0 || port > 65535)
+    throw ConfigError("--port must be between 0 and 65535, got " + std::to_string(port));
+  if (threads > 256) throw ConfigError("--threads must be between 0 and 256, got " + std::to_string(threads));
+  if (max_connections < 1 || max_connections > 1000000)
+    throw ConfigError("--max-connections must be between 1 and 1000000, got " +
+                      std::to_string(max_connections));
+  if (max_body < 1) throw ConfigError("--max-body must be >= 1 byte");
+  if (read_timeout.count() < 1)
+    throw ConfigError("--read-timeout must be >= 1 second, got " + std::to_string(read_timeout.count()));
+}
+
+namespace {
+
+// A whole line in one write(2), so lines from request threads never interleave.
+void log_line(std::string line) {
+  line += '\n';
+  for (size_t done = 0; done < line.size();) {
+    const ssize_t n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
+    if (n <= 0) return;  // stderr gone: logging must not take the server down
+    done += size_t(n);
+  }
+}
+
+std::string now_iso8601() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const long ms =
+      long(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  return buf;
+}
+
+void log_event(const nlohmann::ordered_json& event) {
+  nlohmann::ordered_json line{{"time", now_iso8601()}};
+  line.update(event);
+  log_line(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+// What identifies the file at a path: a replacement by rename changes the
+// inode, an in-place rewrite the size or mtime.
+struct FileId {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = -1;
+  long long mtime_ns = 0;
+  bool operator==(const FileId& o) const {
+    return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns;
+  }
+};
+
+bool file_id(const std::string& path, FileId& id) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  id = {st.st_dev, st.st_ino, st.st_size, (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
+  return true;
+}
+
+}  // namespace
+
+// One request, from MHD's first call for it (headers read) to its completion
+// notice: the body as it arrives, then the reply.
+struct Exchange {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::string method, path, content_type, body;
+  bool too_large = false;
+  int status = 0;  // of the reply queued; 0 if none was (client gone, timeout)
+  Api::Started started;
+  std::optional<HttpReply> scored;  // set before the connection is resumed
+};
+
+struct Server::Impl {
+  // One event loop: an MHD daemon driven by its own thread through MHD's epoll
+  // descriptor. A request that needs scoring is suspended when its body is in;
+  // after each round of events the loop scores all of them in one batch
+  // (score_jobs) and resumes them. Under load a round holds many requests, so
+  // a pass over the videos is shared; a lone request is scored at once.
+  struct Loop {
+    Impl* server = nullptr;
+    MHD_Daemon* daemon = nullptr;
+    std::vector<std::pair<Exchange*, MHD_Connection*>> waiting;
+    std::thread thread;
+  };
+
+  explicit Impl(ServeConfig c) : cfg(std::move(c)) {}
+  ServeConfig cfg;
+  ModelSlot slot;
+  Metrics metrics;
+  Api api{slot, metrics};
+  std::vector<std::unique_ptr<Loop>> loops;
+  std::thread watcher;
+  int port = -1;
+  std::mutex load_mutex;  // one load at a time (SIGHUP and the watcher)
+  FileId tried;           // the file the last load attempt read
+  std::mutex stop_mutex;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+  std::atomic<bool> draining{false};  // loops stop accepting and finish what they have
+  std::atomic<size_t> in_flight{0};   // requests begun, not yet complete
+
+  static MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
+                               const char* /*version*/, const char* upload, size_t* upload_size, void** ctx) {
+    Loop& loop = *static_cast<Loop*>(cls);
+    Impl& s = *loop.server;
+    auto* x = static_cast<Exchange*>(*ctx);
+    if (!x) {  // headers read
+      x = new Exchange;
+      *ctx = x;
+      ++s.in_flight;
+      x->method = method;
+      x->path = url;
+      const char* type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+      x->content_type = type ? type : "";
+      // A declared length over the limit is refused before the body is read
+      // (MHD then closes the connection instead of reading the rest).
+      const char* length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+      if (length && std::strtoull(length, nullptr, 10) > s.cfg.max_body) return s.too_large(c, *x);
+      return MHD_YES;
+    }
+    if (*upload_size > 0) {  // a piece of the body
+      // The whole body within read_timeout of the headers: a client that
+      // trickles bytes to dodge the silence timeout is cut off all the same.
+      if (std::chrono::steady_clock::now() - x->start > s.cfg.read_timeout) return MHD_NO;
+      if (!x->too_large && x->body.size() + *upload_size > s.cfg.max_body) {
+        x->too_large = true;
+        std::string().swap(x->body);
+      }
+      if (!x->too_large) x->body.append(upload, *upload_size);
+      *upload_size = 0;
+      return MHD_YES;
+    }
+    if (x->scored) return s.send(c, *x, *x->scored);  // resumed after its round was scored
+    if (x->too_large) return s.too_large(c, *x);
+    x->started = s.api.start({x->method, x->path, x->content_type, x->body});
+    if (!x->started.deferred) return s.send(c, *x, x->started.reply);
+    MHD_suspend_connection(c);
+    loop.waiting.emplace_back(x, c);
+    return MHD_YES;
+  }
+
+  // Scores the requests suspended in this round together, then resumes them.
+  void score_round(Loop& loop) {
+    std::vector<ScoringJob*> jobs;
+    for (const auto& [x, c] : loop.waiting) {
+      for (ScoringJob& job : Api::jobs(*x->started.deferred)) jobs.push_back(&job);
+    }
+    score_jobs(jobs.data(), jobs.size());
+    for (const auto& [x, c] : loop.waiting) {
+      x->scored = api.finish(*x->started.deferred);
+      x->started.deferred.reset();  // lets go of the model now
+      MHD_resume_connection(c);
+    }
+    loop.waiting.clear();
+  }
+
+  void run(Loop& loop) {
+    // MHD's own epoll set is nested in ours, not waited on directly: its
+    // connections are edge-triggered, and an event taken by our wait would
+    // be lost to MHD_run.
+    const MHD_DaemonInfo* info = MHD_get_daemon_info(loop.daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    const int epoll = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epoll >= 0 && info) {
+      epoll_event nested{};
+      nested.events = EPOLLIN;
+      ::epoll_ctl(epoll, EPOLL_CTL_ADD, info->epoll_fd, &nested);
+    }
+    bool quiet = false, resumed = false;
+    std::chrono::steady_clock::time_point deadline{};
+    for (;;) {
+      if (draining && !quiet) {
+        // No new connections; requests begun get their answers (bounded: a
+        // client that stopped reading is cut off by the connection timeout).
+        const MHD_socket listener = MHD_quiesce_daemon(loop.daemon);
+        if (listener != MHD_INVALID_SOCKET) ::close(listener);
+        quiet = true;
+        deadline = std::chrono::steady_clock::now() + cfg.read_timeout + std::chrono::seconds(5);
+      }
+      if (quiet && (in_flight == 0 || std::chrono::steady_clock::now() > deadline)) break;
+      MHD_UNSIGNED_LONG_LONG next = 0;
+      int wait_ms = 50;  // how soon a stop is noticed
+      if (MHD_get_timeout(loop.daemon, &next) == MHD_YES)
+        wait_ms = int(std::min<MHD_UNSIGNED_LONG_LONG>(next, 50));
+      // The replies of the round just scored go out with the next MHD_run:
+      // no waiting for it.
+      if (resumed) wait_ms = 0;
+      epoll_event event;
+      if (epoll >= 0) ::epoll_wait(epoll, &event, 1, wait_ms);
+      MHD_run(loop.daemon);
+      resumed = !loop.waiting.empty();
+      if (resumed) score_round(loop);
+    }
+    if (epoll >= 0) ::close(epoll);
+    MHD_stop_daemon(loop.daemon);
+    loop.daemon = nullptr;
+  }
+
+  MHD_Result too_large(MHD_Connection* c, Exchange& x) {
+    return send(c, x,
+                {413, error_body("request body larger than " + std::to_string(cfg.max_body) + " bytes"),
+                 "application/json", ""});
+  }
+
+  MHD_Result send(MHD_Connection* c, Exchange& x, const HttpReply& reply) {
+    MHD_Response* r = MHD_create_response_from_buffer(reply.body.size(), const_cast<char*>(reply.body.data()),
+                                                      MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;  // out of memory: MHD closes the connection
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, reply.content_type.c_str());
+    if (!reply.allow.empty()) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, reply.allow.c_str());
+    const MHD_Result ok = MHD_queue_response(c, unsigned(reply.status), r);
+    MHD_destroy_response(r);
+    if (ok == MHD_YES) x.status = reply.status;
+    return ok;
+  }
+
+  static void on_completed(void* cls, MHD_Connection*, void** ctx, MHD_RequestTerminationCode) {
+    Impl& s = *static_cast<Loop*>(cls)->server;
+    std::unique_ptr<Exchange> x(static_cast<Exchange*>(*ctx));
+    *ctx = nullptr;
+    if (!x) return;
+    if (x->status != 0) s.log_request(*x);
+    x.reset();
+    --s.in_flight;
+  }
+
+  static void on_mhd_error(void* /*cls*/, const char* format, va_list args) {
+    char buf[512];
+    std::vsnprintf(buf, sizeof buf, format, args);
+    std::string message(buf);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    log_event({{"event", "http_error"}, {"error", message}});
+  }
+
+  void log_request(const Exchange& x) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - x.start).count();
+    metrics.observe(Metrics::endpoint_of(x.path), x.status, seconds);
+    if (!cfg.access_log) return;
+    log_line(nlohmann::ordered_json{{"time", now_iso8601()},
+                                    {"method", x.method},
+                                    {"path", x.path},
+                                    {"status", x.status},
+                                    {"latency_ms", std::round(seconds * 1e6) / 1e3}}
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+
+  // Loads the file at cfg.model_path; `first` rethrows instead of refusing.
+  bool load(bool first) {
+    std::lock_guard<std::mutex> lock(load_mutex);
+    file_id(cfg.model_path, tried);  // before the open: a later change is seen by the next poll
+    try {
+      auto m = ServingModel::load(cfg.model_path);
+      const Model& mm = m->model();
+      char header[17], factors[17];
+      std::snprintf(header, sizeof header, "%016llx", (unsigned long long)mm.header_checksum());
+      std::snprintf(factors, sizeof factors, "%016llx", (unsigned long long)mm.factors_checksum());
+      slot.set(std::move(m));
+      metrics.model_loaded();
+      log_event({{"event", "model_loaded"},
+                 {"path", cfg.model_path},
+                 {"header_checksum", header},
+                 {"factors_checksum", factors},
+                 {"users", mm.n_users()},
+                 {"videos", mm.n_videos()}});
+      return true;
+    } catch (const std::exception& e) {
+      if (first) throw;
+      metrics.model_refused();
+      log_event({{"event", "model_refused"}, {"path", cfg.model_path}, {"error", e.what()}});
+      return false;
+    }
+  }
+
+  void watch() {
+    std::unique_lock<std::mutex> lock(stop_mutex);
+    while (!stop_cv.wait_for(lock, cfg.watch_interval, [this] { return stopping; })) {
+      lock.unlock();
+      FileId now, last;
+      {
+        std::lock_guard<std::mutex> l(load_mutex);
+        last = tried;
+      }
+      if (file_id(cfg.model_path, now) && !(now == last)) load(false);
+      lock.lock();
+    }
+  }
+};
+
+Server::Server(ServeConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) { impl_->cfg.validate(); }
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  Impl& s = *impl_;
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  const std::string service = std::to_string(s.cfg.port);
+  if (::getaddrinfo(s.cfg.host.c_str(), service.c_str(), &hints, &found) != 0 || !found)
+    throw IoError("cannot listen on " + s.cfg.host + ": unknown host");
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> addr(found, ::freeaddrinfo);
+  // External epoll mode (each loop thread runs its daemon); suspend/resume
+  // for requests waiting to be scored. Several loops share the port through
+  // SO_REUSEPORT, the kernel spreading connections among them.
+  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+  if (addr->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+  const unsigned n = resolve_threads(s.cfg.threads);
+  sockaddr_storage bind_to{};
+  std::memcpy(&bind_to, addr->ai_addr, addr->ai_addrlen);
+  for (unsigned i = 0; i < n; ++i) {
+    auto loop = std::make_unique<Impl::Loop>();
+    loop->server = &s;
+    loop->daemon = MHD_start_daemon(
+        flags, 0, nullptr, nullptr, &Impl::on_request, loop.get(), MHD_OPTION_EXTERNAL_LOGGER,
+        &Impl::on_mhd_error, nullptr, MHD_OPTION_SOCK_ADDR, &bind_to, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_CONNECTION_TIMEOUT, unsigned(s.cfg.read_timeout.count()), MHD_OPTION_CONNECTION_LIMIT,
+        unsigned(std::max<size_t>(1, s.cfg.max_connections / n)), MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        // 8 KiB per connection for headers and body reads, nginx's header
+        // limit (MHD zeroes the pool between requests: its default 32 KiB
+        // cost ~3% of a loaded server's time, 16 KiB still 2%).
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, size_t(8) << 10, MHD_OPTION_NOTIFY_COMPLETED, &Impl::on_completed,
+        loop.get(), MHD_OPTION_END);
+    if (!loop->daemon) {
+      stop();
+      throw IoError("cannot listen on " + s.cfg.host + ":" + std::to_string(s.cfg.port) +
+                    " (address in use, not local, or not permitted)");
+    }
+    if (i == 0) {  // port 0: the others join the port the first was given
+      const MHD_DaemonInfo* info = MHD_get_daemon_info(loop->daemon, MHD_DAEMON_INFO_BIND_PORT);
+      s.port = info ? int(info->port) : s.cfg.port;
+      const auto port = htons(uint16_t(s.port));
+      if (bind_to.ss_family == AF_INET6)
+        reinterpret_cast<sockaddr_in6*>(&bind_to)->sin6_port = port;
+      else
+        reinterpret_cast<sockaddr_in*>(&bind_to)->sin_port = port;
+    }
+    Impl::Loop* l = loop.get();
+    s.loops.push_back(std::move(loop));
+    l->thread = std::thread([&s, l] { s.run(*l); });
+  }
+  try {
+    s.load(true);
+  } catch (...) {
+    stop();
+    throw;
+  }
+  s.watcher = std::thread([&s] { s.watch(); });
+}
+
+bool Server::reload() { return impl_->load(false); }
+
+void Server::stop() {
+  Impl& s = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(s.stop_mutex);
+    s.stopping = true;
+  }
+  s.stop_cv.notify_all();
+  if (s.watcher.joinable()) s.watcher.join();
+  s.draining = true;
+  for (auto& loop : s.loops)
+    if (loop->thread.joinable()) loop->thread.join();
+  for (auto& loop : s.loops)
+    if (loop->daemon) MHD_stop_daemon(loop->daemon);  // never ran
+  s.loops.clear();
+}
+
+int Server::port() const { return impl_->port; }
+bool Server::running() const { return !impl_->loops.empty() && !impl_->draining; }
+const ModelSlot& Server::slot() const { return impl_->slot; }
+
+namespace {
+// Set by the signal handler, read by the loop; lock-free atomics are
+// async-signal-safe. A handler rather than sigwait: threads started before
+// us (OpenBLAS's pool) do not block the signals, and would otherwise take
+// SIGTERM's default action and kill the process mid-request.
+std::atomic<int> pending_reloads{0};
+std::atomic<bool> stop_requested{false};
+extern "C" void on_signal(int sig) {
+  if (sig == SIGHUP)
+    pending_reloads.fetch_add(1);
+  else
+    stop_requested.store(true);
+}
+}  // namespace
+
+void serve_until_signal(const ServeConfig& cfg) {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction old_hup {
+  }, old_term{}, old_int{};
+  sigaction(SIGHUP, &sa, &old_hup);
+  sigaction(SIGTERM, &sa, &old_term);
+  sigaction(SIGINT, &sa, &old_int);
+  struct Restore {
+    struct sigaction hup, term, intr;
+    ~Restore() {
+      sigaction(SIGHUP, &hup, nullptr);
+      sigaction(SIGTERM, &term, nullptr);
+      sigaction(SIGINT, &intr, nullptr);
+    }
+  } restore{old_hup, old_term, old_int};
+  stop_requested = false;
+  pending_reloads = 0;
+
+  Server server(cfg);
+  server.start();
+  log_event({{"event", "listening"}, {"host", cfg.host}, {"port", server.port()}, {"model", cfg.model_path}});
+  while (!stop_requested && server.running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (pending_reloads.exchange(0) > 0) server.reload();
+  }
+  server.stop();
+  log_event({{"event", "stopped"}});
+}
+
+}  // namespace vidrec

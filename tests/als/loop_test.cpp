@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+#include "vidrec/als/loop.hpp"
+
+#include <armadillo>
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "test_util.hpp"
+#include "vidrec/base/errors.hpp"
+
+using vidrec::AlsConfig;
+using vidrec::ConfigError;
+
+namespace {
+
+using vidrec::test::OwnedCsr;
+
+// Users prefer one of `groups` blocks of videos, so there is structure to fit.
+OwnedCsr clustered_csr(uint32_t rows, uint32_t cols, uint32_t groups, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u01(0.0, 1.0);
+  OwnedCsr m;
+  m.rows = rows;
+  m.cols = cols;
+  for (uint32_t r = 0; r < rows; ++r) {
+    for (uint32_t c = 0; c < cols; ++c) {
+      const bool liked = c % groups == r % groups;
+      if (u01(rng) >= (liked ? 0.3 : 0.02)) continue;
+      m.indices.push_back(c);
+      m.values.push_back(float(1 + rng() % 3));
+    }
+    m.indptr.push_back(m.indices.size());
+  }
+  return m;
+}
+
+OwnedCsr transpose(const OwnedCsr& a) {
+  OwnedCsr t;
+  t.rows = a.cols;
+  t.cols = a.rows;
+  for (uint32_t c = 0; c < a.cols; ++c) {
+    for (uint32_t r = 0; r < a.rows; ++r)
+      for (uint64_t e = a.indptr[r]; e < a.indptr[r + 1]; ++e)
+        if (a.indices[e] == c) {
+          t.indices.push_back(r);
+          t.values.push_back(a.values[e]);
+        }
+    t.indptr.push_back(t.indices.size());
+  }
+  return t;
+}
+
+bool bits_equal(const arma::fmat& a, const arma::fmat& b) {
+  return a.n_rows == b.n_rows && a.n_cols == b.n_cols &&
+         std::memcmp(a.memptr(), b.memptr(), a.n_elem * sizeof(float)) == 0;
+}
+
+struct Fixture {
+  OwnedCsr user_items = clustered_csr(120, 80, 4, 1);
+  OwnedCsr item_users = transpose(user_items);
+  AlsConfig cfg = [] {
+    AlsConfig c;
+    c.factors = 8;
+    c.iterations = 8;
+    c.regularization = 0.1f;
+    c.alpha = 5.0f;
+    c.threads = 2;
+    return c;
+  }();
+  vidrec::AlsTrainResult train() const {
+    return vidrec::train_als(user_items.view(), item_users.view(), cfg);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("exact ALS never increases the training loss", "[als_train]") {
+  Fixture fx;
+  fx.cfg.solver = AlsConfig::Solver::Cholesky;
+  fx.cfg.compute_loss = true;
+  fx.cfg.iterations = 12;
+  for (auto conf : {AlsConfig::Confidence::Linear, AlsConfig::Confidence::Log}) {
+    fx.cfg.confidence = conf;
+    const auto loss = fx.train().stats.loss;
+    REQUIRE(loss.size() == 12);
+    for (size_t i = 1; i < loss.size(); ++i) {
+      INFO("iteration " << i + 1 << ": " << loss[i - 1] << " -> " << loss[i]);
+      CHECK(loss[i] <= loss[i - 1] * (1.0 + 1e-6));
+    }
+    CHECK(loss.back() < 0.9 * loss.front());
+  }
+}
+
+TEST_CASE("CG training gets close to the exact solver's loss", "[als_train]") {
+  Fixture fx;
+  fx.cfg.compute_loss = true;
+  fx.cfg.iterations = 15;
+  const double cg = fx.train().stats.loss.back();
+  fx.cfg.solver = AlsConfig::Solver::Cholesky;
+  const double exact = fx.train().stats.loss.back();
+  CHECK(cg < exact * 1.02);
+}
+
+TEST_CASE("training is deterministic for a seed, whatever the thread count", "[als_train]") {
+  Fixture fx;
+  for (auto solver : {AlsConfig::Solver::CG, AlsConfig::Solver::Cholesky}) {
+    fx.cfg.solver = solver;
+    fx.cfg.threads = 2;
+    const auto a = fx.train().factors;
+    const auto b = fx.train().factors;
+    fx.cfg.threads = 3;
+    const auto c = fx.train().factors;
+    CHECK(bits_equal(a.user_factors, b.user_factors));
+    CHECK(bits_equal(a.item_factors, b.item_factors));
+    CHECK(bits_equal(a.user_factors, c.user_factors));
+    CHECK(bits_equal(a.item_factors, c.item_factors));
+  }
+  const auto first = fx.train().factors;
+  fx.cfg.seed = 43;
+  CHECK_FALSE(bits_equal(first.user_factors, fx.train().factors.user_factors));
+}
+
+TEST_CASE("trained factors have the documented shapes; progress is reported", "[als_train]") {
+  Fixture fx;
+  std::vector<uint32_t> seen;
+  const auto result = vidrec::train_als(fx.user_items.view(), fx.item_users.view(), fx.cfg,
+                                        [&](uint32_t it, double seconds, double loss) {
+                                          seen.push_back(it);
+                                          CHECK(seconds >= 0.0);
+                                          CHECK(std::isnan(loss));  // compute_loss is off
+                                        });
+  CHECK(seen == std::vector<uint32_t>{1, 2, 3, 4, 5, 6, 7, 8});
+  CHECK(result.factors.user_factors.n_rows == 8);
+  CHECK(result.factors.user_factors.n_cols == 120);
+  CHECK(result.factors.item_factors.n_cols == 80);
+  CHECK(result.stats.iteration_seconds.size() == 8);
+  CHECK(result.stats.loss.empty());
+}
+
+TEST_CASE("trained factors rank a user's own block first", "[als_train]") {
+  Fixture fx;
+  fx.cfg.iterations = 10;
+  const auto f = fx.train().factors;
+  uint32_t hits = 0;
+  for (uint32_t u = 0; u < fx.user_items.rows; ++u) {
+    const arma::frowvec scores = f.user_factors.col(u).t() * f.item_factors;
+    hits += scores.index_max() % 4 == u % 4;
+  }
+  CHECK(hits > 0.9 * fx.user_items.rows);
+}
+
+TEST_CASE("divergence is reported with a hint", "[als_train]") {
+  Fixture fx;
+  fx.cfg.regularization = 0.0f;
+  fx.cfg.alpha = 3e38f;  // confidences overflow to inf
+  CHECK_THROWS_AS(fx.train(), vidrec::InputError);
+  CHECK_THROWS_WITH(fx.train(), Catch::Matchers::Contains("try increasing --regularization"));
+}
+
+TEST_CASE("train_als rejects a second matrix that is not the transpose", "[als_train]") {
+  Fixture fx;
+  CHECK_THROWS_AS(vidrec::train_als(fx.user_items.view(), fx.user_items.view(), fx.cfg),
+                  std::invalid_argument);
+}
+
+TEST_CASE("config validation: each rule", "[als_train][config]") {
+  const auto fails = [](auto edit, const char* message) {
+    AlsConfig cfg;
+    edit(cfg);
+    CHECK_THROWS_MATCHES(cfg.validate(), ConfigError, Catch::Message(message));
+  };
+  CHECK_NOTHROW(AlsConfig{}.validate());
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  fails([](AlsConfig& c) { c.factors = 0; }, "factors must be between 1 and 4096, got 0");
+  fails([](AlsConfig& c) { c.factors = 4097; }, "factors must be between 1 and 4096, got 4097");
+  fails([](AlsConfig& c) { c.iterations = 0; }, "iterations must be >= 1, got 0");
+  fails([](AlsConfig& c) { c.regularization = -0.5f; }, "regularization must be finite and >= 0, got -0.5");
+  fails([&](AlsConfig& c) { c.regularization = nan; }, "regularization must be finite and >= 0, got nan");
+  fails([](AlsConfig& c) { c.alpha = -1.0f; }, "alpha must be finite and >= 0, got -1");
+  fails([&](AlsConfig& c) { c.alpha = inf; }, "alpha must be finite and >= 0, got inf");
+  fails([](AlsConfig& c) { c.epsilon = 0.0f; }, "epsilon must be finite and > 0, got 0");
+  fails([](AlsConfig& c) { c.cg_steps = 0; }, "cg-steps must be >= 1, got 0");
+  fails([](AlsConfig& c) { c.threads = 5000; }, "threads must be <= 4096 (0 = all cores), got 5000");
+  Fixture fx;
+  fx.cfg.factors = 0;
+  CHECK_THROWS_AS(fx.train(), ConfigError);
+}

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+#include "vidrec/ingest/features.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <map>
+#include <random>
+
+using namespace vidrec;
+
+namespace {
+
+struct Ev {
+  std::string user, video;
+  double weight;
+  int64_t ts;
+};
+
+void feed(Aggregator& agg, const std::vector<Ev>& events) {
+  for (const Ev& e : events) {
+    Row r;
+    r.user = e.user;
+    r.video = e.video;
+    r.timestamp = e.ts;
+    agg.add(r, e.weight);
+  }
+}
+
+DatasetData aggregate(const std::vector<Ev>& events, PruneOptions prune = {}, PruneStats* stats = nullptr) {
+  Aggregator agg;
+  feed(agg, events);
+  PruneStats local;
+  return agg.finish(prune, stats ? *stats : local);
+}
+
+// The reference: a std::map keyed by id strings, i.e. sorted as the output must be.
+struct Ref {
+  double weight = 0;
+  uint32_t events = 0;
+  int64_t first = INT64_MAX, last = INT64_MIN;
+};
+std::map<std::pair<std::string, std::string>, Ref> reference(const std::vector<Ev>& events) {
+  std::map<std::pair<std::string, std::string>, Ref> m;
+  for (const Ev& e : events) {
+    Ref& r = m[{e.user, e.video}];
+    r.weight += e.weight;
+    ++r.events;
+    r.first = std::min(r.first, e.ts);
+    r.last = std::max(r.last, e.ts);
+  }
+  return m;
+}
+
+// Entries of d that differ from the reference, walked in the same order.
+size_t mismatches(const DatasetData& d, const std::map<std::pair<std::string, std::string>, Ref>& ref) {
+  auto it = ref.begin();
+  size_t n = 0;
+  for (size_t u = 0; u < d.user_ids.size(); ++u)
+    for (uint64_t k = d.indptr[u]; k < d.indptr[u + 1]; ++k, ++it)
+      n += it->first.first != d.user_ids[u] || it->first.second != d.video_ids[d.indices[k]] ||
+           d.weights[k] != float(it->second.weight) || d.events[k] != it->second.events ||
+           d.first_ts[k] != it->second.first || d.last_ts[k] != it->second.last;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("aggregation of a hand-computed case", "[features]") {
+  const DatasetData d = aggregate({{"u2", "v9", 1, 50},
+                                   {"u1", "v2", 3, 10},
+                                   {"u2", "v9", 2, 20},
+                                   {"u1", "v1", 1, 30},
+                                   {"u2", "v9", 1, 40}});
+  CHECK(d.user_ids == std::vector<std::string>{"u1", "u2"});
+  CHECK(d.video_ids == std::vector<std::string>{"v1", "v2", "v9"});
+  CHECK(d.indptr == std::vector<uint64_t>{0, 2, 3});
+  CHECK(d.indices == std::vector<uint32_t>{0, 1, 2});
+  CHECK(d.weights == std::vector<float>{1, 3, 4});
+  CHECK(d.events == std::vector<uint32_t>{1, 1, 3});
+  CHECK(d.first_ts == std::vector<int64_t>{30, 10, 20});
+  CHECK(d.last_ts == std::vector<int64_t>{30, 10, 50});
+}
+
+TEST_CASE("aggregation matches a std::map reference and ignores row order", "[features]") {
+  std::mt19937 rng(5);
+  std::vector<Ev> events;
+  // Enough rows to pass through several buffer flushes.
+  for (int i = 0; i < 2'500'000; ++i)
+    events.push_back({"u" + std::to_string(rng() % 3000), "v" + std::to_string(rng() % 700),
+                      double(1 + rng() % 3), int64_t(rng() % 100000)});
+  const auto ref = reference(events);
+  const DatasetData d = aggregate(events);
+  REQUIRE(d.indices.size() == ref.size());
+  CHECK(mismatches(d, ref) == 0);
+
+  std::shuffle(events.begin(), events.end(), rng);
+  const DatasetData s = aggregate(events);
+  CHECK(s.user_ids == d.user_ids);
+  CHECK(s.video_ids == d.video_ids);
+  CHECK(s.indptr == d.indptr);
+  CHECK(s.indices == d.indices);
+  CHECK(s.weights == d.weights);  // small integers: the sum is exact in any order
+  CHECK(s.events == d.events);
+  CHECK(s.first_ts == d.first_ts);
+}
+
+TEST_CASE("a partition whose arrays outgrow 2 MiB (moved onto huge pages) keeps every pair", "[features]") {
+  // One user's pairs all land in one partition: ~100k pairs of 40 bytes take
+  // its arrays across the 2 MiB line, where they move to a new mapping.
+  std::mt19937 rng(8);
+  std::vector<Ev> events;
+  for (int i = 0; i < 200'000; ++i)
+    events.push_back({i % 10 ? "heavy" : "u" + std::to_string(rng() % 50),
+                      "v" + std::to_string(rng() % 200'000), double(1 + rng() % 3), int64_t(rng() % 100000)});
+  const auto ref = reference(events);
+  const DatasetData d = aggregate(events);
+  REQUIRE(d.indices.size() == ref.size());
+  CHECK(mismatches(d, ref) == 0);
+}
+
+TEST_CASE("close() sizes what emit() then streams, the entries finish() returns", "[features]") {
+  std::mt19937 rng(12);
+  std::vector<Ev> events;
+  for (int i = 0; i < 100'000; ++i)
+    events.push_back({"u" + std::to_string(rng() % 700), "v" + std::to_string(rng() % (i % 3 ? 900 : 40)),
+                      double(rng() % 4), int64_t(rng() % 5000)});
+  for (const PruneOptions prune : {PruneOptions{}, PruneOptions{60, 150}}) {
+    PruneStats want_stats, got_stats;
+    const DatasetData want = aggregate(events, prune, &want_stats);
+    Aggregator agg;
+    feed(agg, events);
+    const Aggregator::Shape& shape = agg.close(prune, got_stats);
+    CHECK(shape.user_ids == want.user_ids);
+    CHECK(shape.video_ids == want.video_ids);
+    CHECK(shape.indptr == want.indptr);
+    std::vector<uint64_t> counts(want.video_ids.size());
+    for (const uint32_t v : want.indices) ++counts[v];
+    CHECK(shape.video_counts == counts);
+    CHECK(got_stats.pairs_removed == want_stats.pairs_removed);
+    CHECK(got_stats.events_removed == want_stats.events_removed);
+    if (prune.min_user_events) CHECK(got_stats.videos_removed > 0);
+    std::vector<uint32_t> indices;
+    std::vector<int64_t> last;
+    agg.emit([&](const EntryBlock& b) {
+      indices.insert(indices.end(), b.indices, b.indices + b.size);
+      last.insert(last.end(), b.last_ts, b.last_ts + b.size);
+    });
+    CHECK(indices == want.indices);
+    CHECK(last == want.last_ts);
+    CHECK_THROWS_AS(agg.emit([](const EntryBlock&) {}), std::logic_error);
+  }
+}
+
+TEST_CASE("ids that differ only in length, past 16 bytes or by a NUL stay distinct", "[features]") {
+  // Short ids live in the interner's slots as zero-padded words, long ones in
+  // its arena: these ids sit on both sides of that line.
+  std::mt19937 rng(11);
+  const std::string alphabet("ab\0", 3);
+  auto id = [&] {
+    std::string s(1 + rng() % 24, 'a');
+    for (char& c : s) c = alphabet[rng() % alphabet.size()];
+    return s;
+  };
+  std::vector<Ev> events;
+  for (int i = 0; i < 200'000; ++i) events.push_back({id(), id(), 1.0, int64_t(i)});
+  events.push_back({"ab", "x", 1, 0});
+  events.push_back({std::string("ab\0", 3), "x", 1, 0});
+  events.push_back({"0123456789abcdefX", "x", 1, 0});
+  events.push_back({"0123456789abcdefY", "x", 1, 0});
+  const auto ref = reference(events);
+  const DatasetData d = aggregate(events);
+  REQUIRE(d.indices.size() == ref.size());
+  CHECK(mismatches(d, ref) == 0);
+}
+
+TEST_CASE("pruning iterates to a fixed point", "[features]") {
+  // min 2 events for users and videos. Round 1 drops u3 (1 event) and v3
+  // (1 event); that leaves u2 with 1 event (v2 only), dropped in round 2,
+  // which leaves v2 with 1 event, dropped in round 3; then u1 has v1 x2.
+  const std::vector<Ev> ev = {{"u1", "v1", 1, 0}, {"u1", "v1", 1, 0}, {"u1", "v3", 1, 0}, {"u2", "v2", 1, 0},
+                              {"u2", "v4", 1, 0}, {"u3", "v2", 1, 0}, {"u4", "v4", 1, 0}, {"u4", "v4", 1, 0}};
+  PruneStats st;
+  const DatasetData d = aggregate(ev, {2, 2}, &st);
+  // Round 1: users u1(3) u2(2) u3(1) u4(2) -> drop u3; videos v1(2) v2(2) v3(1) v4(3) -> drop v3.
+  // Round 2: u1 has 2 (v1 x2), u2 has 2 (v2, v4), v2 now 1 (u2) -> drop v2.
+  // Round 3: u2 now 1 (v4) -> drop u2. Round 4: v4 has 2 (u4 x2): stable.
+  CHECK(d.user_ids == std::vector<std::string>{"u1", "u4"});
+  CHECK(d.video_ids == std::vector<std::string>{"v1", "v4"});
+  CHECK(st.users_removed == 2);
+  CHECK(st.videos_removed == 2);
+  CHECK(st.pairs_removed == 4);
+  CHECK(st.events_removed == 4);
+  CHECK(st.rounds == 3);
+  for (size_t u = 0; u < d.user_ids.size(); ++u) {
+    uint64_t e = 0;
+    for (uint64_t k = d.indptr[u]; k < d.indptr[u + 1]; ++k) e += d.events[k];
+    CHECK(e >= 2);
+  }
+}
+
+TEST_CASE("no pruning keeps everything", "[features]") {
+  PruneStats st;
+  const DatasetData d = aggregate({{"a", "x", 1, 0}}, {}, &st);
+  CHECK(d.indices.size() == 1);
+  CHECK(st.rounds == 0);
+  CHECK(st.users_removed == 0);
+}
