@@ -82,26 +82,6 @@ TEST_CASE("reader tells apart wrong magic, newer version, truncation and corrupt
     }
 }
 
-TEST_CASE("AtomicFile replaces only on commit and leaves no temporary behind", "[binary_io]") {
-  test::TempDir dir;
-  const std::string path = dir.file("out.bin");
-  test::write_text(path, "old");
-  {
-    AtomicFile f(path);
-    f.write("new", 3);
-  }  // no commit: abandoned
-  CHECK(test::read_text(path) == "old");
-  CHECK(dir.count() == 1);
-  {
-    AtomicFile f(path);
-    f.write("new", 3);
-    f.commit();
-  }
-  CHECK(test::read_text(path) == "new");
-  CHECK(dir.count() == 1);
-  CHECK_THROWS_AS(AtomicFile(dir.file("no/such/dir/x")), IoError);
-}
-
 TEST_CASE("a stream writes what ContainerWriter writes, however its sections interleave", "[binary_io]") {
   test::TempDir dir;
   std::mt19937 rng(3);
@@ -154,13 +134,4 @@ TEST_CASE("a stream refuses too many bytes and an incomplete section, and writes
     CHECK_THROWS_WITH(s.commit(), Catch::Contains("BBBB") && Catch::Contains("incomplete"));
   }
   CHECK(dir.count() == 0);
-}
-
-TEST_CASE("MappedFile reports missing files and directories", "[binary_io]") {
-  test::TempDir dir;
-  CHECK_THROWS_WITH(MappedFile::open(dir.file("nope")),
-                    Catch::Contains("nope") && Catch::Contains("cannot open"));
-  CHECK_THROWS_WITH(MappedFile::open(dir.path().string()), Catch::Contains("is a directory"));
-  test::write_text(dir.file("empty"), "");
-  CHECK(MappedFile::open(dir.file("empty"))->size() == 0);
 }

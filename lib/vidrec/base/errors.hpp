@@ -3,6 +3,8 @@
 // exit codes: every error here is a runtime/data error (exit 1); usage errors
 // are caught by the command-line parser (exit 2) or raised as ConfigError.
 #pragma once
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -28,5 +30,10 @@ struct IoError : std::runtime_error {
 struct ConfigError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
+
+// "PATH: WHAT: strerror(errno)", the message of an IoError after a failed call.
+inline std::string sys_error(const std::string& what, const std::string& path) {
+  return path + ": " + what + ": " + std::strerror(errno);
+}
 
 }  // namespace vidrec

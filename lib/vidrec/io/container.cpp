@@ -1,16 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "vidrec/io/container.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <stdexcept>
 
@@ -25,16 +18,6 @@ namespace {
 constexpr size_t kHeaderSize = 64;
 constexpr size_t kEntrySize = 32;
 constexpr size_t kAlign = 64;
-
-std::string sys_error(const std::string& what, const std::string& path) {
-  return path + ": " + what + ": " + std::strerror(errno);
-}
-
-std::string dir_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 template <class T>
 void put(char* p, T v) {
@@ -106,189 +89,6 @@ std::string tag_name(uint32_t tag) {
   std::string s(4, ' ');
   for (int i = 0; i < 4; ++i) s[i] = char((tag >> (8 * i)) & 0xff);
   return s;
-}
-
-// ---- AtomicFile -------------------------------------------------------------
-
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
-  buffer_.reserve(1 << 20);
-  if (path_ == "-") {
-    to_stdout_ = true;
-    fd_ = STDOUT_FILENO;
-    return;
-  }
-  temp_ = path_ + ".tmp.XXXXXX";
-  fd_ = ::mkstemp(temp_.data());
-  if (fd_ < 0) throw IoError(sys_error("cannot create temporary file", temp_));
-  ::fchmod(fd_, 0644);
-}
-
-AtomicFile::~AtomicFile() {
-  if (!to_stdout_ && fd_ >= 0) {
-    ::close(fd_);
-    ::unlink(temp_.c_str());
-  }
-}
-
-namespace {
-void write_all(int fd, const char* p, size_t left, const std::string& name) {
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, std::min<size_t>(left, size_t(1) << 30));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw IoError(sys_error("write failed", name));
-    p += n;
-    left -= size_t(n);
-  }
-}
-}  // namespace
-
-void AtomicFile::flush_buffer() {
-  write_all(fd_, buffer_.data(), buffer_.size(), to_stdout_ ? "<stdout>" : temp_);
-  buffer_.clear();
-}
-
-void AtomicFile::write(const void* data, size_t size) {
-  if (fd_ < 0) throw IoError(path_ + ": write after commit");
-  const char* p = static_cast<const char*>(data);
-  if (size >= buffer_.capacity()) {  // large sections go straight from the caller's memory
-    flush_buffer();
-    write_all(fd_, p, size, to_stdout_ ? "<stdout>" : temp_);
-#if defined(__linux__)
-    // Start writing back what is written so far, so commit()'s fsync waits
-    // only for the tail (a hint: errors surface at the fsync).
-    if (!to_stdout_) ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
-#endif
-    return;
-  }
-  if (buffer_.size() + size > buffer_.capacity()) flush_buffer();
-  buffer_.insert(buffer_.end(), p, p + size);
-}
-
-void AtomicFile::pwrite(uint64_t offset, const void* data, size_t size) {
-  if (fd_ < 0) throw IoError(path_ + ": write after commit");
-  if (to_stdout_) throw std::logic_error("AtomicFile::pwrite on stdout");
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::pwrite(fd_, p, std::min<size_t>(size, size_t(1) << 30), off_t(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw IoError(sys_error("write failed", temp_));
-    p += n;
-    offset += uint64_t(n);
-    size -= size_t(n);
-  }
-}
-
-void AtomicFile::commit() {
-  flush_buffer();
-  if (to_stdout_) {
-    fd_ = -1;
-    return;
-  }
-  if (::fsync(fd_) != 0) throw IoError(sys_error("fsync failed", temp_));
-  if (::close(fd_) != 0) {
-    fd_ = -1;
-    ::unlink(temp_.c_str());
-    throw IoError(sys_error("close failed", temp_));
-  }
-  fd_ = -1;
-  if (::rename(temp_.c_str(), path_.c_str()) != 0) {
-    std::string msg = sys_error("cannot rename " + temp_ + " into place", path_);
-    ::unlink(temp_.c_str());
-    throw IoError(msg);
-  }
-  // Make the rename itself durable.
-  int dfd = ::open(dir_of(path_).c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
-
-// ---- OutputLock -------------------------------------------------------------
-
-OutputLock::OutputLock(const std::string& output) {
-  if (output == "-") return;
-  const std::string path = output + ".lock";
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw IoError(sys_error("cannot create lock file", path));
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    char pid[32] = {};
-    const ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
-    ::close(fd_);
-    fd_ = -1;
-    throw IoError("another vidrec is writing " + output + " (lock " + path + " held" +
-                  (n > 0 ? " by pid " + std::string(pid, size_t(n)) : std::string()) + "); not starting");
-  }
-  const std::string me = std::to_string(::getpid());
-  if (::ftruncate(fd_, 0) == 0) (void)!::pwrite(fd_, me.data(), me.size(), 0);
-
-  const std::string dir = dir_of(output);
-  const std::string prefix =
-      output.substr(output.rfind('/') == std::string::npos ? 0 : output.rfind('/') + 1) + ".tmp.";
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (const dirent* e = ::readdir(d))
-      if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0) ::unlinkat(::dirfd(d), e->d_name, 0);
-    ::closedir(d);
-  }
-}
-
-OutputLock::~OutputLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
-}
-
-// ---- MappedFile -------------------------------------------------------------
-
-std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
-  std::shared_ptr<MappedFile> f(new MappedFile());
-  f->name_ = path;
-  int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(sys_error("cannot open", path));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    if (fd != STDIN_FILENO) ::close(fd);
-    throw IoError(sys_error("cannot stat", path));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    throw IoError(path + ": is a directory");
-  }
-  if (S_ISREG(st.st_mode) && st.st_size > 0) {
-    void* p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
-    if (fd != STDIN_FILENO) ::close(fd);
-    if (p == MAP_FAILED) throw IoError(sys_error("cannot map", path));
-    f->data_ = static_cast<const char*>(p);
-    f->size_ = size_t(st.st_size);
-    f->mapped_ = true;
-    return f;
-  }
-  char chunk[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      if (fd != STDIN_FILENO) ::close(fd);
-      throw IoError(sys_error("read failed", path));
-    }
-    if (n == 0) break;
-    f->owned_.insert(f->owned_.end(), chunk, chunk + n);
-  }
-  if (fd != STDIN_FILENO) ::close(fd);
-  f->data_ = f->owned_.data();
-  f->size_ = f->owned_.size();
-  return f;
-}
-
-std::shared_ptr<const MappedFile> MappedFile::from_bytes(std::string name, std::vector<char> bytes) {
-  std::shared_ptr<MappedFile> f(new MappedFile());
-  f->name_ = std::move(name);
-  f->owned_ = std::move(bytes);
-  f->data_ = f->owned_.data();
-  f->size_ = f->owned_.size();
-  return f;
-}
-
-MappedFile::~MappedFile() {
-  if (mapped_) ::munmap(const_cast<char*>(data_), size_);
 }
 
 std::string sniff_magic(const MappedFile& file) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The container format shared by dataset (.vrd) and model (.vrm) files, and
-// the two ways they touch the disk: atomic replacement on write, mmap on read.
+// The container format shared by dataset (.vrd) and model (.vrm) files. It
+// reaches the disk the two ways io/ provides: atomic replacement on write
+// (atomic_file.hpp), a mapping on read (mapped_file.hpp).
 //
 // Layout (little-endian, every section 64-byte aligned so a mapped file can be
 // used in place as arrays of u32/u64/float):
@@ -23,6 +24,9 @@
 #include <utility>
 #include <vector>
 
+#include "vidrec/io/atomic_file.hpp"
+#include "vidrec/io/mapped_file.hpp"
+
 namespace vidrec {
 
 uint64_t checksum64(const void* data, size_t size);
@@ -34,73 +38,6 @@ constexpr uint32_t make_tag(const char (&s)[5]) {
          uint32_t(uint8_t(s[3])) << 24;
 }
 std::string tag_name(uint32_t tag);
-
-// Writes to a temporary file beside `path`, and only commit() (fsync, rename,
-// fsync of the directory) makes it visible under `path`. Destroyed without
-// commit() -- an exception, a failed write -- the temporary is removed and
-// whatever was at `path` before is untouched. `path` "-" writes to stdout.
-class AtomicFile {
- public:
-  explicit AtomicFile(std::string path);
-  ~AtomicFile();
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-
-  void write(const void* data, size_t size);
-  // Writes at `offset` of the temporary, apart from write()'s position; only
-  // where seekable(), i.e. not to stdout.
-  void pwrite(uint64_t offset, const void* data, size_t size);
-  bool seekable() const { return !to_stdout_; }
-  void commit();
-  const std::string& path() const { return path_; }
-  const std::string& temp_path() const { return temp_; }
-
- private:
-  void flush_buffer();
-  std::string path_, temp_;
-  int fd_ = -1;
-  bool to_stdout_ = false;
-  std::vector<char> buffer_;
-};
-
-// One writer per output file: an exclusive flock on OUTPUT.lock, held for the
-// object's lifetime and released by the kernel even on kill -9. Holding it
-// proves no other vidrec is writing OUTPUT, so temporaries left by a killed
-// writer (OUTPUT.tmp.*) are removed on acquisition. A second writer gets an
-// IoError naming the lock and the holder's pid. No-op for "-".
-class OutputLock {
- public:
-  explicit OutputLock(const std::string& output);
-  ~OutputLock();
-  OutputLock(const OutputLock&) = delete;
-  OutputLock& operator=(const OutputLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
-// Read-only bytes of a whole file: memory-mapped for regular files, read into
-// memory for pipes ("-" is stdin). Also wraps an in-memory buffer for tests.
-class MappedFile {
- public:
-  static std::shared_ptr<const MappedFile> open(const std::string& path);
-  static std::shared_ptr<const MappedFile> from_bytes(std::string name, std::vector<char> bytes);
-  ~MappedFile();
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-
-  const char* data() const { return data_; }
-  size_t size() const { return size_; }
-  const std::string& name() const { return name_; }
-
- private:
-  MappedFile() = default;
-  std::string name_;
-  const char* data_ = nullptr;
-  size_t size_ = 0;
-  bool mapped_ = false;
-  std::vector<char> owned_;
-};
 
 struct SectionInfo {
   uint32_t tag = 0;

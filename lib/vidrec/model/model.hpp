@@ -8,14 +8,14 @@
 //   them), video popularity (distinct users; and the videos ranked by it, for
 //   cold start), the hyperparameters, the dataset's content checksum and the
 //   training statistics (JSON).
-// - Same container as the dataset (binary_io.hpp): versioned, checksummed per
+// - Same container as the dataset (io/container.hpp): versioned, checksummed per
 //   section, written atomically, memory-mapped on open so loading costs
 //   nothing until a vector is touched. Verify::Full checks every section
 //   checksum and the structure (O(file size)); Verify::Header checks the
 //   header, section table and sizes only, and the accessors then bounds-check
 //   what they touch, so a damaged file still gives a FormatError, never a
 //   crash. A shell loop that starts `recommend` per user wants the latter.
-// - The video factors are also stored as a scoring panel (scoring.hpp) with
+// - The video factors are also stored as a scoring panel (panel.hpp) with
 //   inverse norms, so recommend and similar stream them without a transpose.
 #pragma once
 #include <cstdint>
@@ -28,7 +28,7 @@
 
 #include "vidrec/io/container.hpp"
 #include "vidrec/dataset/dataset.hpp"
-#include "vidrec/recommend/scoring.hpp"
+#include "vidrec/model/panel.hpp"
 #include "vidrec/dataset/sparse.hpp"
 
 namespace vidrec {

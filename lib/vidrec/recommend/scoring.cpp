@@ -16,7 +16,7 @@ using namespace simd;
 
 namespace {
 
-constexpr uint32_t kLanes = 16;
+constexpr uint32_t kLanes = kPanelLanes;
 constexpr size_t kBlock = 8;                 // queries per tile: 8 accumulators + loads fit the registers
 constexpr uint32_t kSliceBytes = 256 << 10;  // a panel slice that stays in L2
 
@@ -266,16 +266,6 @@ void top_k_pruned(const NormOrderedPanel& panel, const float* const* queries, co
 bool Exclusion::excludes(uint32_t v) const {
   if (blocked && blocked[v]) return true;
   return seen_begin != seen_end && std::binary_search(seen_begin, seen_end, v);
-}
-
-uint32_t panel_stride(uint32_t n) { return (n + kLanes - 1) / kLanes * kLanes; }
-
-std::vector<float> make_panel(const float* factors, uint32_t f, uint32_t n) {
-  const uint32_t stride = panel_stride(n);
-  std::vector<float> panel(uint64_t(f) * stride, 0.0f);
-  for (uint32_t v = 0; v < n; ++v)
-    for (uint32_t k = 0; k < f; ++k) panel[uint64_t(k) * stride + v] = factors[uint64_t(v) * f + k];
-  return panel;
 }
 
 void top_k(const VideoPanel& panel, const float* const* queries, const Exclusion* exclusions, size_t count,

@@ -15,26 +15,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "vidrec/model/panel.hpp"
+
 namespace vidrec {
 
 struct Scored {
   uint32_t video;
   float score;
 };
-
-// Video factors in factor-major layout, as the kernel streams them: element
-// (k, v) at data[k * stride + v]; stride is n rounded up to 16 and the padding
-// is zero. `scale`, when set, multiplies each video's score (stride floats),
-// e.g. inverse norms for cosine similarity.
-struct VideoPanel {
-  const float* data = nullptr;
-  const float* scale = nullptr;
-  uint32_t n = 0, stride = 0, factors = 0;
-};
-
-uint32_t panel_stride(uint32_t n_videos);
-// Builds the panel of video factors given one video per column (f x n).
-std::vector<float> make_panel(const float* factors, uint32_t f, uint32_t n);
 
 // What a query may not return: videos flagged in `blocked` (one byte per
 // video, non-zero = blocked) and those in the ascending list [seen_begin,

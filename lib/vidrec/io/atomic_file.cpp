@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+#include "vidrec/io/atomic_file.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "vidrec/base/errors.hpp"
+
+namespace vidrec {
+
+namespace {
+
+std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+void write_all(int fd, const char* p, size_t left, const std::string& name) {
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, std::min<size_t>(left, size_t(1) << 30));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw IoError(sys_error("write failed", name));
+    p += n;
+    left -= size_t(n);
+  }
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  buffer_.reserve(1 << 20);
+  if (path_ == "-") {
+    to_stdout_ = true;
+    fd_ = STDOUT_FILENO;
+    return;
+  }
+  temp_ = path_ + ".tmp.XXXXXX";
+  fd_ = ::mkstemp(temp_.data());
+  if (fd_ < 0) throw IoError(sys_error("cannot create temporary file", temp_));
+  ::fchmod(fd_, 0644);
+}
+
+AtomicFile::~AtomicFile() {
+  if (!to_stdout_ && fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(temp_.c_str());
+  }
+}
+
+void AtomicFile::flush_buffer() {
+  write_all(fd_, buffer_.data(), buffer_.size(), to_stdout_ ? "<stdout>" : temp_);
+  buffer_.clear();
+}
+
+void AtomicFile::write(const void* data, size_t size) {
+  if (fd_ < 0) throw IoError(path_ + ": write after commit");
+  const char* p = static_cast<const char*>(data);
+  if (size >= buffer_.capacity()) {  // large sections go straight from the caller's memory
+    flush_buffer();
+    write_all(fd_, p, size, to_stdout_ ? "<stdout>" : temp_);
+#if defined(__linux__)
+    // Start writing back what is written so far, so commit()'s fsync waits
+    // only for the tail (a hint: errors surface at the fsync).
+    if (!to_stdout_) ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+    return;
+  }
+  if (buffer_.size() + size > buffer_.capacity()) flush_buffer();
+  buffer_.insert(buffer_.end(), p, p + size);
+}
+
+void AtomicFile::pwrite(uint64_t offset, const void* data, size_t size) {
+  if (fd_ < 0) throw IoError(path_ + ": write after commit");
+  if (to_stdout_) throw std::logic_error("AtomicFile::pwrite on stdout");
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd_, p, std::min<size_t>(size, size_t(1) << 30), off_t(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw IoError(sys_error("write failed", temp_));
+    p += n;
+    offset += uint64_t(n);
+    size -= size_t(n);
+  }
+}
+
+void AtomicFile::commit() {
+  flush_buffer();
+  if (to_stdout_) {
+    fd_ = -1;
+    return;
+  }
+  if (::fsync(fd_) != 0) throw IoError(sys_error("fsync failed", temp_));
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    ::unlink(temp_.c_str());
+    throw IoError(sys_error("close failed", temp_));
+  }
+  fd_ = -1;
+  if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+    std::string msg = sys_error("cannot rename " + temp_ + " into place", path_);
+    ::unlink(temp_.c_str());
+    throw IoError(msg);
+  }
+  // Make the rename itself durable.
+  int dfd = ::open(dir_of(path_).c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+OutputLock::OutputLock(const std::string& output) {
+  if (output == "-") return;
+  const std::string path = output + ".lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw IoError(sys_error("cannot create lock file", path));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    const ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
+    ::close(fd_);
+    fd_ = -1;
+    throw IoError("another vidrec is writing " + output + " (lock " + path + " held" +
+                  (n > 0 ? " by pid " + std::string(pid, size_t(n)) : std::string()) + "); not starting");
+  }
+  const std::string me = std::to_string(::getpid());
+  if (::ftruncate(fd_, 0) == 0) (void)!::pwrite(fd_, me.data(), me.size(), 0);
+
+  const std::string dir = dir_of(output);
+  const std::string prefix =
+      output.substr(output.rfind('/') == std::string::npos ? 0 : output.rfind('/') + 1) + ".tmp.";
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (const dirent* e = ::readdir(d))
+      if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0) ::unlinkat(::dirfd(d), e->d_name, 0);
+    ::closedir(d);
+  }
+}
+
+OutputLock::~OutputLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
+
+}  // namespace vidrec

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+// The body of an /invocations request, parsed and validated: one instance
+// or a batch. Every rule broken is an InputError naming the field and the
+// rule, which the API answers with 400.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vidrec {
+
+// Most results any request may ask for: bounds the reply size and the work.
+constexpr uint32_t kMaxK = 10000;
+// Most instances in one batch request.
+constexpr size_t kMaxInstances = 10000;
+
+struct HistoryItem {
+  std::string video_id;
+  double value = 1.0;
+};
+
+// One user's request ({"user_id":...} or an element of "instances").
+struct Invocation {
+  std::string user_id;
+  uint32_t k = 10;
+  bool include_seen = false;
+  std::vector<std::string> exclude;
+  std::vector<HistoryItem> history;
+  bool has_history = false;
+};
+
+// The fields /invocations and /similar share: "k" (1..kMaxK) and a list of
+// video ids ("exclude"). `where` and `field` name them in the message.
+uint32_t parse_k(const nlohmann::json& j, const std::string& where);
+std::vector<std::string> parse_ids(const nlohmann::json& j, const std::string& field);
+
+// Parse one instance; `where` prefixes messages ("instances[2]."). Throws
+// InputError naming the field and the rule.
+Invocation parse_invocation(const nlohmann::json& j, const std::string& where = "");
+// Parse a whole /invocations body: one instance, or a batch (batch = true).
+std::vector<Invocation> parse_invocations(std::string_view body, bool& batch);
+
+}  // namespace vidrec
