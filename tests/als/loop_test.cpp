@@ -77,7 +77,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("exact ALS never increases the training loss", "[als_train]") {
+TEST_CASE("exact ALS never increases the training loss", "[als]") {
   Fixture fx;
   fx.cfg.solver = AlsConfig::Solver::Cholesky;
   fx.cfg.compute_loss = true;
@@ -94,7 +94,7 @@ TEST_CASE("exact ALS never increases the training loss", "[als_train]") {
   }
 }
 
-TEST_CASE("CG training gets close to the exact solver's loss", "[als_train]") {
+TEST_CASE("CG training gets close to the exact solver's loss", "[als]") {
   Fixture fx;
   fx.cfg.compute_loss = true;
   fx.cfg.iterations = 15;
@@ -104,7 +104,7 @@ TEST_CASE("CG training gets close to the exact solver's loss", "[als_train]") {
   CHECK(cg < exact * 1.02);
 }
 
-TEST_CASE("training is deterministic for a seed, whatever the thread count", "[als_train]") {
+TEST_CASE("training is deterministic for a seed, whatever the thread count", "[als]") {
   Fixture fx;
   for (auto solver : {AlsConfig::Solver::CG, AlsConfig::Solver::Cholesky}) {
     fx.cfg.solver = solver;
@@ -123,7 +123,7 @@ TEST_CASE("training is deterministic for a seed, whatever the thread count", "[a
   CHECK_FALSE(bits_equal(first.user_factors, fx.train().factors.user_factors));
 }
 
-TEST_CASE("trained factors have the documented shapes; progress is reported", "[als_train]") {
+TEST_CASE("trained factors have the documented shapes; progress is reported", "[als]") {
   Fixture fx;
   std::vector<uint32_t> seen;
   const auto result = vidrec::train_als(fx.user_items.view(), fx.item_users.view(), fx.cfg,
@@ -140,7 +140,7 @@ TEST_CASE("trained factors have the documented shapes; progress is reported", "[
   CHECK(result.stats.loss.empty());
 }
 
-TEST_CASE("trained factors rank a user's own block first", "[als_train]") {
+TEST_CASE("trained factors rank a user's own block first", "[als]") {
   Fixture fx;
   fx.cfg.iterations = 10;
   const auto f = fx.train().factors;
@@ -152,7 +152,7 @@ TEST_CASE("trained factors rank a user's own block first", "[als_train]") {
   CHECK(hits > 0.9 * fx.user_items.rows);
 }
 
-TEST_CASE("divergence is reported with a hint", "[als_train]") {
+TEST_CASE("divergence is reported with a hint", "[als]") {
   Fixture fx;
   fx.cfg.regularization = 0.0f;
   fx.cfg.alpha = 3e38f;  // confidences overflow to inf
@@ -160,13 +160,13 @@ TEST_CASE("divergence is reported with a hint", "[als_train]") {
   CHECK_THROWS_WITH(fx.train(), Catch::Matchers::Contains("try increasing --regularization"));
 }
 
-TEST_CASE("train_als rejects a second matrix that is not the transpose", "[als_train]") {
+TEST_CASE("train_als rejects a second matrix that is not the transpose", "[als]") {
   Fixture fx;
   CHECK_THROWS_AS(vidrec::train_als(fx.user_items.view(), fx.user_items.view(), fx.cfg),
                   std::invalid_argument);
 }
 
-TEST_CASE("config validation: each rule", "[als_train][config]") {
+TEST_CASE("config validation: each rule", "[als][config]") {
   const auto fails = [](auto edit, const char* message) {
     AlsConfig cfg;
     edit(cfg);

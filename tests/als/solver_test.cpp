@@ -81,7 +81,7 @@ AlsConfig small_config(uint32_t f, AlsConfig::Solver solver) {
 
 }  // namespace
 
-TEST_CASE("hand-checked 1 user x 3 videos, 2 factors", "[als_solver]") {
+TEST_CASE("hand-checked 1 user x 3 videos, 2 factors", "[als]") {
   // y0 = (1,0), y1 = (0,1), y2 = (1,1); the user has w0 = 1, w2 = 3, no w1;
   // alpha = 1, lambda = 1 -> c = (2, 1, 4), p = (1, 0, 1).
   //   Y C Y^T = 2 y0y0' + y1y1' + 4 y2y2' = [6 4; 4 5],  + lambda I = [7 4; 4 6]
@@ -112,7 +112,7 @@ TEST_CASE("hand-checked 1 user x 3 videos, 2 factors", "[als_solver]") {
   }
 }
 
-TEST_CASE("confidence functions", "[als_solver]") {
+TEST_CASE("confidence functions", "[als]") {
   AlsConfig cfg;
   cfg.alpha = 2.0f;
   CHECK(cfg.confidence_of(3.0f) == Approx(7.0));  // 1 + 2 * 3
@@ -121,7 +121,7 @@ TEST_CASE("confidence functions", "[als_solver]") {
   CHECK(cfg.confidence_of(3.0f) == Approx(1.0 + 2.0 * std::log(7.0)));  // 1 + 2 log(1 + 3/0.5)
 }
 
-TEST_CASE("Cholesky solver equals the dense reference", "[als_solver]") {
+TEST_CASE("Cholesky solver equals the dense reference", "[als]") {
   for (auto conf : {AlsConfig::Confidence::Linear, AlsConfig::Confidence::Log})
     for (uint32_t f : {1u, 7u, 16u, 33u, 70u}) {
       const OwnedCsr m = random_csr(40, 60, 0.15, f, true);
@@ -135,7 +135,7 @@ TEST_CASE("Cholesky solver equals the dense reference", "[als_solver]") {
     }
 }
 
-TEST_CASE("CG approaches the exact solution as cg_steps grows", "[als_solver]") {
+TEST_CASE("CG approaches the exact solution as cg_steps grows", "[als]") {
   const uint32_t f = 24;
   const OwnedCsr m = random_csr(30, 80, 0.2, 3);
   AlsConfig cfg = small_config(f, AlsConfig::Solver::CG);
@@ -155,7 +155,7 @@ TEST_CASE("CG approaches the exact solution as cg_steps grows", "[als_solver]") 
   CHECK(errors[3] < 1e-4);
 }
 
-TEST_CASE("non-positive weights count as unobserved; empty rows get zero", "[als_solver]") {
+TEST_CASE("non-positive weights count as unobserved; empty rows get zero", "[als]") {
   const uint32_t f = 8;
   const OwnedCsr noisy = random_csr(25, 30, 0.3, 5, true);
   OwnedCsr clean;  // the same matrix without its w <= 0 entries
@@ -191,7 +191,7 @@ TEST_CASE("non-positive weights count as unobserved; empty rows get zero", "[als
   CHECK(arma::all(arma::vectorise(X) == 0.0f));
 }
 
-TEST_CASE("gram and half-sweeps do not depend on the thread count", "[als_solver]") {
+TEST_CASE("gram and half-sweeps do not depend on the thread count", "[als]") {
   for (uint32_t f : {8u, 70u}) {                       // 70: vector tiles plus scalar tails
     const arma::fmat Y = random_factors(f, 20000, 4);  // several gram blocks
     const arma::fmat G1 = vidrec::gram(Y, 0.5f, 1);
@@ -215,7 +215,7 @@ TEST_CASE("gram and half-sweeps do not depend on the thread count", "[als_solver
   }
 }
 
-TEST_CASE("training_loss equals the brute-force weighted loss", "[als_solver]") {
+TEST_CASE("training_loss equals the brute-force weighted loss", "[als]") {
   const uint32_t f = 5;
   const OwnedCsr m = random_csr(20, 15, 0.3, 21, true);
   AlsConfig cfg = small_config(f, AlsConfig::Solver::CG);
@@ -240,7 +240,7 @@ TEST_CASE("training_loss equals the brute-force weighted loss", "[als_solver]") 
   CHECK(vidrec::training_loss(m.view(), X, Y, cfg) == Approx(loss / weight).epsilon(1e-5));
 }
 
-TEST_CASE("mismatched factor shapes are rejected", "[als_solver]") {
+TEST_CASE("mismatched factor shapes are rejected", "[als]") {
   const OwnedCsr m = random_csr(4, 5, 0.5, 1);
   const AlsConfig cfg = small_config(3, AlsConfig::Solver::CG);
   arma::fmat X(3, 4, arma::fill::zeros);

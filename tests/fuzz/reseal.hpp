@@ -2,7 +2,7 @@
 // Checksums stop almost every mutated file at the first check, so the fuzzer
 // would never reach the structural checks behind them. reseal() rewrites the
 // section and header checksums of a mutated container (layout in
-// binary_io.hpp), letting mutations through to the deeper validation.
+// vidrec/io/container.hpp), letting mutations through to the deeper validation.
 #pragma once
 #include <xxhash.h>
 

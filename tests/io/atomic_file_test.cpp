@@ -8,7 +8,7 @@
 
 using namespace vidrec;
 
-TEST_CASE("AtomicFile replaces only on commit and leaves no temporary behind", "[binary_io]") {
+TEST_CASE("AtomicFile replaces only on commit and leaves no temporary behind", "[io]") {
   test::TempDir dir;
   const std::string path = dir.file("out.bin");
   test::write_text(path, "old");

@@ -30,7 +30,7 @@ ContainerReader open_bytes(std::vector<char> bytes, uint32_t max_version = 1) {
 }
 }  // namespace
 
-TEST_CASE("container round trip with aligned sections", "[binary_io]") {
+TEST_CASE("container round trip with aligned sections", "[io]") {
   test::TempDir dir;
   const ContainerReader r = open_bytes(sample(dir));
   CHECK(r.version() == 1);
@@ -42,7 +42,7 @@ TEST_CASE("container round trip with aligned sections", "[binary_io]") {
   CHECK_THROWS_WITH(r.bytes(make_tag("ZZZZ")), Catch::Contains("missing section ZZZZ"));
 }
 
-TEST_CASE("reader tells apart wrong magic, newer version, truncation and corruption", "[binary_io]") {
+TEST_CASE("reader tells apart wrong magic, newer version, truncation and corruption", "[io]") {
   test::TempDir dir;
   const std::vector<char> good = sample(dir);
 
@@ -82,7 +82,7 @@ TEST_CASE("reader tells apart wrong magic, newer version, truncation and corrupt
     }
 }
 
-TEST_CASE("a stream writes what ContainerWriter writes, however its sections interleave", "[binary_io]") {
+TEST_CASE("a stream writes what ContainerWriter writes, however its sections interleave", "[io]") {
   test::TempDir dir;
   std::mt19937 rng(3);
   for (int round = 0; round < 20; ++round) {
@@ -122,7 +122,7 @@ TEST_CASE("a stream writes what ContainerWriter writes, however its sections int
   }
 }
 
-TEST_CASE("a stream refuses too many bytes and an incomplete section, and writes nothing", "[binary_io]") {
+TEST_CASE("a stream refuses too many bytes and an incomplete section, and writes nothing", "[io]") {
   test::TempDir dir;
   const std::string path = dir.file("s.bin");
   {

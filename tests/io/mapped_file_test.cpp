@@ -8,7 +8,7 @@
 
 using namespace vidrec;
 
-TEST_CASE("MappedFile reports missing files and directories", "[binary_io]") {
+TEST_CASE("MappedFile reports missing files and directories", "[io]") {
   test::TempDir dir;
   CHECK_THROWS_WITH(MappedFile::open(dir.file("nope")),
                     Catch::Contains("nope") && Catch::Contains("cannot open"));

@@ -4,7 +4,7 @@
 // Contract: user_items is the users x videos weight matrix and item_users its
 // exact transpose (both CSR, as the dataset file stores them). Factors start
 // uniform in [0, 0.01) from cfg.seed (users first, then videos) and each
-// iteration solves all users, then all videos (see als_solver.hpp). The
+// iteration solves all users, then all videos (see solver.hpp). The
 // result is a deterministic function of the inputs, the config and the CPU's
 // instruction set: it does not depend on the thread count.
 // cfg is validated first (ConfigError). Non-finite factors after an iteration

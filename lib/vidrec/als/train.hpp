@@ -5,9 +5,9 @@
 // Contract
 // - The configuration is validated (ConfigError) and the output checked
 //   writable before the dataset is read, so mistakes fail in milliseconds.
-// - One writer per output (OutputLock in binary_io.hpp): a second train on the
+// - One writer per output (OutputLock in io/atomic_file.hpp): a second train on the
 //   same output fails with IoError naming the lock and its holder's pid.
-// - The model is written atomically (binary_io.hpp): a kill at any moment
+// - The model is written atomically (io/atomic_file.hpp): a kill at any moment
 //   leaves the previous model intact and loadable.
 #pragma once
 #include <string>

@@ -11,7 +11,7 @@
 //   the same weights) is stored too, so training needs no transposition.
 // - Provenance (inputs, options, counts) is a JSON section; everything else is
 //   checksummed separately, and content_checksum() ignores provenance.
-// - Written atomically (binary_io.hpp). Opening checks magic, version,
+// - Written atomically (io/atomic_file.hpp). Opening checks magic, version,
 //   checksums and the matrix structure, and throws FormatError naming the file.
 #pragma once
 #include <cstdint>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// `vidrec serve`: the HTTP server around serve_api.hpp (libmicrohttpd in
+// `vidrec serve`: the HTTP server around api.hpp (libmicrohttpd in
 // external epoll mode, one event loop per thread sharing the port with
 // SO_REUSEPORT). Requests that need scoring are suspended as their bodies
 // complete and scored together after each round of events (score_jobs), so
