@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <limits>
 #include <random>
 
+#include "fuzz/reseal.hpp"
 #include "test_util.hpp"
 #include "vidrec/base/errors.hpp"
 
@@ -134,4 +136,95 @@ TEST_CASE("a stream refuses too many bytes and an incomplete section, and writes
     CHECK_THROWS_WITH(s.commit(), Catch::Contains("BBBB") && Catch::Contains("incomplete"));
   }
   CHECK(dir.count() == 0);
+}
+
+namespace {
+// A container whose section A spans 3.5 checksum blocks of random bytes.
+std::vector<char> multi_block(const test::TempDir& dir, std::vector<char>& a) {
+  std::mt19937 rng(5);
+  a.resize(size_t(kChecksumBlock) * 7 / 2);
+  for (char& c : a) c = char(rng());
+  ContainerWriter w("VRDS", 2);
+  w.add(kA, a.data(), a.size());
+  w.add(kB, std::string("hello"));
+  AtomicFile f(dir.file("m.bin"));
+  w.write(f);
+  const std::string text = test::read_text(dir.file("m.bin"));
+  return {text.begin(), text.end()};
+}
+ContainerReader open_lazy(std::vector<char> bytes) {
+  return ContainerReader(MappedFile::from_bytes("f.vrd", std::move(bytes)), "VRDS", 2, false);
+}
+uint64_t offset_of(const ContainerReader& r, uint32_t tag) {
+  for (const SectionInfo& s : r.sections())
+    if (s.tag == tag) return s.offset;
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("a lazy reader verifies the blocks it is asked for, each when first asked", "[io]") {
+  test::TempDir dir;
+  std::vector<char> a;
+  std::vector<char> bytes = multi_block(dir, a);
+  const uint64_t at = offset_of(open_lazy(bytes), kA);
+  bytes[at + 2 * kChecksumBlock + 100] ^= 1;  // block 2 of A
+  CHECK_THROWS_WITH(ContainerReader(MappedFile::from_bytes("f.vrd", bytes), "VRDS", 2),
+                    Catch::Contains("checksum mismatch in section AAAA"));
+  const ContainerReader r = open_lazy(bytes);
+  CHECK(r.lazy());
+  CHECK_NOTHROW(r.check(kA, 0, 2 * kChecksumBlock));             // blocks 0 and 1
+  CHECK_NOTHROW(r.check(kA, 3 * kChecksumBlock, a.size() - 3 * kChecksumBlock));  // the last, partial
+  CHECK_NOTHROW(r.check_all(kB));
+  CHECK_THROWS_WITH(r.check(kA, 2 * kChecksumBlock + 100, 1),
+                    Catch::Contains("f.vrd") && Catch::Contains("section AAAA, block 2"));
+  CHECK_THROWS_WITH(r.check(kA, kChecksumBlock - 1, 2 * kChecksumBlock), Catch::Contains("block 2"));
+  CHECK_THROWS_AS(r.check(kA, 2 * kChecksumBlock + 100, 1), FormatError);  // refused every time
+  CHECK_THROWS_WITH(r.check(kA, a.size() - 1, 2), Catch::Contains("past the end of section AAAA"));
+  CHECK_THROWS_WITH(r.check(kB, 6, 0), Catch::Contains("past the end"));
+}
+
+TEST_CASE("block checksums: required from version 2, checked at open, absent from version 1", "[io]") {
+  test::TempDir dir;
+  std::vector<char> a;
+  const std::vector<char> good = multi_block(dir, a);
+  const ContainerReader intact = open_lazy(good);
+  REQUIRE(intact.sections().back().tag == kBlockSumsTag);
+  CHECK(intact.sections().back().size == 5 * sizeof(uint64_t));  // 4 blocks of A, 1 of B
+
+  std::vector<char> bad = good;  // a damaged block sum: refused at open, before any block is used
+  bad[offset_of(intact, kBlockSumsTag) + 3] ^= 1;
+  CHECK_THROWS_WITH(open_lazy(bad), Catch::Contains("checksum mismatch in section BSUM"));
+
+  bad = good;  // sealed, but not a BSUM any more
+  std::memcpy(bad.data() + 64 + 32 * 2, "XSUM", 4);
+  fuzz::reseal(bad);
+  CHECK_THROWS_WITH(open_lazy(bad), Catch::Contains("missing block checksums"));
+
+  // A version 1 file (no BSUM) opened lazily is verified whole at once.
+  const std::string v1 = test::read_text(std::string(VIDREC_TEST_DATA) + "/v1/dataset.vrd");
+  std::vector<char> old(v1.begin(), v1.end());
+  CHECK_FALSE(open_lazy(old).lazy());
+  old[open_lazy(old).sections()[0].offset] ^= 1;
+  CHECK_THROWS_WITH(open_lazy(old), Catch::Contains("checksum mismatch"));
+}
+
+TEST_CASE("require_finite refuses NaN and infinity, at once or as blocks are checked", "[io]") {
+  test::TempDir dir;
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                          -std::numeric_limits<float>::infinity()}) {
+    std::vector<float> x(size_t(kChecksumBlock) / 2, 1.5f);  // two blocks
+    x[x.size() - 3] = bad;
+    ContainerWriter w("VRDS", 2);
+    w.add(kA, x);
+    AtomicFile f(dir.file("f.bin"));
+    w.write(f);
+    const std::string text = test::read_text(dir.file("f.bin"));
+    const std::vector<char> bytes(text.begin(), text.end());
+    ContainerReader full(MappedFile::from_bytes("f.vrd", bytes), "VRDS", 2);
+    CHECK_THROWS_WITH(full.require_finite(kA), Catch::Contains("non-finite") && Catch::Contains("AAAA"));
+    ContainerReader lazy = open_lazy(bytes);
+    lazy.require_finite(kA);
+    CHECK_NOTHROW(lazy.check(kA, 0, kChecksumBlock));
+    CHECK_THROWS_WITH(lazy.check(kA, kChecksumBlock, 4), Catch::Contains("non-finite"));
+  }
 }

@@ -2,8 +2,12 @@
 #include "vidrec/recommend/recommend.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstring>
+#include <limits>
+#include <random>
 #include <sstream>
 
+#include "fuzz/reseal.hpp"
 #include "test_util.hpp"
 #include "vidrec/base/errors.hpp"
 
@@ -160,4 +164,165 @@ TEST_CASE("id lists: CRLF, blanks and padding", "[recommend]") {
   test::write_text(dir.file("ids.txt"), "\xEF\xBB\xBFu1\r\n\r\n  u2 \n\tu3");
   CHECK(read_id_list(dir.file("ids.txt")) == std::vector<std::string>{"u1", "u2", "u3"});
   CHECK_THROWS_WITH(read_id_list(dir.file("none.txt")), Catch::Contains("none.txt"));
+}
+
+namespace {
+
+// Everything `recommend --all`, an unknown user and `similar` for every video
+// print from a model opened header-only, as the commands open it.
+std::string answers(const std::vector<char>& bytes, const std::vector<std::string>& users,
+                    const std::vector<std::string>& videos) {
+  const Model m = Model::from_file(MappedFile::from_bytes("m.vrm", bytes), Model::Verify::Header);
+  RecommendOptions opt;
+  opt.k = 3;
+  opt.threads = 1;
+  const Recommender rec(m, opt);
+  std::vector<Recommendations> rs;
+  for (const std::string& u : users) rs.push_back(rec.for_user(u));
+  rs.push_back(rec.for_user("nobody"));
+  std::string out = render(m, Format::Jsonl, rs, true);
+  for (const std::string& v : videos) {
+    const auto i = m.find_video(v);
+    if (!i) return out + "lost video " + v;
+    for (const Scored& s : rec.similar(*i)) out += std::string(m.video_id(s.video)) + std::to_string(s.score);
+  }
+  return out;
+}
+
+// A random model of n_users x n_videos x f whose big sections span several
+// checksum blocks.
+std::vector<char> random_model(const test::TempDir& dir, uint32_t n_users, uint32_t n_videos, uint32_t f,
+                               std::vector<std::string>& users, std::vector<std::string>& videos) {
+  std::mt19937 rng(9);
+  DatasetData d;
+  for (uint32_t u = 0; u < n_users; ++u) d.user_ids.push_back("user" + std::to_string(100000 + u));
+  for (uint32_t v = 0; v < n_videos; ++v) d.video_ids.push_back("video" + std::to_string(100000 + v));
+  for (uint32_t u = 0; u < n_users; ++u) {
+    for (uint32_t v = 0; v < n_videos; ++v)
+      if (rng() % 16 == 0) d.indices.push_back(v);
+    d.indptr.push_back(d.indices.size());
+  }
+  d.indptr.insert(d.indptr.begin(), 0);
+  const size_t nnz = d.indices.size();
+  d.weights.assign(nnz, 1);
+  d.events.assign(nnz, 1);
+  d.first_ts.assign(nnz, 0);
+  d.last_ts.assign(nnz, 0);
+  write_dataset(d, dir.file("r.vrd"));
+  std::normal_distribution<float> g;
+  std::vector<float> uf(size_t(n_users) * f), vf(size_t(n_videos) * f);
+  for (float& x : uf) x = g(rng);
+  for (float& x : vf) x = g(rng);
+  ModelData md;
+  md.factors = f;
+  md.user_factors = uf.data();
+  md.video_factors = vf.data();
+  write_model(Dataset::open(dir.file("r.vrd")), md, dir.file("r.vrm"));
+  users = d.user_ids;
+  videos = d.video_ids;
+  const std::string text = test::read_text(dir.file("r.vrm"));
+  return {text.begin(), text.end()};
+}
+
+}  // namespace
+
+// The class of defect: a damaged model answered with exit 0. Whatever byte
+// is damaged, what the commands print is the undamaged answer or nothing (a
+// FormatError), never another answer.
+TEST_CASE("a damaged byte anywhere in a model is refused or changes nothing printed", "[recommend]") {
+  test::TempDir dir;
+  std::vector<std::string> users, videos;
+  SECTION("every byte of a small model, two flips each") {
+    Fixture f;
+    users = {"a", "b", "c"};
+    videos = {"v1", "v2", "v3", "v4"};
+    const std::string text = test::read_text(f.dir.file("m.vrm"));
+    const std::vector<char> good(text.begin(), text.end());
+    const std::string expected = answers(good, users, videos);
+    size_t refused = 0;
+    for (size_t i = 0; i < good.size(); ++i)
+      for (const char flip : {char(0x01), char(0x80)}) {
+        std::vector<char> bad = good;
+        bad[i] ^= flip;
+        std::string got;
+        try {
+          got = answers(bad, users, videos);
+        } catch (const FormatError&) {
+          ++refused;
+          continue;
+        }
+        REQUIRE(got == expected);  // a byte no answer reads (padding, unused sections)
+      }
+    CHECK(refused > good.size());  // most flips hit checked bytes
+  }
+  SECTION("sampled bytes of a model with multi-block sections") {
+    const std::vector<char> good = random_model(dir, 2500, 300, 8, users, videos);
+    const std::string expected = answers(good, users, videos);
+    std::mt19937 rng(4);
+    for (int trial = 0; trial < 120; ++trial) {
+      std::vector<char> bad = good;
+      bad[rng() % bad.size()] ^= char(1 << (rng() % 8));
+      std::string got;
+      try {
+        got = answers(bad, users, videos);
+      } catch (const FormatError&) {
+        continue;
+      }
+      REQUIRE(got == expected);
+    }
+  }
+}
+
+TEST_CASE("a model with NaN or infinite factors is refused, and never written", "[recommend]") {
+  test::TempDir dir;
+  std::vector<std::string> users, videos;
+  std::vector<char> good = random_model(dir, 2500, 300, 8, users, videos);
+  const ContainerReader r(MappedFile::from_bytes("m.vrm", good), "VRMD", kModelVersion);
+  for (const uint32_t tag : {section::kUserFactors, section::kVideoFactors, section::kPanel}) {
+    uint64_t at = 0;
+    for (const SectionInfo& s : r.sections())
+      if (s.tag == tag) at = s.offset + s.size / 2 / 4 * 4;  // a float in the middle
+    std::vector<char> bad = good;
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    std::memcpy(bad.data() + at, &nan, 4);
+    fuzz::reseal(bad);  // checksums valid: only the value is wrong
+    CHECK_THROWS_WITH(Model::from_file(MappedFile::from_bytes("m.vrm", bad)),
+                      Catch::Contains("non-finite") && Catch::Contains(tag_name(tag)));
+    CHECK_THROWS_AS(answers(bad, users, videos), FormatError);
+  }
+  DatasetData d;
+  d.user_ids = {"a"};
+  d.video_ids = {"v"};
+  d.indptr = {0, 1};
+  d.indices = {0};
+  d.weights = {1};
+  d.events = {1};
+  d.first_ts = d.last_ts = {0};
+  write_dataset(d, dir.file("one.vrd"));
+  const std::vector<float> users_f = {1, std::numeric_limits<float>::infinity()}, videos_f = {1, 1};
+  ModelData md;
+  md.factors = 2;
+  md.user_factors = users_f.data();
+  md.video_factors = videos_f.data();
+  CHECK_THROWS_WITH(write_model(Dataset::open(dir.file("one.vrd")), md, dir.file("nan.vrm")),
+                    Catch::Contains("NaN or infinity"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("nan.vrm")));
+}
+
+TEST_CASE("a version 1 model still reads and answers as it did", "[recommend]") {
+  const std::string dir = std::string(VIDREC_TEST_DATA) + "/v1/";
+  for (const auto verify : {Model::Verify::Full, Model::Verify::Header}) {
+    const Model m = Model::open(dir + "model.vrm", verify);
+    CHECK(m.format_version() == 1);
+    RecommendOptions opt;
+    opt.k = 3;
+    const Recommender rec(m, opt);
+    std::vector<std::string_view> all;
+    for (uint32_t u = 0; u < m.n_users(); ++u) all.push_back(m.user_id(u));
+    std::ostringstream out;
+    ResultWriter w(out, Format::Csv, ResultWriter::Kind::Recommend, m, true);
+    rec.for_users(all, 1, [&](const Recommendations& r) { w.write(r); });
+    w.finish();
+    CHECK(out.str() == test::read_text(dir + "recommend_all.csv"));
+  }
 }

@@ -36,6 +36,10 @@ IdView read_id_table(const ContainerReader& r, uint32_t off_tag, uint32_t blob_t
   v.blob_size = b.size();
   v.count = uint32_t(count);
   v.reader = &r;
+  v.off_tag = off_tag;
+  v.blob_tag = blob_tag;
+  r.check_elements<uint64_t>(off_tag, 0, 1);
+  r.check_elements<uint64_t>(off_tag, count, 1);
   if (v.offsets[0] != 0 || v.offsets[count] != b.size())
     r.corrupt("id table " + tag_name(blob_tag) + " bounds");
   if (!check) return v;
@@ -269,7 +273,7 @@ Dataset Dataset::from_file(std::shared_ptr<const MappedFile> file) {
 
   std::vector<uint64_t> sums;
   for (const SectionInfo& s : r->sections())
-    if (s.tag != kMeta) {
+    if (s.tag != kMeta && s.tag != kBlockSumsTag) {  // the content, whatever the format version
       sums.push_back(s.tag);
       sums.push_back(s.checksum);
     }

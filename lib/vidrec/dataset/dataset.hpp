@@ -27,7 +27,8 @@
 
 namespace vidrec {
 
-constexpr uint32_t kDatasetVersion = 1;
+// 2: block checksums (BSUM, io/container.hpp); version 1 files are still read.
+constexpr uint32_t kDatasetVersion = 2;
 
 // Sections that dataset and model files share: dimensions, JSON metadata, id tables.
 namespace section {
@@ -45,16 +46,20 @@ struct IdTable {
   explicit IdTable(const std::vector<std::string>& ids);
 };
 // A table read without the full check (read_id_table's `check` false) is
-// bounds-checked on each access instead and throws FormatError when damaged.
+// checked on each access instead: the blocks an id lies in are verified
+// (a lazy reader), its offsets bounds-checked; FormatError when damaged.
 struct IdView {
   const uint64_t* offsets = nullptr;
   const char* blob = nullptr;
   uint64_t blob_size = 0;
   uint32_t count = 0;
   const ContainerReader* reader = nullptr;
+  uint32_t off_tag = 0, blob_tag = 0;
   std::string_view at(uint32_t i) const {
+    reader->check_elements<uint64_t>(off_tag, i, 2);
     const uint64_t b = offsets[i], e = offsets[i + 1];
     if (b > e || e > blob_size) reader->corrupt("id table offsets");
+    reader->check(blob_tag, b, e - b);
     return {blob + b, size_t(e - b)};
   }
   std::optional<uint32_t> find(std::string_view id) const;  // binary search

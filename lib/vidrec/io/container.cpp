@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
 
@@ -31,6 +32,8 @@ T get(const char* p) {
 }
 
 uint64_t align_up(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
+
+uint64_t blocks_of(uint64_t size) { return (size + kChecksumBlock - 1) / kChecksumBlock; }
 
 uint64_t header_hash(const char* header, const char* table, size_t table_size) {
   char h[kHeaderSize];
@@ -109,14 +112,25 @@ void ContainerWriter::add(uint32_t tag, const void* data, size_t size) {
 
 uint64_t ContainerWriter::write(AtomicFile& out) const {
   std::vector<SectionInfo> infos;
-  for (const Pending& s : sections_) infos.push_back({s.tag, 0, s.size, checksum64(s.data, s.size)});
+  std::vector<uint64_t> sums;
+  for (const Pending& s : sections_) {
+    if (s.tag == kBlockSumsTag) throw std::logic_error("ContainerWriter: BSUM is written by the container");
+    infos.push_back({s.tag, 0, s.size, checksum64(s.data, s.size)});
+    const char* p = static_cast<const char*>(s.data);
+    for (uint64_t at = 0; at < s.size; at += kChecksumBlock)
+      sums.push_back(checksum64(p + at, size_t(std::min<uint64_t>(kChecksumBlock, s.size - at))));
+  }
+  const size_t sums_size = sums.size() * sizeof(uint64_t);
+  infos.push_back({kBlockSumsTag, 0, sums_size, checksum64(sums.data(), sums_size)});
   uint64_t hh = 0;
   const std::vector<char> head = container_head(magic_, version_, infos, hh);
   out.write(head.data(), head.size());
-  for (const Pending& s : sections_) {
-    out.write(s.data, s.size);
-    out.write(kZeros, align_up(s.size) - s.size);
-  }
+  auto section = [&out](const void* data, size_t size) {
+    out.write(data, size);
+    out.write(kZeros, align_up(size) - size);
+  };
+  for (const Pending& s : sections_) section(s.data, s.size);
+  section(sums.data(), sums_size);
   out.commit();
   return hh;
 }
@@ -127,17 +141,27 @@ ContainerStream::ContainerStream(AtomicFile& out, const char (&magic)[5], uint32
                                  const std::vector<std::pair<uint32_t, uint64_t>>& sections)
     : out_(out), version_(version) {
   std::memcpy(magic_, magic, 4);
-  uint64_t offset = align_up(kHeaderSize + sections.size() * kEntrySize);
+  uint64_t offset = align_up(kHeaderSize + (sections.size() + 1) * kEntrySize), blocks = 0;
+  auto new_hash = [] {
+    Hash h(XXH3_createState());
+    if (!h) throw std::bad_alloc();
+    XXH3_64bits_reset(static_cast<XXH3_state_t*>(h.get()));
+    return h;
+  };
   for (const auto& [tag, size] : sections) {
+    if (tag == kBlockSumsTag) throw std::logic_error("ContainerStream: BSUM is written by the container");
     Section s;
     s.info = {tag, offset, size, 0};
-    s.hash.reset(XXH3_createState());
-    if (!s.hash) throw std::bad_alloc();
-    XXH3_64bits_reset(static_cast<XXH3_state_t*>(s.hash.get()));
+    s.first_block = blocks;
+    s.hash = new_hash();
+    s.block_hash = new_hash();
     if (!out_.seekable()) s.held.reserve(size);
     sections_.push_back(std::move(s));
     offset = align_up(offset + size);
+    blocks += blocks_of(size);
   }
+  block_sums_.resize(blocks);
+  sums_offset_ = offset;
 }
 
 void ContainerStream::FreeHash::operator()(void* state) const {
@@ -148,13 +172,24 @@ void ContainerStream::append(size_t section, const void* data, size_t size) {
   Section& s = sections_.at(section);
   if (size > s.info.size - s.written)
     throw std::logic_error("ContainerStream: section " + tag_name(s.info.tag) + " overflows its size");
-  XXH3_64bits_update(static_cast<XXH3_state_t*>(s.hash.get()), data, size);
+  const char* p = static_cast<const char*>(data);
+  XXH3_64bits_update(static_cast<XXH3_state_t*>(s.hash.get()), p, size);
+  auto* block = static_cast<XXH3_state_t*>(s.block_hash.get());
+  for (uint64_t at = s.written, end = s.written + size; at < end;) {
+    const uint64_t n = std::min(end - at, kChecksumBlock - at % kChecksumBlock);
+    XXH3_64bits_update(block, p + (at - s.written), size_t(n));
+    at += n;
+    if (at % kChecksumBlock == 0 || at == s.info.size) {
+      block_sums_[s.first_block + (at - 1) / kChecksumBlock] = XXH3_64bits_digest(block);
+      XXH3_64bits_reset(block);
+    }
+  }
   if (out_.seekable()) {
     out_.pwrite(s.info.offset + s.written, data, size);
     if (s.written + size == s.info.size)  // padding, so the file has no holes
       out_.pwrite(s.info.offset + s.info.size, kZeros, align_up(s.info.size) - s.info.size);
   } else {
-    s.held.insert(s.held.end(), static_cast<const char*>(data), static_cast<const char*>(data) + size);
+    s.held.insert(s.held.end(), p, p + size);
   }
   s.written += size;
 }
@@ -167,9 +202,13 @@ uint64_t ContainerStream::commit() {
     s.info.checksum = XXH3_64bits_digest(static_cast<XXH3_state_t*>(s.hash.get()));
     infos.push_back(s.info);
   }
+  const size_t sums_size = block_sums_.size() * sizeof(uint64_t);
+  infos.push_back({kBlockSumsTag, sums_offset_, sums_size, checksum64(block_sums_.data(), sums_size)});
   uint64_t hh = 0;
   const std::vector<char> head = container_head(magic_, version_, infos, hh);
   if (out_.seekable()) {
+    out_.pwrite(sums_offset_, block_sums_.data(), sums_size);
+    out_.pwrite(sums_offset_ + sums_size, kZeros, align_up(sums_size) - sums_size);
     out_.pwrite(0, head.data(), head.size());
   } else {
     out_.write(head.data(), head.size());
@@ -177,6 +216,8 @@ uint64_t ContainerStream::commit() {
       out_.write(s.held.data(), s.held.size());
       out_.write(kZeros, align_up(s.info.size) - s.info.size);
     }
+    out_.write(block_sums_.data(), sums_size);
+    out_.write(kZeros, align_up(sums_size) - sums_size);
   }
   out_.commit();
   return hh;
@@ -226,8 +267,25 @@ ContainerReader::ContainerReader(std::shared_ptr<const MappedFile> file, const c
       corrupt("section " + tag_name(s.tag) + " lies outside the file");
     sections_.push_back(s);
   }
-  if (verify_sections)
+  const bool has_sums = !sections_.empty() && sections_.back().tag == kBlockSumsTag;
+  if (version_ >= 2 && !has_sums) corrupt("missing block checksums (section BSUM)");
+  if (verify_sections || !has_sums) {
     for (const SectionInfo& s : sections_) verify(s.tag);
+    return;
+  }
+  // Lazy: only the block checksums (1/8192 of the data) are checked now.
+  uint64_t blocks = 0;
+  for (size_t i = 0; i + 1 < sections_.size(); ++i) {
+    first_block_.push_back(blocks);
+    blocks += blocks_of(sections_[i].size);
+  }
+  const SectionInfo& sums = sections_.back();
+  if (sums.size != blocks * sizeof(uint64_t)) corrupt("block checksums do not cover the sections");
+  verify(kBlockSumsTag);
+  block_sums_ = reinterpret_cast<const uint64_t*>(d + sums.offset);
+  finite_.assign(sections_.size(), 0);
+  checked_.reset(new std::atomic<uint8_t>[blocks]());
+  lazy_ = true;
 }
 
 void ContainerReader::corrupt(const std::string& what) const {
@@ -239,10 +297,53 @@ void ContainerReader::size_mismatch(uint32_t tag, uint64_t want, uint64_t got) c
           std::to_string(want));
 }
 
-const SectionInfo& ContainerReader::find(uint32_t tag) const {
-  for (const SectionInfo& s : sections_)
-    if (s.tag == tag) return s;
+size_t ContainerReader::index_of(uint32_t tag) const {
+  for (size_t i = 0; i < sections_.size(); ++i)
+    if (sections_[i].tag == tag) return i;
   corrupt("missing section " + tag_name(tag));
+}
+
+void ContainerReader::check_blocks(uint32_t tag, uint64_t offset, uint64_t size) const {
+  const size_t i = index_of(tag);
+  const SectionInfo& s = sections_[i];
+  if (offset > s.size || size > s.size - offset) corrupt("read past the end of section " + tag_name(tag));
+  if (size == 0 || i + 1 == sections_.size()) return;  // BSUM itself was checked whole
+  for (uint64_t b = offset / kChecksumBlock, last = (offset + size - 1) / kChecksumBlock; b <= last; ++b)
+    check_block(i, b);
+}
+
+void ContainerReader::check_block(size_t i, uint64_t b) const {
+  std::atomic<uint8_t>& checked = checked_[first_block_[i] + b];
+  if (checked.load(std::memory_order_acquire)) return;
+  const SectionInfo& s = sections_[i];
+  const uint64_t begin = b * kChecksumBlock, size = std::min(kChecksumBlock, s.size - begin);
+  if (checksum64(file_->data() + s.offset + begin, size_t(size)) != block_sums_[first_block_[i] + b])
+    corrupt("checksum mismatch in section " + tag_name(s.tag) + ", block " + std::to_string(b));
+  if (finite_[i]) check_finite(s, begin, size);
+  checked.store(1, std::memory_order_release);  // two threads may both check a block: harmless
+}
+
+void ContainerReader::check_all(uint32_t tag) const {
+  if (lazy_) check_blocks(tag, 0, find(tag).size);
+}
+
+void ContainerReader::check_finite(const SectionInfo& s, uint64_t begin, uint64_t size) const {
+  const char* p = file_->data() + s.offset + begin;
+  for (uint64_t k = 0; k + sizeof(float) <= size; k += sizeof(float)) {
+    float x;
+    std::memcpy(&x, p + k, sizeof x);
+    if (!std::isfinite(x))
+      corrupt("non-finite number (NaN or infinity) in section " + tag_name(s.tag) + " at byte " +
+              std::to_string(begin + k));
+  }
+}
+
+void ContainerReader::require_finite(uint32_t tag) {
+  const size_t i = index_of(tag);
+  if (lazy_)
+    finite_[i] = 1;
+  else
+    check_finite(sections_[i], 0, sections_[i].size);
 }
 
 bool ContainerReader::has(uint32_t tag) const {

@@ -11,10 +11,16 @@
 //   table    section_count x 32 bytes: u32 tag, u32 reserved, u64 offset,
 //            u64 size, u64 checksum (XXH3-64 of the section's bytes)
 //   sections
+// From format version 2 the last section, BSUM, holds a checksum of every
+// kChecksumBlock bytes of each other section (u64 each, sections in table
+// order), so a reader that touches a few vectors of a large file verifies
+// just their blocks (ContainerReader::check); version 1 files have no BSUM
+// and are verified whole when opened.
 // A reader tells apart "not a vidrec file" (magic), "written by a newer vidrec"
 // (version), "truncated" (file shorter than the header says) and "corrupt"
 // (checksum mismatch), each naming the file.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -39,6 +45,9 @@ constexpr uint32_t make_tag(const char (&s)[5]) {
 }
 std::string tag_name(uint32_t tag);
 
+constexpr uint64_t kChecksumBlock = uint64_t(1) << 16;
+constexpr uint32_t kBlockSumsTag = make_tag("BSUM");
+
 struct SectionInfo {
   uint32_t tag = 0;
   uint64_t offset = 0;
@@ -50,7 +59,8 @@ struct SectionInfo {
 class ContainerWriter {
  public:
   ContainerWriter(const char (&magic)[5], uint32_t version);
-  // `data` must stay alive until write().
+  // `data` must stay alive until write(). The block checksums (BSUM) are
+  // added by write().
   void add(uint32_t tag, const void* data, size_t size);
   template <class T>
   void add(uint32_t tag, const std::vector<T>& v) {
@@ -80,7 +90,7 @@ class ContainerWriter {
 // writes for the same sections.
 class ContainerStream {
  public:
-  // `sections`: (tag, size in bytes), in file order.
+  // `sections`: (tag, size in bytes), in file order; BSUM follows them.
   ContainerStream(AtomicFile& out, const char (&magic)[5], uint32_t version,
                   const std::vector<std::pair<uint32_t, uint64_t>>& sections);
   ContainerStream(const ContainerStream&) = delete;
@@ -100,16 +110,20 @@ class ContainerStream {
   struct FreeHash {
     void operator()(void* state) const;
   };
+  using Hash = std::unique_ptr<void, FreeHash>;  // an XXH3 state (xxhash.h stays out of this header)
   struct Section {
     SectionInfo info;
     uint64_t written = 0;
-    std::unique_ptr<void, FreeHash> hash;  // an XXH3 state (xxhash.h stays out of this header)
-    std::vector<char> held;                // stdout only
+    uint64_t first_block = 0;  // its first entry in block_sums_
+    Hash hash, block_hash;     // of the whole section, of the current block
+    std::vector<char> held;    // stdout only
   };
   AtomicFile& out_;
   char magic_[4];
   uint32_t version_;
   std::vector<Section> sections_;
+  std::vector<uint64_t> block_sums_;
+  uint64_t sums_offset_ = 0;
 };
 
 // Validates a container and gives typed access to its sections.
@@ -117,8 +131,10 @@ class ContainerReader {
  public:
   // Throws FormatError naming the file unless the magic matches, the version is
   // at most `max_version`, the sizes agree and the header checksum holds.
-  // Section checksums are checked too unless verify_sections is false
-  // (callers that start in milliseconds check them lazily or not at all).
+  // Section checksums are checked too unless verify_sections is false: then
+  // the reader is lazy (callers that start in milliseconds) and callers
+  // check() what they read, block by block, before using it. A version 1
+  // file, which has no block checksums, is verified whole either way.
   ContainerReader(std::shared_ptr<const MappedFile> file, const char (&magic)[5], uint32_t max_version,
                   bool verify_sections = true);
 
@@ -128,10 +144,27 @@ class ContainerReader {
   const MappedFile& file() const { return *file_; }
   bool has(uint32_t tag) const;
   void verify(uint32_t tag) const;
+  bool lazy() const { return lazy_; }
+  // Verifies the blocks of section `tag` that hold bytes [offset, offset +
+  // size), each once (thread-safe): FormatError when one is damaged or the
+  // range leaves the section. Free when the reader is not lazy.
+  void check(uint32_t tag, uint64_t offset, uint64_t size) const {
+    if (lazy_) check_blocks(tag, offset, size);
+  }
+  template <class T>
+  void check_elements(uint32_t tag, uint64_t first, uint64_t count) const {
+    check(tag, first * sizeof(T), count * sizeof(T));
+  }
+  void check_all(uint32_t tag) const;
+  // Section `tag` holds float32s that must all be finite: checked now when
+  // the reader is not lazy, else with each block as it is checked. Call
+  // before reading the section.
+  void require_finite(uint32_t tag);
 
   std::string_view bytes(uint32_t tag) const;
   // A section read as an array of T; its size must be a multiple of sizeof(T)
   // and, when expected_count is given, hold exactly that many elements.
+  // Neither bytes() nor array() checks the contents of a lazy reader.
   template <class T>
   const T* array(uint32_t tag, uint64_t expected_count) const {
     std::string_view b = bytes(tag);
@@ -142,11 +175,22 @@ class ContainerReader {
 
  private:
   [[noreturn]] void size_mismatch(uint32_t tag, uint64_t want, uint64_t got) const;
-  const SectionInfo& find(uint32_t tag) const;
+  size_t index_of(uint32_t tag) const;
+  const SectionInfo& find(uint32_t tag) const { return sections_[index_of(tag)]; }
+  void check_blocks(uint32_t tag, uint64_t offset, uint64_t size) const;
+  void check_block(size_t section, uint64_t block) const;
+  void check_finite(const SectionInfo& s, uint64_t begin, uint64_t size) const;
   std::shared_ptr<const MappedFile> file_;
   uint32_t version_ = 0;
   uint64_t header_checksum_ = 0;
   std::vector<SectionInfo> sections_;
+  // Lazy readers only: per section its first block, whether it must be
+  // finite; per block its checksum (in the file) and whether it was checked.
+  bool lazy_ = false;
+  std::vector<uint64_t> first_block_;
+  std::vector<uint8_t> finite_;
+  const uint64_t* block_sums_ = nullptr;
+  std::unique_ptr<std::atomic<uint8_t>[]> checked_;
 };
 
 // Peeks at the first four bytes: "VRDS", "VRMD", or "" when not a vidrec file.

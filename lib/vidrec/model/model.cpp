@@ -9,16 +9,21 @@
 
 namespace vidrec {
 
-namespace {
 using namespace section;
-constexpr uint32_t kUserFactors = make_tag("UFAC"), kVideoFactors = make_tag("VFAC");
-constexpr uint32_t kSeenPtr = make_tag("SPTR"), kSeenIdx = make_tag("SIDX");
-constexpr uint32_t kPopularity = make_tag("POPC"), kPopularOrder = make_tag("POPR");
-constexpr uint32_t kPanel = make_tag("VPAN"), kInvNorms = make_tag("VINV");
+
+namespace {
+bool all_finite(const float* x, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
+}
 }  // namespace
 
 uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string& path) {
   const uint64_t n_users = ds.n_users(), n_videos = ds.n_videos(), nnz = ds.nnz();
+  if (!all_finite(data.user_factors, n_users * data.factors) ||
+      !all_finite(data.video_factors, n_videos * data.factors))
+    throw InputError(path + ": not written: the factors hold NaN or infinity");
   const std::vector<uint64_t> dims{n_users, n_videos, data.factors, nnz};
   const std::string meta = data.meta.dump();
 
@@ -74,8 +79,13 @@ Model Model::open(const std::string& path, Verify verify) {
 Model Model::from_file(std::shared_ptr<const MappedFile> file, Verify verify) {
   Model m;
   const bool full = verify == Verify::Full;
-  auto r = std::make_shared<const ContainerReader>(std::move(file), "VRMD", kModelVersion, full);
+  auto reader = std::make_shared<ContainerReader>(std::move(file), "VRMD", kModelVersion, full);
+  for (const uint32_t tag : {kUserFactors, kVideoFactors, kPanel, kInvNorms})
+    if (reader->has(tag)) reader->require_finite(tag);
+  const std::shared_ptr<const ContainerReader> r = reader;
   m.reader_ = r;
+  r->check_all(kDims);
+  r->check_all(kMeta);
   const uint64_t* dims = r->array<uint64_t>(kDims, 4);
   if (dims[0] >= UINT32_MAX || dims[1] >= UINT32_MAX || dims[2] == 0 || dims[2] > 65536)
     r->corrupt("dimensions out of range");
@@ -89,6 +99,7 @@ Model Model::from_file(std::shared_ptr<const MappedFile> file, Verify verify) {
   m.video_factors_ = r->array<float>(kVideoFactors, uint64_t(m.n_videos_) * m.factors_);
   m.seen_ptr_ = r->array<uint64_t>(kSeenPtr, m.n_users_ + uint64_t{1});
   m.seen_idx_ = r->array<uint32_t>(kSeenIdx, nnz);
+  r->check_elements<uint64_t>(kSeenPtr, m.n_users_, 1);
   if (m.seen_ptr_[m.n_users_] != nnz) r->corrupt("seen-video pointers do not end at the entry count");
   m.popularity_ = r->array<uint32_t>(kPopularity, m.n_videos_);
   m.popular_order_ = r->array<uint32_t>(kPopularOrder, m.n_videos_);
@@ -106,19 +117,44 @@ Model Model::from_file(std::shared_ptr<const MappedFile> file, Verify verify) {
   return m;
 }
 
+const float* Model::user_factors() const {
+  reader_->check_all(kUserFactors);
+  return user_factors_;
+}
+
+const float* Model::video_factors() const {
+  reader_->check_all(kVideoFactors);
+  return video_factors_;
+}
+
 std::pair<const uint32_t*, const uint32_t*> Model::seen(uint32_t u) const {
+  reader_->check_elements<uint64_t>(kSeenPtr, u, 2);
   const uint64_t b = seen_ptr_[u], e = seen_ptr_[u + 1];
   if (b > e || e > seen_total()) reader_->corrupt("seen-video pointers of user " + std::to_string(u));
+  reader_->check_elements<uint32_t>(kSeenIdx, b, e - b);
   return {seen_idx_ + b, seen_idx_ + e};
 }
 
+const uint32_t* Model::popularity() const {
+  reader_->check_all(kPopularity);
+  return popularity_;
+}
+
 uint32_t Model::popular(uint32_t i) const {
+  reader_->check_elements<uint32_t>(kPopularOrder, i, 1);
   const uint32_t v = popular_order_[i];
   if (v >= n_videos_) reader_->corrupt("popularity order out of range");
   return v;
 }
 
+const uint32_t* Model::popular_order() const {
+  reader_->check_all(kPopularOrder);
+  return popular_order_;
+}
+
 VideoPanel Model::panel(bool cosine) const {
+  reader_->check_all(kPanel);
+  if (cosine) reader_->check_all(kInvNorms);
   return {panel_, cosine ? inv_norms_ : nullptr, n_videos_, panel_stride(n_videos_), factors_};
 }
 

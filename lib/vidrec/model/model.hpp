@@ -9,12 +9,17 @@
 //   cold start), the hyperparameters, the dataset's content checksum and the
 //   training statistics (JSON).
 // - Same container as the dataset (io/container.hpp): versioned, checksummed per
-//   section, written atomically, memory-mapped on open so loading costs
-//   nothing until a vector is touched. Verify::Full checks every section
-//   checksum and the structure (O(file size)); Verify::Header checks the
-//   header, section table and sizes only, and the accessors then bounds-check
-//   what they touch, so a damaged file still gives a FormatError, never a
-//   crash. A shell loop that starts `recommend` per user wants the latter.
+//   section and per 64 KiB block, written atomically, memory-mapped on open so
+//   loading costs nothing until a vector is touched. Verify::Full checks every
+//   section checksum and the structure (O(file size)); Verify::Header checks
+//   the header and section table, and every accessor then verifies the blocks
+//   it hands out (once each) and bounds-checks them, so every byte a command
+//   uses is verified at a cost proportional to what it reads: a damaged file
+//   gives a FormatError, never a crash or a wrong answer. A shell loop that
+//   starts `recommend` per user wants the latter. (Version 1 files, without
+//   block checksums, are verified whole by both.)
+// - Factors, panel and norms must be finite: a file holding NaN or infinity
+//   is refused as corrupt (write_model refuses to write one).
 // - The video factors are also stored as a scoring panel (panel.hpp) with
 //   inverse norms, so recommend and similar stream them without a transpose.
 #pragma once
@@ -33,7 +38,15 @@
 
 namespace vidrec {
 
-constexpr uint32_t kModelVersion = 1;
+// 2: block checksums (BSUM, io/container.hpp); version 1 files are still read.
+constexpr uint32_t kModelVersion = 2;
+
+namespace section {
+constexpr uint32_t kUserFactors = make_tag("UFAC"), kVideoFactors = make_tag("VFAC");
+constexpr uint32_t kSeenPtr = make_tag("SPTR"), kSeenIdx = make_tag("SIDX");
+constexpr uint32_t kPopularity = make_tag("POPC"), kPopularOrder = make_tag("POPR");
+constexpr uint32_t kPanel = make_tag("VPAN"), kInvNorms = make_tag("VINV");
+}  // namespace section
 
 // What train hands to write_model; factors are column-major f x n (one
 // column per user/video), exactly the layout stored.
@@ -57,19 +70,26 @@ class Model {
   uint32_t n_users() const { return n_users_; }
   uint32_t n_videos() const { return n_videos_; }
   uint32_t factors() const { return factors_; }
-  const float* user_vector(uint32_t u) const { return user_factors_ + uint64_t(u) * factors_; }
-  const float* video_vector(uint32_t v) const { return video_factors_ + uint64_t(v) * factors_; }
-  const float* user_factors() const { return user_factors_; }
-  const float* video_factors() const { return video_factors_; }
+  // Every accessor verifies what it returns (see the contract).
+  const float* user_vector(uint32_t u) const {
+    reader_->check_elements<float>(section::kUserFactors, uint64_t(u) * factors_, factors_);
+    return user_factors_ + uint64_t(u) * factors_;
+  }
+  const float* video_vector(uint32_t v) const {
+    reader_->check_elements<float>(section::kVideoFactors, uint64_t(v) * factors_, factors_);
+    return video_factors_ + uint64_t(v) * factors_;
+  }
+  const float* user_factors() const;
+  const float* video_factors() const;
   // Videos user u interacted with, ascending: [first, second).
   std::pair<const uint32_t*, const uint32_t*> seen(uint32_t u) const;
   const uint32_t* seen_begin(uint32_t u) const { return seen(u).first; }
   const uint32_t* seen_end(uint32_t u) const { return seen(u).second; }
   uint64_t seen_total() const { return seen_ptr_[n_users_]; }
   // Distinct users per video, and the i-th most popular video.
-  const uint32_t* popularity() const { return popularity_; }
+  const uint32_t* popularity() const;
   uint32_t popular(uint32_t i) const;
-  const uint32_t* popular_order() const { return popular_order_; }  // unchecked under Verify::Header
+  const uint32_t* popular_order() const;  // entries not range-checked under Verify::Header
   // Video factors as a scoring panel; with `cosine`, scores are divided by
   // the videos' norms.
   VideoPanel panel(bool cosine = false) const;
