@@ -151,6 +151,39 @@ if cmp -s "$WORK/body" "$WORK/cli_b.json"; then pass; else fail "old model not k
 curl -s "$URL/metrics" >"$WORK/metrics"
 expect_contains "$WORK/metrics" "vidrec_model_load_failures_total 1" "refusal counted"
 
+# Rewritten in place under load (cp onto the served file: same inode,
+# truncated, then written), truncated, cut short: not one request may fail and
+# the server may not fault; only complete, verified files are loaded, and the
+# last complete one is served in the end.
+(
+  for i in $(seq 1 300); do
+    curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 -H 'Content-Type: application/json' \
+      -d '{"user_id":"u00'$((i % 9 + 1))'","k":3}' "$URL/invocations"
+  done >"$WORK/codes"
+) &
+LOAD=$!
+for i in 1 2 3 4 5 6 7 8; do
+  case $((i % 4)) in
+    0) cp "$WORK/a.vrm" "$WORK/live.vrm" ;;
+    1) cp "$WORK/b.vrm" "$WORK/live.vrm" ;;
+    2) : >"$WORK/live.vrm" ;;
+    3) head -c 1500 "$WORK/a.vrm" >"$WORK/live.vrm" ;;
+  esac
+  sleep 0.3
+done
+cp "$WORK/b.vrm" "$WORK/live.vrm"
+timeout 60 tail --pid="$LOAD" -f /dev/null
+expect_eq "$(wc -l <"$WORK/codes")" 300 "every request answered during in-place rewrites"
+expect_eq "$(grep -vc '^200$' "$WORK/codes")" 0 "no failed request during in-place rewrites"
+kill -0 "$SERVER_PID" 2>/dev/null && pass || fail "server died during in-place rewrites"
+served=0
+for i in $(seq 1 40); do
+  post /invocations '{"user_id":"u001","k":3}' >/dev/null
+  cmp -s "$WORK/body" "$WORK/cli_b.json" && { served=1; break; }
+  sleep 0.1
+done
+expect_eq "$served" 1 "the complete model is served after the rewrites"
+
 # One access-log line per request, as JSON.
 expect_contains "$WORK/server.log" '"method":"POST","path":"/invocations","status":200,"latency_ms":' "access log"
 

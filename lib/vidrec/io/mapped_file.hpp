@@ -14,6 +14,12 @@ namespace vidrec {
 class MappedFile {
  public:
   static std::shared_ptr<const MappedFile> open(const std::string& path);
+  // A private copy of a regular file, in memory of its own: unlike a mapping,
+  // nothing another process does to the file (truncate, rewrite in place)
+  // can change it or fault it (SIGBUS). A file that changes size while it is
+  // read is an IoError. For a server that must keep its model whatever
+  // happens on disk.
+  static std::shared_ptr<const MappedFile> copy(const std::string& path);
   static std::shared_ptr<const MappedFile> from_bytes(std::string name, std::vector<char> bytes);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
@@ -28,7 +34,7 @@ class MappedFile {
   std::string name_;
   const char* data_ = nullptr;
   size_t size_ = 0;
-  bool mapped_ = false;
+  bool mapped_ = false;  // data_ is ours to munmap (a file mapping or copy()'s memory)
   std::vector<char> owned_;
 };
 

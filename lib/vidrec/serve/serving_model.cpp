@@ -89,7 +89,9 @@ void score_jobs(ScoringJob* const* jobs, size_t count) {
 
 std::shared_ptr<const ServingModel> ServingModel::load(const std::string& path) {
   const auto start = std::chrono::steady_clock::now();
-  std::shared_ptr<ServingModel> m(new ServingModel(Model::open(path, Model::Verify::Full)));
+  // A private copy, not a mapping: a model rewritten in place on disk can
+  // neither change nor fault (SIGBUS) the one being served.
+  std::shared_ptr<ServingModel> m(new ServingModel(Model::from_file(MappedFile::copy(path), Model::Verify::Full)));
   m->load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   m->loaded_at_ = std::chrono::system_clock::now();
   return m;
