@@ -49,6 +49,29 @@ post() {
     "http://127.0.0.1:$PORT$1"
 }
 
+# load_in_background -- 300 /invocations requests, one after another, in the
+# background: one status a line in $WORK/codes; sets LOAD.
+load_in_background() {
+  (
+    for i in $(seq 1 300); do
+      curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 -H 'Content-Type: application/json' \
+        -d '{"user_id":"u00'$((i % 9 + 1))'","k":3}' "$URL/invocations"
+    done >"$WORK/codes"
+  ) &
+  LOAD=$!
+}
+
+# served_within_4s FILE -- 1 once /invocations for u001 answers FILE's bytes, 0 if not within 4 s.
+served_within_4s() {
+  local i
+  for i in $(seq 1 40); do
+    post /invocations '{"user_id":"u001","k":3}' >/dev/null
+    cmp -s "$WORK/body" "$1" && { echo 1; return; }
+    sleep 0.1
+  done
+  echo 0
+}
+
 cp "$WORK/a.vrm" "$WORK/live.vrm"
 start_server "$WORK/server.log" sh -c "exec '$VIDREC' serve --model '$WORK/live.vrm' --port \$PORT \
   --max-body 65536 --read-timeout 1" || exit 1
@@ -111,13 +134,7 @@ expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/ping")" 200 "serving a
 
 # Hot reload under load: 300 requests while the file is replaced atomically
 # (and SIGHUP sent); not one may fail.
-(
-  for i in $(seq 1 300); do
-    curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 -H 'Content-Type: application/json' \
-      -d '{"user_id":"u00'$((i % 9 + 1))'","k":3}' "$URL/invocations"
-  done >"$WORK/codes"
-) &
-LOAD=$!
+load_in_background
 for i in 1 2 3 4 5 6; do
   if [ $((i % 2)) -eq 1 ]; then src=b; else src=a; fi
   cp "$WORK/$src.vrm" "$WORK/live.tmp" && mv "$WORK/live.tmp" "$WORK/live.vrm"
@@ -129,12 +146,7 @@ timeout 60 tail --pid="$LOAD" -f /dev/null
 expect_eq "$(wc -l <"$WORK/codes")" 300 "every request answered"
 expect_eq "$(grep -vc '^200$' "$WORK/codes")" 0 "no failed request during reloads"
 "$VIDREC" recommend --model "$WORK/b.vrm" --user u001 -k 3 >"$WORK/cli_b.json"
-served=0
-for i in $(seq 1 40); do
-  post /invocations '{"user_id":"u001","k":3}' >/dev/null
-  cmp -s "$WORK/body" "$WORK/cli_b.json" && { served=1; break; }
-  sleep 0.1
-done
+served=$(served_within_4s "$WORK/cli_b.json")
 expect_eq "$served" 1 "the new model is served after the reloads"
 expect_contains "$WORK/server.log" '"event":"model_loaded"' "reloads logged"
 
@@ -155,13 +167,7 @@ expect_contains "$WORK/metrics" "vidrec_model_load_failures_total 1" "refusal co
 # truncated, then written), truncated, cut short: not one request may fail and
 # the server may not fault; only complete, verified files are loaded, and the
 # last complete one is served in the end.
-(
-  for i in $(seq 1 300); do
-    curl -s -o /dev/null -w '%{http_code}\n' --max-time 5 -H 'Content-Type: application/json' \
-      -d '{"user_id":"u00'$((i % 9 + 1))'","k":3}' "$URL/invocations"
-  done >"$WORK/codes"
-) &
-LOAD=$!
+load_in_background
 for i in 1 2 3 4 5 6 7 8; do
   case $((i % 4)) in
     0) cp "$WORK/a.vrm" "$WORK/live.vrm" ;;
@@ -176,12 +182,7 @@ timeout 60 tail --pid="$LOAD" -f /dev/null
 expect_eq "$(wc -l <"$WORK/codes")" 300 "every request answered during in-place rewrites"
 expect_eq "$(grep -vc '^200$' "$WORK/codes")" 0 "no failed request during in-place rewrites"
 kill -0 "$SERVER_PID" 2>/dev/null && pass || fail "server died during in-place rewrites"
-served=0
-for i in $(seq 1 40); do
-  post /invocations '{"user_id":"u001","k":3}' >/dev/null
-  cmp -s "$WORK/body" "$WORK/cli_b.json" && { served=1; break; }
-  sleep 0.1
-done
+served=$(served_within_4s "$WORK/cli_b.json")
 expect_eq "$served" 1 "the complete model is served after the rewrites"
 
 # One access-log line per request, as JSON.
