@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // vidrec: dispatches to a subcommand and turns errors into exit codes:
 // 0 ok, 1 runtime/data error, 2 usage error. Messages go to stderr.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -8,6 +10,7 @@
 
 #include "commands.hpp"
 #include "vidrec/base/errors.hpp"
+#include "vidrec/io/paths.hpp"
 
 int main(int argc, char** argv) {
   // Past a file-size limit (ulimit -f) write() then fails with EFBIG and the
@@ -19,7 +22,13 @@ int main(int argc, char** argv) {
   // Settings for cron jobs in one file, one [section] per subcommand, e.g.
   // [train] factors = 64. Subcommands fall through to it, so
   // `vidrec train ... --config FILE` works.
-  app.set_config("--config", "", "Read options from a TOML/INI file ([train], [prepare] sections)");
+  app.set_config("--config", "", "Read options from a TOML/INI file ([train], [prepare] sections)")
+      // Checked as it is parsed, before CLI11 reads it: /dev/zero or a FIFO
+      // would be read forever. A missing file stays CLI11's usage error.
+      ->each([](const std::string& path) {
+        if (::access(path.c_str(), F_OK) == 0) vidrec::require_regular_file(path);
+      })
+      ->trigger_on_parse();
   vidrec::cli::register_prepare(app);
   vidrec::cli::register_train(app);
   vidrec::cli::register_recommend(app);

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "vidrec/base/errors.hpp"
+#include "vidrec/io/paths.hpp"
 #include "vidrec/model/model.hpp"
 #include "vidrec/base/parallel.hpp"
 #include "vidrec/base/progress.hpp"
@@ -40,6 +41,7 @@ TrainReport run_train(const TrainConfig& cfg) {
   const auto start = std::chrono::steady_clock::now();
   cfg.als.validate();
   if (cfg.output.empty()) throw ConfigError("an output model path is required (-o FILE)");
+  check_outputs({{"dataset", cfg.dataset}}, {{"-o", cfg.output}});
   OutputLock lock(cfg.output);
   if (cfg.output != "-") AtomicFile probe(cfg.output);  // fail fast when the directory is not writable
 

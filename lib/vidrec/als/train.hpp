@@ -4,7 +4,8 @@
 //
 // Contract
 // - The configuration is validated (ConfigError) and the output checked
-//   writable before the dataset is read, so mistakes fail in milliseconds.
+//   writable before the dataset is read, so mistakes fail in milliseconds;
+//   an output naming the dataset (also through a link) is a ConfigError.
 // - One writer per output (OutputLock in io/atomic_file.hpp): a second train on the
 //   same output fails with IoError naming the lock and its holder's pid.
 // - The model is written atomically (io/atomic_file.hpp): a kill at any moment

@@ -240,7 +240,7 @@ uint64_t write_dataset(const DatasetData& d, const std::string& path) {
   return w.commit();
 }
 
-Dataset Dataset::open(const std::string& path) { return from_file(MappedFile::open(path)); }
+Dataset Dataset::open(const std::string& path) { return from_file(open_container_file(path)); }
 
 Dataset Dataset::from_file(std::shared_ptr<const MappedFile> file) {
   Dataset ds;

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "vidrec/base/errors.hpp"
+#include "vidrec/io/paths.hpp"
 
 namespace vidrec {
 
@@ -116,8 +117,8 @@ SplitReport run_split(const SplitStageConfig& cfg) {
   cfg.split.validate();
   if (cfg.train_output.empty()) throw ConfigError("a train output path is required (-o FILE)");
   if (cfg.test_output.empty()) throw ConfigError("a test output path is required (--test FILE)");
-  if (cfg.train_output == cfg.test_output)
-    throw ConfigError("train and test outputs must differ, both are " + cfg.train_output);
+  // Also through links, hard links and other spellings of one path.
+  check_outputs({{"dataset", cfg.dataset}}, {{"-o", cfg.train_output}, {"--test", cfg.test_output}});
   OutputLock train_lock(cfg.train_output), test_lock(cfg.test_output);
   // Fail fast when a directory is not writable, before reading the input.
   if (cfg.train_output != "-") AtomicFile probe(cfg.train_output);

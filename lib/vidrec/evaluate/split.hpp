@@ -21,7 +21,8 @@
 //   one part are normal.
 // - Provenance of each part records the split parameters, which part it is,
 //   and the input's path and content checksum.
-// - run_split validates the configuration (ConfigError) and takes an
+// - run_split validates the configuration (ConfigError; also outputs naming
+//   the dataset or each other, io/paths.hpp check_outputs) and takes an
 //   OutputLock on both outputs and checks they are writable before reading the
 //   input. Each output is written atomically; the pair is not: if writing the
 //   test part fails, the train part has already been replaced.

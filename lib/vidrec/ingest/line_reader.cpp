@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "vidrec/base/errors.hpp"
+#include "vidrec/io/paths.hpp"
 
 namespace vidrec {
 
@@ -172,14 +173,8 @@ void LineReader::fill() {
 
 std::unique_ptr<ByteSource> open_source(const std::string& path) {
   const std::string name = path == "-" ? "<stdin>" : path;
-  int fd = path == "-" ? ::dup(STDIN_FILENO) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(name + ": cannot open: " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    throw IoError(name + ": is a directory");
-  }
-  return std::make_unique<GzipSource>(fd, name);
+  // Streamed, so a FIFO or a pipe (<(zcat ...)) is fine; devices are not.
+  return std::make_unique<GzipSource>(open_streamable(path), name);
 }
 
 std::unique_ptr<ByteSource> memory_source(std::string_view data) {

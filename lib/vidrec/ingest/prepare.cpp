@@ -4,11 +4,13 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
+#include <memory>
+#include <optional>
 #include <sstream>
 
 #include "vidrec/base/errors.hpp"
+#include "vidrec/io/atomic_file.hpp"
+#include "vidrec/io/paths.hpp"
 
 namespace vidrec {
 
@@ -21,8 +23,6 @@ void PrepareConfig::validate() const {
   int stdin_uses = 0;
   for (const std::string& in : inputs) stdin_uses += in == "-";
   if (stdin_uses > 1) throw ConfigError("stdin ('-') can be read only once");
-  if (output != "-" && (output == rejects_path || output == summary_json_path))
-    throw ConfigError("the dataset output and the rejects/summary files must differ");
 }
 
 void add_type_weight(PrepareConfig& cfg, const std::string& arg) {
@@ -96,32 +96,45 @@ std::string PrepareReport::to_text() const {
 
 PrepareReport run_prepare(const PrepareConfig& cfg) {
   cfg.validate();
+  const std::vector<std::string> inputs = cfg.inputs.empty() ? std::vector<std::string>{"-"} : cfg.inputs;
+  // Usage errors first, before any file is opened for writing: an output that
+  // names an input (--rejects raw.csv) would be truncated before it is read.
+  std::vector<NamedPath> ins, outs{{"-o", cfg.output}};
+  for (const std::string& in : inputs) ins.push_back({"input", in});
+  if (!cfg.rejects_path.empty()) outs.push_back({"--rejects", cfg.rejects_path});
+  if (!cfg.summary_json_path.empty()) outs.push_back({"--summary-json", cfg.summary_json_path});
+  check_outputs(ins, outs);
+
+  // Fail fast: a concurrent writer or an unwritable directory is found before
+  // the long read. Every output, side outputs too, has one writer at a time
+  // and is replaced atomically, so a refused run touches nothing.
+  std::vector<std::unique_ptr<OutputLock>> locks;
+  for (const NamedPath& o : outs) {
+    locks.push_back(std::make_unique<OutputLock>(o.path));
+    if (o.path != "-") AtomicFile probe(o.path);
+  }
   PrepareReport rep;
-  std::ofstream rejects_file;
   IngestOptions opt;
   opt.type_weights = cfg.type_weights;
   opt.ignore_types = cfg.ignore_types;
   opt.strict = cfg.strict;
   opt.progress = cfg.progress;
+  // Streamed to the temporary through AtomicFile's buffer: the rejects of a
+  // huge dirty log are not held in memory.
+  std::optional<AtomicFile> rejects_file;
+  std::optional<AtomicOstream> rejects;
   if (!cfg.rejects_path.empty()) {
-    if (cfg.rejects_path == "-") {
-      opt.rejects = &std::cout;
-    } else {
-      rejects_file.open(cfg.rejects_path, std::ios::binary | std::ios::trunc);
-      if (!rejects_file) throw IoError(cfg.rejects_path + ": cannot open for writing");
-      opt.rejects = &rejects_file;
-    }
+    rejects_file.emplace(cfg.rejects_path);
+    rejects.emplace(*rejects_file);
+    opt.rejects = &*rejects;
   }
-  // Fail fast: a concurrent writer or an unwritable directory is found before the long read.
-  OutputLock lock(cfg.output);
-  if (cfg.output != "-") AtomicFile probe(cfg.output);
 
   Aggregator agg;
-  const std::vector<std::string> inputs = cfg.inputs.empty() ? std::vector<std::string>{"-"} : cfg.inputs;
   for (const std::string& in : inputs) ingest_file(in, opt, agg, rep.ingest);
-  if (opt.rejects) {
-    opt.rejects->flush();
-    if (!*opt.rejects) throw IoError(cfg.rejects_path + ": write failed");
+  // Published even when the run then fails its thresholds: they explain why.
+  if (rejects) {
+    rejects->flush();
+    rejects_file->commit();
   }
 
   const Aggregator::Shape& shape = agg.close(cfg.prune, rep.prune);

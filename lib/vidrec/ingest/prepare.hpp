@@ -8,8 +8,11 @@
 //   out; strict turns the first one into an InputError naming file and line.
 // - The summary (counts, malformed_by_reason, pruning) is produced even when
 //   the run then fails its thresholds, so monitoring sees why.
-// - One writer per output (OutputLock): a concurrent prepare of the same
-//   output fails at once instead of racing it.
+// - Outputs (-o, rejects, summary) must not name an input or each other, and
+//   at most one may be stdout: a ConfigError before anything is opened.
+// - One writer per output (OutputLock), side outputs included: a concurrent
+//   prepare of the same output fails at once, touching nothing. The rejects
+//   and summary are replaced atomically too, after the locks are taken.
 // - The dataset is written (atomically) only when the run succeeds: at least
 //   one interaction survives and the reject rate is at most max_reject_rate.
 #pragma once

@@ -34,7 +34,7 @@ std::string csv_field(std::string_view s) {
 }
 
 nlohmann::json describe_file(const std::string& path) {
-  auto file = MappedFile::open(path);
+  auto file = open_container_file(path);
   const std::string magic = sniff_magic(*file);
   if (magic == "VRDS") {
     const Dataset ds = Dataset::from_file(file);

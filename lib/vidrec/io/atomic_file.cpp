@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "vidrec/base/errors.hpp"
+#include "vidrec/io/paths.hpp"
 
 namespace vidrec {
 
@@ -43,7 +44,9 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     fd_ = STDOUT_FILENO;
     return;
   }
-  temp_ = path_ + ".tmp.XXXXXX";
+  // Through a symbolic link, the target is replaced and the link kept.
+  target_ = resolve_output(path_);
+  temp_ = target_ + ".tmp.XXXXXX";
   fd_ = ::mkstemp(temp_.data());
   if (fd_ < 0) throw IoError(sys_error("cannot create temporary file", temp_));
   ::fchmod(fd_, 0644);
@@ -105,13 +108,13 @@ void AtomicFile::commit() {
     throw IoError(sys_error("close failed", temp_));
   }
   fd_ = -1;
-  if (::rename(temp_.c_str(), path_.c_str()) != 0) {
-    std::string msg = sys_error("cannot rename " + temp_ + " into place", path_);
+  if (::rename(temp_.c_str(), target_.c_str()) != 0) {
+    std::string msg = sys_error("cannot rename " + temp_ + " into place", target_);
     ::unlink(temp_.c_str());
     throw IoError(msg);
   }
   // Make the rename itself durable.
-  int dfd = ::open(dir_of(path_).c_str(), O_RDONLY | O_DIRECTORY);
+  int dfd = ::open(dir_of(target_).c_str(), O_RDONLY | O_DIRECTORY);
   if (dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);
@@ -120,7 +123,10 @@ void AtomicFile::commit() {
 
 OutputLock::OutputLock(const std::string& output) {
   if (output == "-") return;
-  const std::string path = output + ".lock";
+  // The lock sits beside the file that is replaced, so writers through a
+  // symbolic link and through its target take the same lock.
+  const std::string target = resolve_output(output);
+  const std::string path = target + ".lock";
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw IoError(sys_error("cannot create lock file", path));
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
@@ -134,14 +140,31 @@ OutputLock::OutputLock(const std::string& output) {
   const std::string me = std::to_string(::getpid());
   if (::ftruncate(fd_, 0) == 0) (void)!::pwrite(fd_, me.data(), me.size(), 0);
 
-  const std::string dir = dir_of(output);
+  const std::string dir = dir_of(target);
   const std::string prefix =
-      output.substr(output.rfind('/') == std::string::npos ? 0 : output.rfind('/') + 1) + ".tmp.";
+      target.substr(target.rfind('/') == std::string::npos ? 0 : target.rfind('/') + 1) + ".tmp.";
   if (DIR* d = ::opendir(dir.c_str())) {
     while (const dirent* e = ::readdir(d))
       if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0) ::unlinkat(::dirfd(d), e->d_name, 0);
     ::closedir(d);
   }
+}
+
+AtomicOstream::Buf::int_type AtomicOstream::Buf::overflow(int_type c) {
+  if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+  const char ch = traits_type::to_char_type(c);
+  file_.write(&ch, 1);
+  return c;
+}
+
+std::streamsize AtomicOstream::Buf::xsputn(const char* s, std::streamsize n) {
+  file_.write(s, size_t(n));
+  return n;
+}
+
+AtomicOstream::AtomicOstream(AtomicFile& file) : std::ostream(nullptr), buf_(file) {
+  rdbuf(&buf_);
+  exceptions(std::ios::badbit);  // AtomicFile's IoError, with its reason, reaches the caller
 }
 
 OutputLock::~OutputLock() {

@@ -94,6 +94,18 @@ std::string tag_name(uint32_t tag) {
   return s;
 }
 
+namespace {
+uint64_t declared_file_size(const char* head, size_t n) {
+  if (n < kHeaderSize) return 0;
+  const std::string m(head, 4);
+  return m == "VRDS" || m == "VRMD" ? get<uint64_t>(head + 16) : 0;
+}
+}  // namespace
+
+std::shared_ptr<const MappedFile> open_container_file(const std::string& path) {
+  return MappedFile::open(path, kHeaderSize, declared_file_size);
+}
+
 std::string sniff_magic(const MappedFile& file) {
   if (file.size() < 4) return "";
   std::string m(file.data(), 4);

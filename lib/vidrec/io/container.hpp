@@ -193,6 +193,11 @@ class ContainerReader {
   std::unique_ptr<std::atomic<uint8_t>[]> checked_;
 };
 
+// Opens a dataset or model file for ContainerReader: mapped when regular; a
+// pipe ("-") is read only as far as the header's file_size (plus one byte, so
+// trailing data is reported), never to the end of an endless stream.
+std::shared_ptr<const MappedFile> open_container_file(const std::string& path);
+
 // Peeks at the first four bytes: "VRDS", "VRMD", or "" when not a vidrec file.
 std::string sniff_magic(const MappedFile& file);
 

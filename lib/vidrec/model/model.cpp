@@ -73,7 +73,7 @@ uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string
 }
 
 Model Model::open(const std::string& path, Verify verify) {
-  return from_file(MappedFile::open(path), verify);
+  return from_file(open_container_file(path), verify);
 }
 
 Model Model::from_file(std::shared_ptr<const MappedFile> file, Verify verify) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vidrec/base/errors.hpp"
+#include "vidrec/io/paths.hpp"
 #include "vidrec/base/parallel.hpp"
 // fccp reads the small id-list files (CRLF, BOM, a last line without newline).
 #pragma GCC diagnostic push
@@ -119,8 +120,15 @@ std::vector<Scored> Recommender::similar(uint32_t v) const {
 
 std::vector<std::string> read_id_list(const std::string& path) {
   std::vector<std::string> ids;
-  FILE* f = path == "-" ? ::fdopen(::dup(STDIN_FILENO), "rb") : std::fopen(path.c_str(), "rb");
-  if (!f) throw IoError((path == "-" ? "<stdin>" : path) + ": cannot open: " + std::strerror(errno));
+  // A named list must be a regular file (a FIFO would block, /dev/zero never
+  // end); "-" is stdin, read a line at a time.
+  const int fd = path == "-" ? ::dup(STDIN_FILENO) : open_regular(path);
+  FILE* f = fd < 0 ? nullptr : ::fdopen(fd, "rb");
+  if (!f) {
+    const std::string msg = sys_error("cannot open", path == "-" ? "<stdin>" : path);
+    if (fd >= 0) ::close(fd);
+    throw IoError(msg);
+  }
   io::LineReader reader(path == "-" ? "<stdin>" : path, f);
   try {
     while (char* line = reader.next_line()) {

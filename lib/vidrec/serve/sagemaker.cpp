@@ -13,6 +13,7 @@
 
 #include "vidrec/base/errors.hpp"
 #include "vidrec/ingest/prepare.hpp"
+#include "vidrec/io/paths.hpp"
 
 namespace vidrec {
 
@@ -152,6 +153,7 @@ SageMakerTrainReport sagemaker_train(const std::string& root, bool progress) {
   PrepareConfig prep;
   std::error_code ec;
   if (fs::exists(hp_path, ec)) {  // SageMaker omits it when no hyperparameter was set
+    require_regular_file(hp_path.string());  // not a FIFO or device read forever
     std::ifstream in(hp_path);
     nlohmann::json h;
     try {
