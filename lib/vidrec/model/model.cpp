@@ -20,7 +20,8 @@ constexpr uint32_t kPanel = make_tag("VPAN"), kInvNorms = make_tag("VINV");
 uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string& path) {
   const uint64_t n_users = ds.n_users(), n_videos = ds.n_videos(), nnz = ds.nnz();
   const std::vector<uint64_t> dims{n_users, n_videos, data.factors, nnz};
-  const std::string meta = data.meta.dump();
+  // The dataset path need not be UTF-8, which JSON requires: replaced, not thrown on.
+  const std::string meta = data.meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 
   std::vector<std::string> users, videos;
   users.reserve(n_users);
