@@ -125,15 +125,17 @@ TEST_CASE("values beyond float32's range are non_finite_value, its edge is not",
   char at_max[64], past_max[64];
   std::snprintf(at_max, sizeof at_max, "%.17g", double(FLT_MAX));
   std::snprintf(past_max, sizeof past_max, "%.17g", std::nextafter(double(FLT_MAX), INFINITY));
-  for (const std::string& bad : std::vector<std::string>{"1e39", "-1e39", "3.5e38", "+3.5e38", "1e300", "-1.7976931348623157e308",
+  for (const std::string& bad :
+       std::vector<std::string>{"1e39", "-1e39", "3.5e38", "+3.5e38", "1e300", "-1.7976931348623157e308",
                                 "340282356779733661637539395458142568448" /* 2^128 */, std::string(past_max),
                                 "-" + std::string(past_max)}) {
     INFO(bad);
     REQUIRE(parse(bad) == LineResult::Rejected);
     CHECK(why == Reject::NonFiniteValue);
   }
-  for (const std::string& good : std::vector<std::string>{std::string(at_max), "-" + std::string(at_max), "1e38", "-1e38",
-                                 "9999999999", "340282346638528859811704183484516925440" /* FLT_MAX */}) {
+  for (const std::string& good :
+       std::vector<std::string>{std::string(at_max), "-" + std::string(at_max), "1e38", "-1e38", "9999999999",
+                                "340282346638528859811704183484516925440" /* FLT_MAX */}) {
     INFO(good);
     REQUIRE(parse(good) == LineResult::Row);
     CHECK(std::isfinite(float(row.value)));
@@ -163,9 +165,11 @@ TEST_CASE("rows with invalid UTF-8 in an id, the type or the location are invali
     Row row;
     Reject why{};
     for (const std::string bad :
-         {"u\xFF\xFE" "1,v1,watch,1,USA,1735726800", "u1,v\xC3(,like,2,,1735726800",
-          "u1,v1,wat\xC3\xA7\xC3,1,USA,1735726800", "u1,v1,watch,1,\xE2\x82,1735726800",
-          "\"u\xC0\xAF\",v1,watch,1,USA,1735726800", "u1,v1,watch,1,USA\xED\xA0\x80,2025-01-01 00:00:00"}) {
+         {"u\xFF\xFE"
+          "1,v1,watch,1,USA,1735726800",
+          "u1,v\xC3(,like,2,,1735726800", "u1,v1,wat\xC3\xA7\xC3,1,USA,1735726800",
+          "u1,v1,watch,1,\xE2\x82,1735726800", "\"u\xC0\xAF\",v1,watch,1,USA,1735726800",
+          "u1,v1,watch,1,USA\xED\xA0\x80,2025-01-01 00:00:00"}) {
       std::string l = bad;
       if (!tail.empty()) l.insert(l.find(','), tail);  // a long user id
       INFO(l);

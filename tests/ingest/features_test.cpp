@@ -239,8 +239,12 @@ TEST_CASE("pairs whose summed weight overflows float32 are dropped and counted",
 
   // A video whose every pair overflowed goes too; with pruning on as well.
   PruneStats st2;
-  const DatasetData e = aggregate({{"u1", "v1", 1, 1}, {"u1", "v1", 1, 2}, {"u2", "v9", big, 3},
-                                   {"u1", "v9", big, 4}, {"u1", "v9", big, 5}, {"u2", "v1", 1, 6},
+  const DatasetData e = aggregate({{"u1", "v1", 1, 1},
+                                   {"u1", "v1", 1, 2},
+                                   {"u2", "v9", big, 3},
+                                   {"u1", "v9", big, 4},
+                                   {"u1", "v9", big, 5},
+                                   {"u2", "v1", 1, 6},
                                    {"u2", "v1", 1, 7}},
                                   {2, 2}, &st2);
   CHECK(st2.overflow_pairs == 1);

@@ -39,7 +39,7 @@ TEST_CASE("LineReader agrees with fccp's LineReader", "[ingest]") {
 TEST_CASE("a line's scan finds what a byte loop finds, and parsing with it changes nothing", "[ingest]") {
   // Lines of every length around the 64-byte window, from an alphabet rich in
   // the bytes that matter (comma, quote, blanks, CR, bytes >= 0x80 that make
-// valid and invalid UTF-8), many of them valid rows.
+  // valid and invalid UTF-8), many of them valid rows.
   std::mt19937 rng(11);
   const std::string alphabet = ",,,,\"  \t\rab1-:\xC3\xA9\xFF\x80";
   auto random_line = [&]() {

@@ -35,7 +35,8 @@ void add_type_weight(PrepareConfig& cfg, const std::string& arg) {
   auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), w);
   // Weights are stored as float32: W beyond its range would be stored as inf.
   if (ec != std::errc() || end != num.data() + num.size() || !(std::fabs(w) <= double(FLT_MAX)))
-    throw ConfigError("--weight " + arg + ": W must be a finite number within float32's range (|W| <= 3.4e38)");
+    throw ConfigError("--weight " + arg +
+                      ": W must be a finite number within float32's range (|W| <= 3.4e38)");
   cfg.type_weights[type] = w;
 }
 
@@ -168,7 +169,8 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
   }
   if (!cfg.summary_json_path.empty()) {
     AtomicFile out(cfg.summary_json_path);
-    const std::string text = rep.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    const std::string text =
+        rep.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     out.write(text.data(), text.size());
     out.commit();
   }

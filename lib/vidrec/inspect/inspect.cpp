@@ -109,7 +109,8 @@ std::string describe_text(const nlohmann::json& j) {
     o << "  users " << j["users"] << ", videos " << j["videos"] << ", factors " << j["factors"]
       << ", seen pairs " << j["seen_pairs"] << "\n";
     const auto& meta = j["meta"];
-    if (meta.contains("hyperparameters")) o << "  hyperparameters " << json_text(meta["hyperparameters"]) << "\n";
+    if (meta.contains("hyperparameters"))
+      o << "  hyperparameters " << json_text(meta["hyperparameters"]) << "\n";
     if (meta.contains("dataset")) o << "  dataset " << json_text(meta["dataset"]) << "\n";
     if (meta.contains("training")) {
       const auto& secs = meta["training"]["iteration_seconds"];
@@ -136,7 +137,8 @@ std::string describe_text(const nlohmann::json& j) {
     if (p.contains("options")) o << "  options " << json_text(p["options"]) << "\n";
     if (p.contains("counts"))
       o << "  rows valid " << p["counts"].value("rows_valid", 0) << ", malformed "
-        << p["counts"].value("rows_malformed", 0) << " " << json_text(p["counts"]["malformed_by_reason"]) << "\n";
+        << p["counts"].value("rows_malformed", 0) << " " << json_text(p["counts"]["malformed_by_reason"])
+        << "\n";
   }
   return o.str();
 }
