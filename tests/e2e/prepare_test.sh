@@ -14,6 +14,7 @@ expect_exit 2 "prepare without -o" -- "$VIDREC" prepare "$DIRTY"
 expect_exit 2 "unknown option" -- "$VIDREC" prepare "$DIRTY" -o "$WORK/x.vrd" --frobnicate
 expect_exit 2 "reject rate out of range" -- "$VIDREC" prepare "$DIRTY" -o "$WORK/x.vrd" --max-reject-rate 2
 expect_exit 2 "malformed --weight" -- "$VIDREC" prepare "$DIRTY" -o "$WORK/x.vrd" --weight like
+expect_exit 2 "--weight beyond float32" -- "$VIDREC" prepare "$DIRTY" -o "$WORK/x.vrd" --weight like=1e39
 expect_exit 0 "--help" -- "$VIDREC" prepare --help
 expect_contains "$WORK/out" "--max-reject-rate" "help lists options"
 
@@ -162,6 +163,9 @@ if /usr/bin/python3 -c 'import numpy' 2>/dev/null && [ -f "$ROOT/../shared/tools
   for key in rows_valid rows_malformed users videos pairs value_sum; do
     expect_eq "$(json_count $key "$WORK/synth.json")" "$(json_count $key "$WORK/m.json")" "synthetic $key"
   done
+  expect_eq "$(/usr/bin/python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); s=json.load(open(sys.argv[2]))
+print(all(s["malformed_by_reason"][k] == n for k, n in m["malformed_by_kind"].items()))' "$WORK/m.json" \
+    "$WORK/synth.json")" "True" "synthetic malformed_by_reason matches the manifest's kinds"
 fi
 
 # Weights, ignored types and pruning.
