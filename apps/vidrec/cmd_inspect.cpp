@@ -26,7 +26,9 @@ void register_inspect(CLI::App& app) {
       dump_pairs_csv(Dataset::open(o->path), std::cout);
     } else {
       const nlohmann::json j = describe_file(o->path);
-      std::cout << (o->json ? j.dump(2) + "\n" : describe_text(j));
+      // Paths and ids from older files may not be UTF-8: replace, never throw.
+      std::cout << (o->json ? j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"
+                            : describe_text(j));
     }
     std::cout.flush();
     if (!std::cout) throw IoError("write to stdout failed");

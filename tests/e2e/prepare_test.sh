@@ -14,6 +14,7 @@ expect_exit 2 "prepare without -o" -- "$VIDREC" prepare "$DIRTY"
 expect_exit 2 "unknown option" -- "$VIDREC" prepare "$DIRTY" -o "$WORK/x.vrd" --frobnicate
 expect_exit 2 "reject rate out of range" -- "$VIDREC" prepare "$DIRTY" -o "$WORK/x.vrd" --max-reject-rate 2
 expect_exit 2 "malformed --weight" -- "$VIDREC" prepare "$DIRTY" -o "$WORK/x.vrd" --weight like
+expect_exit 2 "--weight beyond float32" -- "$VIDREC" prepare "$DIRTY" -o "$WORK/x.vrd" --weight like=1e39
 expect_exit 0 "--help" -- "$VIDREC" prepare --help
 expect_contains "$WORK/out" "--max-reject-rate" "help lists options"
 
@@ -77,6 +78,95 @@ gz_size=$(wc -c <"$WORK/dirty.csv.gz")
 head -c $((gz_size - 12)) "$WORK/dirty.csv.gz" >"$WORK/cut.csv.gz"
 expect_exit 1 "truncated gzip" -- "$VIDREC" prepare "$WORK/cut.csv.gz" -o "$WORK/cut.vrd"
 expect_contains "$WORK/err" "cut.csv.gz: corrupt or truncated gzip" "truncated gzip message"
+
+# Concatenated gzip members are all read; plain text after gzip data is an error, never dropped.
+head -3 "$ROOT/examples/interactions.csv" | gzip -c >"$WORK/cat.csv.gz"
+tail -n +4 "$ROOT/examples/interactions.csv" | gzip -c >>"$WORK/cat.csv.gz"
+expect_exit 0 "two gzip members" -- "$VIDREC" prepare "$WORK/cat.csv.gz" -o "$WORK/cat.vrd" -q
+expect_eq "$(checksum "$WORK/cat.vrd")" "$("$VIDREC" prepare "$ROOT/examples/interactions.csv" -o - -q |
+  "$VIDREC" inspect --json - | grep content_checksum)" "two members give the whole log"
+head -3 "$ROOT/examples/interactions.csv" | gzip -c >"$WORK/mixed.csv.gz"
+tail -n +4 "$ROOT/examples/interactions.csv" >>"$WORK/mixed.csv.gz"
+expect_exit 1 "plain text after gzip" -- "$VIDREC" prepare "$WORK/mixed.csv.gz" -o "$WORK/mixed.vrd"
+expect_contains "$WORK/err" "mixed.csv.gz: bytes after the gzip data (from byte" "trailing data message"
+[ ! -e "$WORK/mixed.vrd" ] && pass || fail "a run with trailing data wrote a dataset"
+{ cat "$WORK/dirty.csv.gz"; head -c 100 /dev/zero; } >"$WORK/padded.csv.gz"
+expect_exit 1 "zero padding after gzip" -- "$VIDREC" prepare "$WORK/padded.csv.gz" -o "$WORK/padded.vrd"
+expect_contains "$WORK/err" "padded.csv.gz: bytes after the gzip data" "padding message"
+expect_exit 1 "trailing data on stdin" -- sh -c "'$VIDREC' prepare -o '$WORK/stdin2.vrd' <'$WORK/mixed.csv.gz'"
+expect_contains "$WORK/err" "<stdin>: bytes after the gzip data" "stdin trailing data message"
+
+# CR-only line endings fail the run naming the file (not one "header" line), also next to another file.
+tr '\n' '\r' <"$ROOT/examples/interactions.csv" >"$WORK/mac.csv"
+expect_exit 1 "CR-only file after a good one" -- "$VIDREC" prepare "$DIRTY" "$WORK/mac.csv" -o "$WORK/mac.vrd" \
+  --summary-json "$WORK/mac.json"
+expect_contains "$WORK/err" "mac.csv:1: carriage return inside a line: CR-only line endings" "CR-only message"
+[ ! -e "$WORK/mac.vrd" ] && pass || fail "a CR-only run wrote a dataset"
+tail -n +2 "$ROOT/examples/interactions.csv" | tr '\n' '\r' >"$WORK/mac2.csv"
+expect_exit 1 "CR-only file without header" -- "$VIDREC" prepare "$WORK/mac2.csv" -o "$WORK/mac.vrd"
+expect_contains "$WORK/err" "mac2.csv:1: carriage return" "CR-only without header message"
+
+# Values beyond float32, pairs whose sum overflows, invalid UTF-8, zone offsets past the years 0001..9999:
+# each row counted under its reason, written to --rejects with file:line; never stored.
+printf '%s\n' 'userId,videoId,interactionType,interactionValue,location,timestamp' \
+  'u1,v1,watch,1e39,USA,2025-01-01 00:00:00' 'u1,v1,watch,-3.5e38,USA,2025-01-01 00:00:00' \
+  'u1,v2,watch,3e38,USA,2025-01-01 00:00:00' 'u1,v2,watch,3e38,USA,2025-01-01 00:00:01' \
+  'u2,v1,watch,3e38,USA,2025-01-01 00:00:00' \
+  'u2,v3,watch,1,USA,0001-01-01T00:00:00+00:01' 'u2,v3,watch,1,USA,9999-12-31T23:59:59-00:01' \
+  'u2,v3,watch,1,USA,0001-01-01T00:59:00+00:59' 'u3,v3,watch,1,USA,9999-12-31T23:00:59-00:59' >"$WORK/edge.csv"
+printf 'u\377,v1,watch,1,USA,1\nu4,v\303(,watch,1,USA,1\nu4,v1,w\355\240\200,1,USA,1\nu4,v1,watch,1,\342\202,1\n' \
+  >>"$WORK/edge.csv"
+printf 'u\303\251,v1,watch,1,S\303\243o Paulo,1\n' >>"$WORK/edge.csv"
+expect_exit 0 "prepare edge values" -- "$VIDREC" prepare "$WORK/edge.csv" -o "$WORK/edge.vrd" \
+  --summary-json "$WORK/edge.json" --rejects "$WORK/edge.tsv"
+for reason in '"non_finite_value": 2' '"bad_timestamp": 2' '"invalid_utf8": 4'; do
+  expect_contains "$WORK/edge.json" "$reason" "edge malformed_by_reason"
+done
+expect_eq "$(json_count rows_valid "$WORK/edge.json")" "6" "edge rows_valid"
+expect_eq "$(json_count lines "$WORK/edge.json")" "15" "edge lines"
+expect_eq "$(tr -d ' \n' <"$WORK/edge.json" | grep -o '"weight_overflow":{[^}]*}')" \
+  '"weight_overflow":{"events":2,"pairs":1}' "summed weight overflow counted"
+expect_contains "$WORK/err" "weight overflow: 1 pairs (2 events) dropped" "overflow in the text summary"
+expect_eq "$(cut -f1,2 "$WORK/edge.tsv" | tr '\n' ' ')" "$WORK/edge.csv:2	non_finite_value $WORK/edge.csv:3	non_finite_value \
+$WORK/edge.csv:7	bad_timestamp $WORK/edge.csv:8	bad_timestamp $WORK/edge.csv:11	invalid_utf8 \
+$WORK/edge.csv:12	invalid_utf8 $WORK/edge.csv:13	invalid_utf8 $WORK/edge.csv:14	invalid_utf8 " "edge rejects"
+expect_exit 0 "dump edge" -- "$VIDREC" inspect "$WORK/edge.vrd" --dump csv
+expect_eq "$(cat "$WORK/out")" "$(printf '%s\n' 'userId,videoId,weight,events,first_ts,last_ts' \
+  'u2,v1,3e+38,1,2025-01-01 00:00:00,2025-01-01 00:00:00' 'u2,v3,1,1,0001-01-01 00:00:00,0001-01-01 00:00:00' \
+  'u3,v3,1,1,9999-12-31 23:59:59,9999-12-31 23:59:59')
+$(printf 'u\303\251,v1,1,1,1970-01-01 00:00:01,1970-01-01 00:00:01')" "edge dump: finite weights, years 0001..9999"
+# The dump's user, video, weight and first time as a log again: what was stored must ingest.
+"$VIDREC" inspect "$WORK/edge.vrd" --dump csv | tail -n +2 |
+  sed 's/^\([^,]*\),\([^,]*\),\([^,]*\),[^,]*,\([^,]*\),.*/\1,\2,watch,\3,USA,\4/' >"$WORK/again.csv"
+expect_exit 0 "re-ingest the dump" -- "$VIDREC" prepare "$WORK/again.csv" -o "$WORK/again.vrd" --strict -q
+expect_exit 0 "inspect --json edge" -- "$VIDREC" inspect --json "$WORK/edge.vrd"
+
+# Paths that are not UTF-8 (JSON must be): the run and later commands do not fail after their work.
+ODD=$WORK/$(printf 'odd\377\303')
+mkdir -p "$ODD"
+cp "$DIRTY" "$ODD/in.csv"
+expect_exit 0 "prepare with a non-UTF-8 path" -- "$VIDREC" prepare "$ODD/in.csv" -o "$ODD/d.vrd" \
+  --summary-json "$ODD/s.json" -q
+expect_exit 0 "inspect --json with a non-UTF-8 path" -- "$VIDREC" inspect --json "$ODD/d.vrd"
+expect_contains "$WORK/out" "odd$(printf '\357\277\275\357\277\275')/in.csv" "path bytes replaced by U+FFFD"
+expect_exit 0 "inspect text with a non-UTF-8 path" -- "$VIDREC" inspect "$ODD/d.vrd"
+expect_exit 0 "train with a non-UTF-8 path" -- "$VIDREC" train "$ODD/d.vrd" -o "$ODD/m.vrm" --factors 2 \
+  --iterations 2 -q
+expect_exit 0 "inspect --json model with a non-UTF-8 path" -- "$VIDREC" inspect --json "$ODD/m.vrm"
+
+# Synthetic dirty, awkward logs: exactly the manifest's counts.
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null && [ -f "$ROOT/../shared/tools/synth.py" ]; then
+  /usr/bin/python3 "$ROOT/../shared/tools/synth.py" --users 300 --videos 200 --events 20000 --seed 9 \
+    --dirty 0.02 --awkward -o "$WORK/synth.csv" --manifest "$WORK/m.json"
+  expect_exit 0 "prepare synthetic" -- "$VIDREC" prepare "$WORK/synth.csv" -o "$WORK/synth.vrd" \
+    --summary-json "$WORK/synth.json" -q
+  for key in rows_valid rows_malformed users videos pairs value_sum; do
+    expect_eq "$(json_count $key "$WORK/synth.json")" "$(json_count $key "$WORK/m.json")" "synthetic $key"
+  done
+  expect_eq "$(/usr/bin/python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); s=json.load(open(sys.argv[2]))
+print(all(s["malformed_by_reason"][k] == n for k, n in m["malformed_by_kind"].items()))' "$WORK/m.json" \
+    "$WORK/synth.json")" "True" "synthetic malformed_by_reason matches the manifest's kinds"
+fi
 
 # Weights, ignored types and pruning.
 expect_exit 0 "weights" -- "$VIDREC" prepare "$ROOT/examples/interactions.csv" -o "$WORK/w.vrd" \

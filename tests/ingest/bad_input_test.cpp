@@ -40,8 +40,12 @@ std::string bad(const char* name) { return std::string(VIDREC_TEST_DATA) + "/bad
 
 TEST_CASE("bad-input corpus: exact counts", "[bad_input]") {
   test::TempDir dir;
-  // Invalid UTF-8 is data, not an error: ids are opaque bytes.
-  check(prepare(bad("invalid_utf8.csv"), dir), {3, 0, 1, 0, 2, 2, 3});
+  // Ids must be UTF-8 (they reach JSON): rows with invalid bytes in the user,
+  // video or location are rejected; the valid multi-byte row is kept as is.
+  const PrepareReport utf8 = prepare(bad("invalid_utf8.csv"), dir);
+  check(utf8, {1, 3, 1, 0, 1, 1, 1});
+  CHECK(utf8.ingest.rejected[size_t(Reject::InvalidUtf8)] == 3);
+  CHECK(Dataset::open(dir.file("out.vrd")).find_user("u\xC3\xA9").has_value());
   // A NUL inside an id keeps it distinct from its prefix ("u2\0x" vs "u2");
   // a NUL in the value makes it non-numeric.
   const PrepareReport nul = prepare(bad("nul_bytes.csv"), dir);

@@ -2,7 +2,12 @@
 #include "vidrec/ingest/csv.hpp"
 
 #include <catch2/catch.hpp>
+#include <cfloat>
+#include <cmath>
+#include <cstdio>
 #include <random>
+
+#include "vidrec/base/utf8.hpp"
 
 using namespace vidrec;
 
@@ -106,4 +111,88 @@ TEST_CASE("valid rows keep their fields; location may be empty", "[ingest]") {
   CHECK(row.location.empty());
   REQUIRE(p.parse("u1,v1,watch,1e-400,X,1735726800", false, row, why) == LineResult::Row);  // underflow is 0
   CHECK(row.value == 0.0);
+}
+
+// Weights are stored as float32: a value beyond its range would be stored as
+// inf and break every later train.
+TEST_CASE("values beyond float32's range are non_finite_value, its edge is not", "[ingest]") {
+  LineParser p;
+  Row row;
+  Reject why{};
+  auto parse = [&](const std::string& value) {
+    return p.parse("u1,v1,watch," + value + ",USA,1735726800", false, row, why);
+  };
+  char at_max[64], past_max[64];
+  std::snprintf(at_max, sizeof at_max, "%.17g", double(FLT_MAX));
+  std::snprintf(past_max, sizeof past_max, "%.17g", std::nextafter(double(FLT_MAX), INFINITY));
+  for (const std::string& bad :
+       std::vector<std::string>{"1e39", "-1e39", "3.5e38", "+3.5e38", "1e300", "-1.7976931348623157e308",
+                                "340282356779733661637539395458142568448" /* 2^128 */, std::string(past_max),
+                                "-" + std::string(past_max)}) {
+    INFO(bad);
+    REQUIRE(parse(bad) == LineResult::Rejected);
+    CHECK(why == Reject::NonFiniteValue);
+  }
+  for (const std::string& good :
+       std::vector<std::string>{std::string(at_max), "-" + std::string(at_max), "1e38", "-1e38", "9999999999",
+                                "340282346638528859811704183484516925440" /* FLT_MAX */}) {
+    INFO(good);
+    REQUIRE(parse(good) == LineResult::Row);
+    CHECK(std::isfinite(float(row.value)));
+  }
+}
+
+TEST_CASE("valid_utf8 follows Unicode's well-formed table", "[ingest]") {
+  for (const char* good : {"", "abc", "S\xC3\xA3o Paulo", "\xE4\xB8\xAD\xE6\x96\x87", "\xF0\x9F\x8E\xAC",
+                           "\xC2\x80", "\xDF\xBF", "\xE0\xA0\x80", "\xED\x9F\xBF", "\xEE\x80\x80",
+                           "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF", "long ascii run then \xC3\xA9 and more"})
+    CHECK(valid_utf8(good));
+  for (const char* bad : {"\x80", "a\xBF", "\xC0\xAF", "\xC1\xBF", "\xC3", "abc\xC3", "\xC3(",
+                          "\xE0\x9F\xBF" /* overlong */, "\xED\xA0\x80" /* surrogate */, "\xE2\x82",
+                          "\xF0\x8F\xBF\xBF" /* overlong */, "\xF4\x90\x80\x80" /* > U+10FFFF */,
+                          "\xF5\x80\x80\x80", "\xFF", "\xFE\xFF", "eight ok\xFF", "\xF0\x9F\x8E"}) {
+    INFO(bad);
+    CHECK_FALSE(valid_utf8(bad));
+  }
+  CHECK(valid_utf8(std::string("a\0b", 3)));  // NUL is ASCII
+}
+
+// Ids end up in JSON, which must be UTF-8: such a row is rejected, not stored.
+TEST_CASE("rows with invalid UTF-8 in an id, the type or the location are invalid_utf8", "[ingest]") {
+  const std::string pad(70, 'x');  // a line past the 64-byte window, found without a scan
+  for (const std::string& tail : {std::string(), pad}) {
+    LineParser p;
+    Row row;
+    Reject why{};
+    for (const std::string bad :
+         {"u\xFF\xFE"
+          "1,v1,watch,1,USA,1735726800",
+          "u1,v\xC3(,like,2,,1735726800", "u1,v1,wat\xC3\xA7\xC3,1,USA,1735726800",
+          "u1,v1,watch,1,\xE2\x82,1735726800", "\"u\xC0\xAF\",v1,watch,1,USA,1735726800",
+          "u1,v1,watch,1,USA\xED\xA0\x80,2025-01-01 00:00:00"}) {
+      std::string l = bad;
+      if (!tail.empty()) l.insert(l.find(','), tail);  // a long user id
+      INFO(l);
+      REQUIRE(p.parse(l, false, row, why) == LineResult::Rejected);
+      CHECK(why == Reject::InvalidUtf8);
+    }
+    for (const std::string good : {"u\xC3\xA9,v\xF0\x9F\x8E\xAC,watch,1,S\xC3\xA3o Paulo,1735726800",
+                                   "\"\xE4\xB8\xAD\",v1,\xE2\x82\xAC,1,,1735726800"}) {
+      std::string l = good;
+      if (!tail.empty()) l.insert(l.find(','), tail);
+      INFO(l);
+      REQUIRE(p.parse(l, false, row, why) == LineResult::Row);
+    }
+  }
+  // The reasons checked before it win: a bad value or time is reported as such.
+  LineParser p;
+  Row row;
+  Reject why{};
+  REQUIRE(p.parse("u\xFF,v1,watch,\xFF,USA,1735726800", false, row, why) == LineResult::Rejected);
+  CHECK(why == Reject::NonNumericValue);
+  REQUIRE(p.parse("u\xFF,v1,watch,1,USA,\xFF", false, row, why) == LineResult::Rejected);
+  CHECK(why == Reject::BadTimestamp);
+  REQUIRE(p.parse("u\xFF,v1,watch,1,USA", false, row, why) == LineResult::Rejected);
+  CHECK(why == Reject::TooFewFields);
+  CHECK(std::string(reject_code(Reject::InvalidUtf8)) == "invalid_utf8");
 }

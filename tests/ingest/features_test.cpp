@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <map>
 #include <random>
 
@@ -204,4 +205,52 @@ TEST_CASE("no pruning keeps everything", "[features]") {
   CHECK(d.indices.size() == 1);
   CHECK(st.rounds == 0);
   CHECK(st.users_removed == 0);
+}
+
+// Each row is within float32's range (csv.cpp rejects the rest), but a pair's
+// sum need not be: such a pair is dropped and counted, never stored as inf.
+TEST_CASE("pairs whose summed weight overflows float32 are dropped and counted", "[ingest]") {
+  const double big = 3e38;  // within float32 (max ~3.4028e38); two of them are not
+  PruneStats st;
+  const DatasetData d = aggregate({{"u1", "v1", big, 10},
+                                   {"u1", "v1", big, 20},  // u1,v1: 6e38, overflows
+                                   {"u1", "v2", big, 30},  // u1,v2: 3e38, kept
+                                   {"u2", "v1", -big, 40},
+                                   {"u2", "v1", -big, 50},
+                                   {"u2", "v1", -big, 60},  // u2,v1: -9e38, overflows
+                                   {"u3", "v3", 2.0, 70},
+                                   {"u4", "v1", big, 80},
+                                   {"u4", "v1", -big, 90}},  // u4,v1: 0 in double, kept
+                                  {}, &st);
+  CHECK(st.overflow_pairs == 2);
+  CHECK(st.overflow_events == 5);
+  // u2's only pair went, so u2 went too (counted as a removed user).
+  CHECK(d.user_ids == std::vector<std::string>{"u1", "u3", "u4"});
+  CHECK(d.video_ids == std::vector<std::string>{"v1", "v2", "v3"});
+  CHECK(st.users_removed == 1);
+  CHECK(st.videos_removed == 0);
+  CHECK(st.pairs_removed == 0);
+  REQUIRE(d.weights.size() == 3);
+  for (const float w : d.weights) CHECK(std::isfinite(w));
+  CHECK(d.weights[0] == float(big));
+  CHECK(d.weights[1] == 2.0f);
+  CHECK(d.weights[2] == 0.0f);
+  CHECK(d.indptr == std::vector<uint64_t>{0, 1, 2, 3});
+
+  // A video whose every pair overflowed goes too; with pruning on as well.
+  PruneStats st2;
+  const DatasetData e = aggregate({{"u1", "v1", 1, 1},
+                                   {"u1", "v1", 1, 2},
+                                   {"u2", "v9", big, 3},
+                                   {"u1", "v9", big, 4},
+                                   {"u1", "v9", big, 5},
+                                   {"u2", "v1", 1, 6},
+                                   {"u2", "v1", 1, 7}},
+                                  {2, 2}, &st2);
+  CHECK(st2.overflow_pairs == 1);
+  CHECK(st2.overflow_events == 2);
+  // u2,v9 has one event: pruned (min 2 per video) with v9, as before.
+  CHECK(e.video_ids == std::vector<std::string>{"v1"});
+  CHECK(e.user_ids == std::vector<std::string>{"u1", "u2"});
+  for (const float w : e.weights) CHECK(std::isfinite(w));
 }

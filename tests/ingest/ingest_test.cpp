@@ -86,12 +86,18 @@ TEST_CASE("every line is accounted for exactly once", "[ingest]") {
                         "u,v,w,1,X,1,9",
                         "u,v,w,inf,X,1",
                         "u,,w,1,X,1",
-                        "u,v,w,1,X,never"};
+                        "u,v,w,1,X,never",
+                        "u\xC3,v,w,1,X,1",
+                        "u\xC3\xA9,v,w,1,X\xFF,1",
+                        "u\xC3\xA9,v,w,1,X,1",
+                        "u,v,w,1e39,X,1"};
   std::string text;
-  for (int i = 0; i < 5000; ++i) text += std::string(pool[rng() % 10]) + (rng() % 3 ? "\n" : "\r\n");
+  for (int i = 0; i < 5000; ++i) text += std::string(pool[rng() % 14]) + (rng() % 3 ? "\n" : "\r\n");
   const IngestStats st = ingest(text);
   CHECK(st.lines == 5000);
   CHECK(st.blank_lines + st.header_lines + st.rows_valid + st.rows_malformed() == st.lines);
+  CHECK(rejected(st, Reject::InvalidUtf8) > 500);
+  CHECK(rejected(st, Reject::NonFiniteValue) > 500);
 }
 
 TEST_CASE("weights per type and ignored types", "[ingest]") {
@@ -154,4 +160,121 @@ TEST_CASE("gzip input is detected and inflated; corrupt gzip is an error", "[ing
   IngestStats st2;
   CHECK_THROWS_AS(ingest_file(cut, opt, sink, st2), IoError);
   CHECK_THROWS_WITH(ingest_file(dir.file("missing.csv"), opt, sink, st2), Catch::Contains("missing.csv"));
+}
+
+namespace {
+
+std::string gzip_bytes(const std::string& text, const test::TempDir& dir) {
+  const std::string path = dir.file("member.gz");
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, text.data(), unsigned(text.size()));
+  gzclose(f);
+  return test::read_text(path);
+}
+
+IngestStats ingest_path(const std::string& path, Collect* sink = nullptr) {
+  IngestOptions opt;
+  opt.progress = false;
+  Collect local;
+  IngestStats st;
+  ingest_file(path, opt, sink ? *sink : local, st);
+  return st;
+}
+
+}  // namespace
+
+// gzread inflates concatenated members but drops whatever non-gzip bytes
+// follow one: rows appended in plain text would vanish from every count.
+TEST_CASE("concatenated gzip members are all read; non-gzip bytes after gzip are an error", "[ingest]") {
+  test::TempDir dir;
+  const std::string a = "userId,videoId,t,v,l,ts\nu1,v1,watch,1,USA,1\n", b = "u2,v1,like,2,USA,2\n";
+  const std::string ga = gzip_bytes(a, dir), gb = gzip_bytes(b, dir), gempty = gzip_bytes("", dir);
+
+  test::write_text(dir.file("two.gz"), ga + gb);
+  IngestStats st = ingest_path(dir.file("two.gz"));
+  CHECK(st.lines == 3);
+  CHECK(st.rows_valid == 2);
+  CHECK(st.value_sum == 3);
+  CHECK(st.bytes == ga.size() + gb.size());
+
+  // An empty member between two, and many members (each refill boundary).
+  std::string many = ga + gempty;
+  for (int i = 0; i < 10000; ++i) many += gb;  // ~400 KB: members straddle the 256 KiB refills
+  test::write_text(dir.file("many.gz"), many);
+  st = ingest_path(dir.file("many.gz"));
+  CHECK(st.rows_valid == 10001);
+  CHECK(st.lines == 10002);
+
+  for (const auto& [name, tail] : std::vector<std::pair<std::string, std::string>>{
+           {"plain.gz", b},                       // plain rows appended to a compressed log
+           {"nl.gz", "\n"},                       // one newline
+           {"byte.gz", "\x1f"},                   // half a magic number
+           {"zeros.gz", std::string(512, '\0')},  // block padding
+       }) {
+    INFO(name);
+    test::write_text(dir.file(name), ga + tail);
+    try {
+      ingest_path(dir.file(name));
+      FAIL("no error");
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      CHECK_THAT(what, Catch::Contains(dir.file(name) + ": bytes after the gzip data (from byte " +
+                                       std::to_string(ga.size()) + ") are not gzip"));
+    }
+  }
+  // A second member that is damaged is corrupt gzip, not trailing data.
+  test::write_text(dir.file("bad2.gz"), ga + gb.substr(0, 10) + std::string(20, 'x'));
+  CHECK_THROWS_AS(ingest_path(dir.file("bad2.gz")), IoError);
+  test::write_text(dir.file("cut2.gz"), ga + gb.substr(0, gb.size() - 4));
+  CHECK_THROWS_WITH(ingest_path(dir.file("cut2.gz")), Catch::Contains("corrupt or truncated gzip"));
+
+  // Plain input is passed through whole, even when it is tiny.
+  test::write_text(dir.file("one.csv"), "\x1f");
+  st = ingest_path(dir.file("one.csv"));
+  CHECK(st.lines == 1);
+  CHECK(st.rows_malformed() == 1);
+  test::write_text(dir.file("empty.csv"), "");
+  CHECK(ingest_path(dir.file("empty.csv")).lines == 0);
+}
+
+// We split lines on LF (CRLF's CR is dropped). A file with CR-only endings
+// would be one line: taken as a header (or one reject) with every row lost.
+TEST_CASE("CR-only line endings are an error naming the file and line", "[ingest]") {
+  const std::string h = "userId,videoId,interactionType,interactionValue,location,timestamp";
+  const std::string r1 = "u1,v1,watch,1,USA,1", r2 = "u2,v1,watch,1,USA,2";
+  for (const auto& [text, line] : std::vector<std::pair<std::string, int>>{
+           {h + "\r" + r1 + "\r" + r2 + "\r", 1},  // with a header
+           {r1 + "\r" + r2 + "\r", 1},             // without
+           {r1 + "\r" + r2, 1},                    // no final CR
+           {"\n \n" + h + "\r" + r1 + "\r", 3},    // after blank lines: the first non-blank line
+           {h + "\r\r\n" + r1 + "\r\n", 1},        // CR CR LF
+       }) {
+    INFO(text);
+    CHECK_THROWS_WITH(ingest(text), Catch::Contains("t.csv:" + std::to_string(line) +
+                                                    ": carriage return inside a line: CR-only line endings"));
+  }
+  // CRLF and a last line ending in a lone CR are fine.
+  const IngestStats st = ingest(h + "\r\n" + r1 + "\r\n" + r2 + "\r");
+  CHECK(st.rows_valid == 2);
+  CHECK(st.header_lines == 1);
+  // A CR inside a later line is data, as any other byte (here: a bad time).
+  const IngestStats later = ingest(r1 + "\n" + r2 + "\rx\n");
+  CHECK(later.rows_valid == 1);
+  CHECK(rejected(later, Reject::BadTimestamp) == 1);
+}
+
+// Over a file next to another: the CR-only one must not pass as a header.
+TEST_CASE("a CR-only file among others fails the run, the other counts stand", "[ingest]") {
+  test::TempDir dir;
+  test::write_text(dir.file("a.csv"), "u1,v1,watch,1,USA,1\n");
+  test::write_text(dir.file("mac.csv"), "userId,videoId,t,v,l,ts\ru2,v1,watch,1,USA,2\r");
+  Collect sink;
+  IngestOptions opt;
+  opt.progress = false;
+  IngestStats st;
+  ingest_file(dir.file("a.csv"), opt, sink, st);
+  CHECK_THROWS_WITH(ingest_file(dir.file("mac.csv"), opt, sink, st),
+                    Catch::Contains("mac.csv:1: carriage return"));
+  CHECK(st.header_lines == 0);  // not passed off as a header
+  CHECK(st.rows_valid == 1);    // a.csv's row
 }

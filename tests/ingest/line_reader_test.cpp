@@ -38,9 +38,10 @@ TEST_CASE("LineReader agrees with fccp's LineReader", "[ingest]") {
 
 TEST_CASE("a line's scan finds what a byte loop finds, and parsing with it changes nothing", "[ingest]") {
   // Lines of every length around the 64-byte window, from an alphabet rich in
-  // the bytes that matter (comma, quote, blanks, CR), many of them valid rows.
+  // the bytes that matter (comma, quote, blanks, CR, bytes >= 0x80 that make
+  // valid and invalid UTF-8), many of them valid rows.
   std::mt19937 rng(11);
-  const std::string alphabet = ",,,,\"  \t\rab1-:";
+  const std::string alphabet = ",,,,\"  \t\rab1-:\xC3\xA9\xFF\x80";
   auto random_line = [&]() {
     std::string l;
     if (rng() % 2) {
@@ -86,6 +87,9 @@ TEST_CASE("a line's scan finds what a byte loop finds, and parsing with it chang
           uint64_t commas = 0;
           for (size_t k = 0; k < line.size(); ++k) commas |= uint64_t(line[k] == ',') << k;
           REQUIRE(scan.commas == commas);
+          bool high = false;
+          for (const char c : line) high |= static_cast<unsigned char>(c) >= 0x80;
+          REQUIRE(scan.high == high);
         }
         Row a, b;
         Reject wa{}, wb{};

@@ -37,7 +37,7 @@ TEST_CASE("prepare writes the dataset and a summary with every count", "[prepare
   CHECK(j["rows_valid"] == 4);
   CHECK(j["rows_malformed"] == 1);
   CHECK(j["malformed_by_reason"]["non_numeric_value"] == 1);
-  CHECK(j["malformed_by_reason"].size() == 7);
+  CHECK(j["malformed_by_reason"].size() == 8);
   CHECK(j["users"] == 2);
   CHECK(j["videos"] == 2);
   CHECK(j["pairs"] == 3);
@@ -79,6 +79,9 @@ TEST_CASE("prepare options are validated with the rule in the message", "[prepar
   CHECK_THROWS_WITH(add_type_weight(c, "like"), Catch::Contains("TYPE=W"));
   CHECK_THROWS_WITH(add_type_weight(c, "like=abc"), Catch::Contains("finite number"));
   CHECK_THROWS_WITH(add_type_weight(c, "like=inf"), Catch::Contains("finite number"));
+  CHECK_THROWS_WITH(add_type_weight(c, "like=1e39"), Catch::Contains("float32"));  // stored as inf
+  CHECK_THROWS_WITH(add_type_weight(c, "like=-3.5e38"), Catch::Contains("float32"));
+  add_type_weight(c, "like=3e38");
   CHECK_THROWS_AS(add_type_weight(c, "=2"), ConfigError);
   add_type_weight(c, "like=2.5");
   CHECK(c.type_weights.at("like") == 2.5);
@@ -101,4 +104,45 @@ TEST_CASE("an unwritable output fails before reading the input", "[prepare]") {
   c.inputs = {dir.file("does-not-exist.csv")};
   c.output = dir.file("no/such/dir/out.vrd");
   CHECK_THROWS_WITH(run_prepare(c), Catch::Contains("no/such/dir"));
+}
+
+// A pair's rows are each within float32, their sum is not: the pair is
+// dropped and the summary says so (the rows stay counted as valid).
+TEST_CASE("pairs whose summed weight overflows float32 are counted in the summary", "[prepare]") {
+  test::TempDir dir;
+  PrepareConfig c = config(dir);
+  test::write_text(dir.file("big.csv"),
+                   "u1,v1,watch,3e38,USA,1\nu1,v1,watch,3e38,USA,2\nu1,v2,watch,1,USA,3\n"
+                   "u2,v3,watch,1e39,USA,4\nu2,v2,watch,-1e39,USA,5\nu2,v2,watch,2,USA,6\n");
+  c.inputs = {dir.file("big.csv")};
+  const PrepareReport rep = run_prepare(c);
+  CHECK(rep.prune.overflow_pairs == 1);
+  CHECK(rep.prune.overflow_events == 2);
+  CHECK(rep.pairs == 2);
+  const auto j = nlohmann::json::parse(test::read_text(dir.file("summary.json")));
+  CHECK(j["weight_overflow"]["pairs"] == 1);
+  CHECK(j["weight_overflow"]["events"] == 2);
+  CHECK(j["malformed_by_reason"]["non_finite_value"] == 2);
+  CHECK(j["rows_valid"] == 4);
+  CHECK(j["users"] == 2);
+  CHECK(j["videos"] == 1);  // v1 (only in the dropped pair) went with it, v3's row was rejected
+  CHECK(rep.to_text().find("weight overflow: 1 pairs (2 events) dropped") != std::string::npos);
+  const Dataset ds = Dataset::open(c.output);
+  CHECK(ds.provenance()["counts"]["weight_overflow"]["pairs"] == 1);
+}
+
+// Paths are bytes; JSON must be UTF-8. The run must not fail after its work
+// when provenance holds such a path.
+TEST_CASE("an input path that is not UTF-8 does not fail the run", "[prepare]") {
+  test::TempDir dir;
+  PrepareConfig c = config(dir);
+  const std::string odd = dir.file("log\xFF\xC3.csv");
+  test::write_text(odd, kLog);
+  c.inputs = {odd};
+  c.output = dir.file("out\xFE.vrd");
+  const PrepareReport rep = run_prepare(c);
+  CHECK(rep.written);
+  const Dataset ds = Dataset::open(c.output);
+  const std::string recorded = ds.provenance()["inputs"][0].get<std::string>();
+  CHECK(recorded.find("log\xEF\xBF\xBD\xEF\xBF\xBD.csv") != std::string::npos);  // U+FFFD each
 }

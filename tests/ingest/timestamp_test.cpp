@@ -52,3 +52,44 @@ TEST_CASE("format_timestamp inverts parse_timestamp", "[ingest]") {
   CHECK(format_timestamp(1735726800) == "2025-01-01 10:20:00");
   CHECK(format_timestamp(-1) == "1969-12-31 23:59:59");
 }
+
+// A zone offset applies before the range check: the stored instant must lie
+// in years 0001..9999, or it prints as year 0000 / 10000 and fails re-ingest.
+TEST_CASE("parse_timestamp range-checks the instant after the zone offset", "[ingest]") {
+  constexpr int64_t kMin = -62135596800, kMax = 253402300799;  // 0001-01-01 00:00:00, 9999-12-31 23:59:59
+  int64_t t = 0;
+  REQUIRE(parse_timestamp("0001-01-01T00:00:00Z", t));
+  CHECK(t == kMin);
+  REQUIRE(parse_timestamp("0001-01-01T00:00:00-00:00", t));
+  CHECK(t == kMin);
+  REQUIRE(parse_timestamp("0001-01-01T00:59:00+00:59", t));  // exactly the first instant
+  CHECK(t == kMin);
+  REQUIRE(parse_timestamp("0001-01-01T00:00:00-23:59", t));  // west: later
+  CHECK(t == kMin + 86340);
+  CHECK_FALSE(parse_timestamp("0001-01-01T00:00:00+00:01", t));  // 0000-12-31 23:59
+  CHECK_FALSE(parse_timestamp("0001-01-01T00:58:59+00:59", t));  // one second early
+  CHECK_FALSE(parse_timestamp("0001-01-01T10:00:00.5+23:59", t));
+
+  REQUIRE(parse_timestamp("9999-12-31T23:59:59Z", t));
+  CHECK(t == kMax);
+  REQUIRE(parse_timestamp("9999-12-31T23:00:59-00:59", t));  // exactly the last instant
+  CHECK(t == kMax);
+  REQUIRE(parse_timestamp("9999-12-31T23:59:59+23:59", t));  // east: earlier
+  CHECK(t == kMax - 86340);
+  CHECK_FALSE(parse_timestamp("9999-12-31T23:59:59-00:01", t));  // 10000-01-01 00:00:59
+  CHECK_FALSE(parse_timestamp("9999-12-31T23:01:00-00:59", t));  // one second late
+  CHECK_FALSE(parse_timestamp("9999-12-31T12:00:00-23:59", t));
+
+  // Whatever parses formats back to the same instant.
+  for (const char* s : {"0001-01-01T00:59:00+00:59", "9999-12-31T23:00:59-00:59"}) {
+    REQUIRE(parse_timestamp(s, t));
+    int64_t back = 0;
+    REQUIRE(parse_timestamp(format_timestamp(t), back));
+    CHECK(back == t);
+  }
+  // The cached date is the local one; the offset check must not depend on it.
+  DateCache cache;
+  REQUIRE(parse_timestamp("9999-12-31T00:00:00Z", t, &cache));
+  CHECK_FALSE(parse_timestamp("9999-12-31T23:59:59-00:01", t, &cache));
+  REQUIRE(parse_timestamp("9999-12-31T23:59:59+00:01", t, &cache));
+}

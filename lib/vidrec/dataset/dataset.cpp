@@ -153,7 +153,8 @@ DatasetWriter::DatasetWriter(const std::string& path, const std::vector<std::str
   resize_huge(m.cols, m.nnz);
 
   const std::vector<uint64_t> dims{n_users, n_videos, m.nnz};
-  const std::string meta = provenance.dump();
+  // Input paths need not be UTF-8, which JSON requires: replaced, not thrown on.
+  const std::string meta = provenance.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   const IdTable users(user_ids), videos(video_ids);
   const uint64_t n4 = m.nnz * 4, n8 = m.nnz * 8;
   m.stream = std::make_unique<ContainerStream>(

@@ -7,16 +7,19 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cfloat>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+
+#include "vidrec/base/utf8.hpp"
 
 namespace vidrec {
 
 const char* reject_code(Reject r) {
   static const char* const codes[kRejectKinds] = {"too_few_fields", "too_many_fields",   "empty_user",
                                                   "empty_video",    "non_numeric_value", "non_finite_value",
-                                                  "bad_timestamp"};
+                                                  "bad_timestamp",  "invalid_utf8"};
   return codes[size_t(r)];
 }
 
@@ -61,7 +64,9 @@ bool parse_value(std::string_view s, double& v, Reject& why) {
     // from_chars reports both overflow and underflow; strtod tells them apart.
     v = std::strtod(std::string(s).c_str(), nullptr);
   }
-  if (!std::isfinite(v)) {
+  // Weights are stored as float32: a value past its range would become inf
+  // there (and NaN fails the comparison too).
+  if (!(std::fabs(v) <= double(FLT_MAX))) {
     why = Reject::NonFiniteValue;
     return false;
   }
@@ -200,7 +205,14 @@ LineResult LineParser::parse(std::string_view line, bool first, Row& row, Reject
       row.video = fields_[1];
       row.type = fields_[2];
       row.location = fields_[4];
-      return LineResult::Row;
+      // Ids reach JSON (inspect, serve), which must be UTF-8. Only a line with
+      // a byte >= 0x80 can fail, and the line scan says whether it has one.
+      // (The value and timestamp are ASCII once they have parsed.)
+      if ((scan && scan->known && !scan->high) ||
+          (valid_utf8(row.user) && valid_utf8(row.video) && valid_utf8(row.type) && valid_utf8(row.location)))
+        return LineResult::Row;
+      why = Reject::InvalidUtf8;
+      return LineResult::Rejected;
     }
     why = Reject::BadTimestamp;
   }

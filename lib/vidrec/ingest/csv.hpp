@@ -23,8 +23,9 @@ enum class Reject : uint8_t {
   NonNumericValue,
   NonFiniteValue,
   BadTimestamp,
+  InvalidUtf8,  // userId, videoId, interactionType or location not UTF-8
 };
-constexpr size_t kRejectKinds = 7;
+constexpr size_t kRejectKinds = 8;
 const char* reject_code(Reject r);
 
 // Splits one line (without its newline) into fields. Returns the number of

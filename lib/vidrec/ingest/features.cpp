@@ -7,6 +7,8 @@
 #include "vidrec/ingest/features.hpp"
 
 #include <algorithm>
+#include <cfloat>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 #include <stdexcept>
@@ -250,8 +252,29 @@ const Aggregator::Shape& Aggregator::close(const PruneOptions& prune, PruneStats
   m.flush_all();
   const size_t n_users = m.users.size(), n_videos = m.videos.size();
 
-  // Prune to a fixed point: a round recounts events over surviving pairs.
+  // Rows are within float32's range, their sums need not be: a pair past it
+  // would be stored as inf and poison training. Drop it, counted.
   std::vector<char> user_alive(n_users, 1), video_alive(n_videos, 1);
+  for (Impl::Partition& part : m.parts) {
+    Pair* kept = part.pairs.begin();
+    for (const Pair& p : part.pairs) {
+      if (std::fabs(p.weight) <= double(FLT_MAX)) {
+        *kept++ = p;
+      } else {
+        ++stats.overflow_pairs;
+        stats.overflow_events += p.events;
+      }
+    }
+    part.pairs.resize(size_t(kept - part.pairs.begin()));
+  }
+  if (stats.overflow_pairs) {  // users and videos whose every pair went: gone too
+    std::fill(user_alive.begin(), user_alive.end(), 0);
+    std::fill(video_alive.begin(), video_alive.end(), 0);
+    for (const Impl::Partition& part : m.parts)
+      for (const Pair& p : part.pairs) user_alive[user_of(p.key)] = video_alive[video_of(p.key)] = 1;
+  }
+
+  // Prune to a fixed point: a round recounts events over surviving pairs.
   if (prune.min_user_events > 1 || prune.min_video_events > 1) {
     std::vector<uint64_t> ue(n_users), ve(n_videos);
     for (;;) {

@@ -6,6 +6,10 @@
 // Contract
 // - Per pair: summed weight, number of events, first and last timestamp.
 // - Memory grows with distinct users, videos and pairs, never with rows.
+// - Weights are summed in double and stored as float32: a pair whose sum is
+//   beyond float32's range (each row is within it; see csv.cpp) is dropped and
+//   counted (PruneStats::overflow_*), never stored as inf. Users and videos
+//   left without a pair are dropped with it (counted as pruned).
 // - Optional pruning drops users with fewer than min_user_events events and
 //   videos with fewer than min_video_events, repeated until nothing changes
 //   (dropping a video can push a user under the bar, and back).
@@ -34,6 +38,8 @@ struct PruneStats {
   uint64_t videos_removed = 0;
   uint64_t pairs_removed = 0;
   uint64_t events_removed = 0;
+  uint64_t overflow_pairs = 0;   // dropped: summed weight beyond float32
+  uint64_t overflow_events = 0;  // the rows those pairs held
 };
 
 class Aggregator : public RowSink {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstring>
 #include <numeric>
 
 #include "vidrec/base/errors.hpp"
@@ -42,6 +43,13 @@ void run(LineReader& reader, const std::string& name, const IngestOptions& opt, 
     if ((st.lines & 0xffff) == 0)
       progress.update(reader.offset(),
                       human_bytes(double(reader.offset())) + ", " + count_str(st.rows_valid) + " rows");
+    // A lone CR in the first line means CR-only (classic Mac) line endings:
+    // the whole input would be one line, silently taken as a header or one
+    // reject. We split on LF only, so refuse the input instead.
+    if (first && std::memchr(line.data(), '\r', line.size()))
+      throw InputError(name + ":" + std::to_string(reader.line_number()) +
+                       ": carriage return inside a line: CR-only line endings are not supported "
+                       "(convert with: tr '\\r' '\\n')");
     switch (parser.parse(line, first, row, why, &scan)) {
       case LineResult::Blank:
         ++st.blank_lines;

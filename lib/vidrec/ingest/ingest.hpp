@@ -4,11 +4,13 @@
 // Contract
 // - Schema: userId,videoId,interactionType,interactionValue,location,timestamp.
 // - RFC 4180 quoting within a line ("" escapes a quote, quoted fields may hold
-//   commas); LF or CRLF; blank lines skipped; spaces/tabs around fields trimmed;
+//   commas); LF or CRLF (a CR inside an input's first non-blank line means
+//   CR-only endings: InputError, not one giant line); blank lines skipped; spaces/tabs around fields trimmed;
 //   a UTF-8 BOM is skipped; the first non-blank line of each input is a header
 //   when its first two fields are userId,videoId (case-insensitive).
 // - Inputs are files or "-" (stdin); gzip data is detected by its magic bytes
-//   and decompressed on the fly, so rotated `.gz` logs need no flag.
+//   and decompressed on the fly, so rotated `.gz` logs need no flag; members
+//   may be concatenated, anything else after gzip data is an InputError.
 // - A row is rejected for exactly one reason, checked in the order of Reject (csv.hpp).
 //   Nothing is dropped silently: rows are either valid (and then used or
 //   ignored by type) or rejected, and lines = blank + headers + valid + rejected.
@@ -49,8 +51,9 @@ struct IngestStats {
 };
 
 // Reads one input ("-" = stdin) into `sink`, adding to `stats`. Throws IoError
-// when the input cannot be read (including corrupt gzip data) and InputError
-// under options.strict.
+// when the input cannot be read (including corrupt gzip data), InputError
+// under options.strict, for CR-only line endings and for non-gzip bytes
+// after gzip data.
 void ingest_file(const std::string& path, const IngestOptions& options, RowSink& sink, IngestStats& stats);
 // Same, over bytes already in memory (tests, fuzzing).
 void ingest_buffer(const std::string& name, std::string_view data, const IngestOptions& options,

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "vidrec/base/errors.hpp"
 #include "vidrec/io/paths.hpp"
@@ -20,33 +21,120 @@ namespace vidrec {
 
 namespace {
 
-class GzipSource : public ByteSource {
+// A file descriptor's bytes: passed through when plain, inflated when they
+// start with gzip's magic. Our own inflate loop rather than gzread: gzread
+// decodes concatenated members but silently drops whatever non-gzip bytes
+// follow a member (plain rows appended to a .gz would vanish uncounted).
+// Here a member must be followed by another member or the end of the input.
+class FileSource : public ByteSource {
  public:
-  GzipSource(int fd, std::string name) : name_(std::move(name)) {
-    gz_ = gzdopen(fd, "rb");
-    if (!gz_) {
-      ::close(fd);
-      throw IoError(name_ + ": cannot open for reading");
-    }
-    gzbuffer(gz_, 1 << 18);
+  FileSource(int fd, std::string name) : fd_(fd), name_(std::move(name)), in_(size_t(1) << 18) {}
+  ~FileSource() override {
+    if (mode_ == Mode::Gzip) inflateEnd(&zs_);
+    ::close(fd_);
   }
-  ~GzipSource() override { gzclose_r(gz_); }
 
   size_t read(char* buffer, size_t size) override {
-    const int n = gzread(gz_, buffer, unsigned(std::min<size_t>(size, 1u << 30)));
-    int err = Z_OK;
-    const char* msg = gzerror(gz_, &err);
-    if (n < 0 || (n == 0 && err != Z_OK)) {
-      if (err == Z_ERRNO) throw IoError(name_ + ": read failed: " + std::strerror(errno));
-      throw IoError(name_ + ": corrupt or truncated gzip data (" + msg + ")");
+    if (mode_ == Mode::Unknown) start();
+    if (mode_ == Mode::Plain) {
+      if (have_ > 0) {  // the bytes looked at to tell plain from gzip
+        const size_t n = std::min(size, have_);
+        std::memcpy(buffer, in_.data() + at_, n);
+        at_ += n;
+        have_ -= n;
+        return n;
+      }
+      return raw_read(buffer, size);
     }
-    return size_t(n);
+    if (mode_ == Mode::Done) return 0;
+    size = std::min<size_t>(size, 1u << 30);
+    for (;;) {
+      if (have_ == 0 && !eof_) refill();
+      zs_.next_in = in_.data() + at_;
+      zs_.avail_in = uInt(have_);
+      zs_.next_out = reinterpret_cast<Bytef*>(buffer);
+      zs_.avail_out = uInt(size);
+      const int rc = inflate(&zs_, Z_NO_FLUSH);
+      at_ += have_ - zs_.avail_in;
+      have_ = zs_.avail_in;
+      const size_t produced = size - zs_.avail_out;
+      if (rc == Z_STREAM_END) {
+        next_member();
+      } else if (rc == Z_BUF_ERROR && have_ == 0 && eof_) {
+        throw IoError(name_ + ": corrupt or truncated gzip data (unexpected end of file)");
+      } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        throw IoError(name_ + ": corrupt or truncated gzip data (" +
+                      (zs_.msg ? zs_.msg : "inflate error " + std::to_string(rc)) + ")");
+      }
+      if (produced > 0 || mode_ == Mode::Done) return produced;
+    }
   }
-  uint64_t offset() const override { return uint64_t(gzoffset(gz_)); }
+  uint64_t offset() const override { return consumed_ - have_; }
 
  private:
-  gzFile gz_;
+  enum class Mode { Unknown, Plain, Gzip, Done };
+
+  // Reads more raw bytes after the `have_` still unread; sets eof_ on none.
+  void refill() {
+    if (at_ > 0) {
+      std::memmove(in_.data(), in_.data() + at_, have_);
+      at_ = 0;
+    }
+    const size_t n = raw_read(reinterpret_cast<char*>(in_.data()) + have_, in_.size() - have_);
+    have_ += n;
+    eof_ = n == 0;
+  }
+  // At least `n` unread bytes, unless the input ends first.
+  void want(size_t n) {
+    while (have_ < n && !eof_) refill();
+  }
+  bool magic() const { return have_ >= 2 && in_[at_] == 0x1f && in_[at_ + 1] == 0x8b; }
+
+  void start() {
+    want(2);
+    if (!magic()) {
+      mode_ = Mode::Plain;
+      return;
+    }
+    std::memset(&zs_, 0, sizeof zs_);
+    if (inflateInit2(&zs_, 16 + MAX_WBITS) != Z_OK) throw IoError(name_ + ": cannot start gzip decoding");
+    mode_ = Mode::Gzip;
+  }
+
+  // A member has ended: another one may follow (concatenated gzip, as
+  // `cat a.gz b.gz` makes), else the input must end here.
+  void next_member() {
+    want(2);
+    if (have_ == 0) {
+      mode_ = Mode::Done;
+      return;
+    }
+    if (!magic())
+      throw InputError(name_ + ": bytes after the gzip data (from byte " + std::to_string(offset()) +
+                       ") are not gzip; plain text appended to a compressed log is not read, so "
+                       "decompress it and concatenate the plain text instead");
+    inflateReset(&zs_);
+  }
+
+  size_t raw_read(char* buffer, size_t size) {
+    for (;;) {
+      const ssize_t n = ::read(fd_, buffer, size);
+      if (n >= 0) {
+        consumed_ += uint64_t(n);
+        return size_t(n);
+      }
+      if (errno != EINTR) throw IoError(name_ + ": read failed: " + std::strerror(errno));
+    }
+  }
+
+  int fd_;
   std::string name_;
+  Mode mode_ = Mode::Unknown;
+  z_stream zs_{};
+  std::vector<unsigned char> in_;  // raw bytes; [at_, at_ + have_) not yet used
+  size_t at_ = 0, have_ = 0;
+  bool eof_ = false;
+  uint64_t consumed_ = 0;  // raw bytes read from fd_
 };
 
 class MemorySource : public ByteSource {
@@ -69,11 +157,12 @@ constexpr size_t kWindow = 64, kSlack = kWindow;
 
 struct WindowMasks {
   uint64_t newlines, commas, quotes, blanks;  // blanks: space or tab
+  uint64_t high;                              // bytes >= 0x80
 };
 
 // Bit i of each mask describes p[i], for the 64 bytes at p.
 inline WindowMasks scan_window(const char* p) {
-  WindowMasks m{0, 0, 0, 0};
+  WindowMasks m{0, 0, 0, 0, 0};
 #if defined(__SSE2__)
   const __m128i nl = _mm_set1_epi8('\n'), comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"'),
                 space = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t');
@@ -84,6 +173,7 @@ inline WindowMasks scan_window(const char* p) {
     m.commas |= uint64_t(uint32_t(_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)))) << (16 * i);
     m.quotes |= uint64_t(uint32_t(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)))) << (16 * i);
     m.blanks |= uint64_t(uint32_t(_mm_movemask_epi8(blank))) << (16 * i);
+    m.high |= uint64_t(uint32_t(_mm_movemask_epi8(v))) << (16 * i);  // the sign bits
   }
 #else
   for (size_t i = 0; i < kWindow; ++i) {
@@ -91,6 +181,7 @@ inline WindowMasks scan_window(const char* p) {
     m.commas |= uint64_t(p[i] == ',') << i;
     m.quotes |= uint64_t(p[i] == '"') << i;
     m.blanks |= uint64_t(p[i] == ' ' || p[i] == '\t') << i;
+    m.high |= uint64_t(static_cast<unsigned char>(p[i]) >= 0x80) << i;
   }
 #endif
   return m;
@@ -127,6 +218,7 @@ bool LineReader::next(std::string_view& line, LineScan* scan) {
       const uint64_t edges = commas << 1 | commas >> 1 | 1 | (uint64_t(1) << len >> 1);
       scan->known = true;
       scan->plain = ((m.quotes | (m.blanks & edges)) & inside) == 0;
+      scan->high = (m.high & inside) != 0;
       scan->commas = commas;
       line = {start, len};
       return true;
@@ -174,7 +266,7 @@ void LineReader::fill() {
 std::unique_ptr<ByteSource> open_source(const std::string& path) {
   const std::string name = path == "-" ? "<stdin>" : path;
   // Streamed, so a FIFO or a pipe (<(zcat ...)) is fine; devices are not.
-  return std::make_unique<GzipSource>(open_streamable(path), name);
+  return std::make_unique<FileSource>(open_streamable(path), name);
 }
 
 std::unique_ptr<ByteSource> memory_source(std::string_view data) {

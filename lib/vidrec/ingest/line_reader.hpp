@@ -20,20 +20,23 @@ class ByteSource {
   // Input consumed so far (compressed bytes for gzip), for progress.
   virtual uint64_t offset() const = 0;
 };
-// A file or "-" (stdin) through zlib: plain data passes through, gzip is
-// inflated. Throws IoError when it cannot be opened.
+// A file or "-" (stdin): plain data passes through, gzip (one member or
+// several concatenated) is inflated. Throws IoError when it cannot be opened
+// or the gzip data is corrupt, InputError when non-gzip bytes follow gzip data.
 std::unique_ptr<ByteSource> open_source(const std::string& path);
 // Bytes in memory; `data` must outlive the source.
 std::unique_ptr<ByteSource> memory_source(std::string_view data);
 
 // What LineReader learnt of a line while finding its end: the commas (bit i
-// = line[i]), and whether the line is plain, i.e. holds no quote and no space
-// or tab at a field's edge, so that the commas alone split it. `known` is
+// = line[i]), whether the line is plain, i.e. holds no quote and no space
+// or tab at a field's edge, so that the commas alone split it, and whether
+// it holds a byte >= 0x80 (`high`: only then can it be invalid UTF-8). `known` is
 // false when the line was found another way (longer than 63 bytes, at the
 // end of the bytes in memory, the first line).
 struct LineScan {
   bool known = false;
   bool plain = false;
+  bool high = false;
   uint64_t commas = 0;
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "vidrec/ingest/prepare.hpp"
 
+#include <cfloat>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -32,8 +33,10 @@ void add_type_weight(PrepareConfig& cfg, const std::string& arg) {
   const std::string type = arg.substr(0, eq), num = arg.substr(eq + 1);
   double w = 0;
   auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), w);
-  if (ec != std::errc() || end != num.data() + num.size() || !std::isfinite(w))
-    throw ConfigError("--weight " + arg + ": W must be a finite number");
+  // Weights are stored as float32: W beyond its range would be stored as inf.
+  if (ec != std::errc() || end != num.data() + num.size() || !(std::fabs(w) <= double(FLT_MAX)))
+    throw ConfigError("--weight " + arg +
+                      ": W must be a finite number within float32's range (|W| <= 3.4e38)");
   cfg.type_weights[type] = w;
 }
 
@@ -65,6 +68,7 @@ nlohmann::json PrepareReport::to_json() const {
         {"videos", prune.videos_removed},
         {"pairs", prune.pairs_removed},
         {"events", prune.events_removed}}},
+      {"weight_overflow", {{"pairs", prune.overflow_pairs}, {"events", prune.overflow_events}}},
   };
 }
 
@@ -88,6 +92,9 @@ std::string PrepareReport::to_text() const {
     o << "pruned: " << prune.users_removed << " users, " << prune.videos_removed << " videos, "
       << prune.pairs_removed << " pairs (" << prune.events_removed << " events) in " << prune.rounds
       << " rounds\n";
+  if (prune.overflow_pairs)
+    o << "weight overflow: " << prune.overflow_pairs << " pairs (" << prune.overflow_events
+      << " events) dropped, their summed weight beyond float32's range\n";
   char sum[64];
   std::snprintf(sum, sizeof sum, "%.17g", ingest.value_sum);
   o << "dataset: " << users << " users, " << videos << " videos, " << pairs << " pairs, value sum " << sum;
@@ -152,7 +159,7 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
                   static_cast<unsigned long long>(rows), rep.reject_rate * 100, *cfg.max_reject_rate);
     failure = buf;
   } else if (rep.pairs == 0) {
-    failure = rep.ingest.rows_valid ? "no interactions left after --ignore-type and pruning"
+    failure = rep.ingest.rows_valid ? "no interactions left after --ignore-type, pruning and weight overflow"
                                     : "no valid interaction rows in the input";
   }
   if (failure.empty()) {
@@ -175,7 +182,8 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
   }
   if (!cfg.summary_json_path.empty()) {
     AtomicFile out(cfg.summary_json_path);
-    const std::string text = rep.to_json().dump(2) + "\n";
+    const std::string text =
+        rep.to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     out.write(text.data(), text.size());
     out.commit();
   }

@@ -103,6 +103,9 @@ bool parse_timestamp(std::string_view s, int64_t& out, DateCache* cache) {
     rest = {};
   }
   if (!rest.empty()) return false;
+  // A zone offset can carry a time in year 0001 or 9999 past the range, which
+  // would then print as year 0000 or 10000 and fail a re-ingest.
+  if (t < kMinEpoch || t > kMaxEpoch) return false;
   out = t;
   return true;
 }

@@ -17,6 +17,12 @@ std::string shortest(float v) {
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, r.ptr);
 }
+
+// Ids and paths are bytes, not necessarily UTF-8 (files from before prepare
+// rejected such ids; any path): dump() would throw after the work is done.
+std::string json_text(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 }  // namespace
 
 std::string csv_field(std::string_view s) {
@@ -103,8 +109,9 @@ std::string describe_text(const nlohmann::json& j) {
     o << "  users " << j["users"] << ", videos " << j["videos"] << ", factors " << j["factors"]
       << ", seen pairs " << j["seen_pairs"] << "\n";
     const auto& meta = j["meta"];
-    if (meta.contains("hyperparameters")) o << "  hyperparameters " << meta["hyperparameters"].dump() << "\n";
-    if (meta.contains("dataset")) o << "  dataset " << meta["dataset"].dump() << "\n";
+    if (meta.contains("hyperparameters"))
+      o << "  hyperparameters " << json_text(meta["hyperparameters"]) << "\n";
+    if (meta.contains("dataset")) o << "  dataset " << json_text(meta["dataset"]) << "\n";
     if (meta.contains("training")) {
       const auto& secs = meta["training"]["iteration_seconds"];
       double total = 0;
@@ -114,7 +121,7 @@ std::string describe_text(const nlohmann::json& j) {
         o << ", final loss " << meta["training"]["loss"].back().get<double>();
       o << "\n";
     }
-    o << "  most popular " << j["most_popular"].dump() << "\n";
+    o << "  most popular " << json_text(j["most_popular"]) << "\n";
     return o.str();
   }
   o << ", content checksum " << j["content_checksum"].get<std::string>() << "\n";
@@ -126,11 +133,12 @@ std::string describe_text(const nlohmann::json& j) {
       o << "  time span " << j["first_timestamp"].get<std::string>() << " .. "
         << j["last_timestamp"].get<std::string>() << " UTC\n";
     const auto& p = j["provenance"];
-    if (p.contains("inputs")) o << "  inputs " << p["inputs"].dump() << "\n";
-    if (p.contains("options")) o << "  options " << p["options"].dump() << "\n";
+    if (p.contains("inputs")) o << "  inputs " << json_text(p["inputs"]) << "\n";
+    if (p.contains("options")) o << "  options " << json_text(p["options"]) << "\n";
     if (p.contains("counts"))
       o << "  rows valid " << p["counts"].value("rows_valid", 0) << ", malformed "
-        << p["counts"].value("rows_malformed", 0) << " " << p["counts"]["malformed_by_reason"].dump() << "\n";
+        << p["counts"].value("rows_malformed", 0) << " " << json_text(p["counts"]["malformed_by_reason"])
+        << "\n";
   }
   return o.str();
 }

@@ -25,7 +25,8 @@ uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string
       !all_finite(data.video_factors, n_videos * data.factors))
     throw InputError(path + ": not written: the factors hold NaN or infinity");
   const std::vector<uint64_t> dims{n_users, n_videos, data.factors, nnz};
-  const std::string meta = data.meta.dump();
+  // The dataset path need not be UTF-8, which JSON requires: replaced, not thrown on.
+  const std::string meta = data.meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 
   std::vector<std::string> users, videos;
   users.reserve(n_users);
