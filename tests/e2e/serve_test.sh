@@ -89,8 +89,8 @@ expect_eq "$(curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: applica
 expect_eq "$(curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/big.json" "$URL/invocations")" 413 "chunked body over the limit"
 expect_eq "$(post /invocations "{\"user_id\":$(head -c 60000 /dev/zero | tr '\0' '[')")" 400 "deep nesting"
 expect_eq "$(post /invocations "$(printf '{"user_id":"\xff\xfe","k":1}')")" 400 "invalid UTF-8"
-# Nesting deep enough to overflow a recursive walk, closed (so it parses),
-# in any field: 400 naming the limit, and the server still up.
+# Deep nesting, closed (so it parses), in any field: 400 naming the limit,
+# and the server still up (80,000 levels, which crashed it, further down).
 # nest LEVELS INNER -> LEVELS arrays around INNER
 nest() { head -c "$1" /dev/zero | tr '\0' '['; printf '%s' "$2"; head -c "$1" /dev/zero | tr '\0' ']'; }
 # post_file PATH FILE -> status code, body in $WORK/body
@@ -239,10 +239,18 @@ start_server "$WORK/sm.log" sh -c "SM_ROOT='$SM' SAGEMAKER_BIND_TO_PORT=\$PORT e
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ping")" 200 "sagemaker ping"
 expect_eq "$(post /invocations '{"user_id":"u001","k":3}')" 200 "sagemaker invocations"
 if cmp -s "$WORK/body" "$WORK/cli.json"; then pass; else fail "sagemaker serve answer: $(cat "$WORK/body")"; fi
-printf '{"user_id":"u001","k":%s}' "$(nest 80000 1)" >"$WORK/deep.json"
-expect_eq "$(post_file /invocations "$WORK/deep.json")" 400 "sagemaker: 80,000 levels (160 KB)"
-printf '{"user_id":"new","history":[{"videoId":"v001","value":%s}]}' "$(nest 80000 1)" >"$WORK/deep.json"
-expect_eq "$(post_file /invocations "$WORK/deep.json")" 400 "sagemaker: 80,000 levels in history"
+# 80,000 levels (160 KB, under its 6 MB limit) overflowed the stack of the
+# old server (32,000, all --max-body allowed above, did not).
+deep=$(nest 80000 1)
+for body in "{\"user_id\":\"u001\",\"k\":$deep}" "{\"user_id\":\"u001\",\"include_seen\":$deep}" \
+  "{\"user_id\":\"u001\",\"exclude\":[\"v001\",$deep]}" \
+  "{\"user_id\":\"new\",\"history\":[{\"videoId\":\"v001\",\"value\":$deep}]}"; do
+  printf '%s' "$body" >"$WORK/deep.json"
+  expect_eq "$(post_file /invocations "$WORK/deep.json")" 400 "sagemaker: 80,000 levels ${body:0:30}"
+  expect_contains "$WORK/body" '{"error":"JSON nested deeper than 32 levels at ' "sagemaker: deep nesting names the limit"
+done
+printf '{"video_id":"v001","exclude":%s}' "$deep" >"$WORK/deep.json"
+expect_eq "$(post_file /similar "$WORK/deep.json")" 400 "sagemaker: 80,000 levels on /similar"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ping")" 200 "sagemaker serving after deep nesting"
 stop_server
 
