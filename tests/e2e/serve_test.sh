@@ -118,6 +118,8 @@ expect_eq "$(post /invocations '{"user_id":"new","history":[{"videoId":"v001","v
 expect_contains "$WORK/body" '"error":"history[0].value must be a finite number, got 1e400"' "1e400 named"
 expect_eq "$(post /invocations '{"instances":[{"user_id":"new","history":[{"videoId":"v001","value":-1e400}]}]}')" 400 "history value -1e400"
 expect_contains "$WORK/body" '"error":"instances[0].history[0].value must be a finite number' "-1e400 named"
+expect_eq "$(post /invocations '{"user_id":"new","history":[{"videoId":"v001","value":6e8},{"videoId":"v001","value":6e8}]}')" 400 "one video's values summing over 1e9"
+expect_contains "$WORK/body" '"error":"history: the values of videoId \"v001\" must sum to between -1e9 and 1e9, got 1200000000.0"' "sum named"
 expect_eq "$(post /invocations '{"user_id":"new","k":3,"history":[{"videoId":"v001","value":1e9},{"videoId":"v002","value":1e9}]}')" 200 "history value 1e9"
 expect_eq "$(grep -o '"videoId"' "$WORK/body" | wc -l)" 3 "history value 1e9 ranks k videos"
 expect_eq "$(post /invocations '{"user_id":"u001"}' text/plain)" 415 "wrong content type"

@@ -430,7 +430,7 @@ TEST_CASE("serve: fold-in with large history values ranks as an exact solve does
       {{v("g0v1")}, {1e9}},
       {{v("g0v1"), v("g1v2"), v("g2v3")}, {1e9, 1e9, 5e8}},
       {{v("g0v1"), v("g0v2"), v("g1v1"), v("g2v5")}, {1, 1e3, 1e6, 1e9}},
-      {{v("g1v4")}, {1e10}},  // ten values of 1e9 for one video, summed
+      {{v("g1v4")}, {1e10}},  // ten times the bound: margin
       {{v("g0v1"), v("g0v4"), v("g0v7")}, {1, 2, 3}},
   };
   for (const auto& [videos, weights] : histories) {
@@ -478,10 +478,14 @@ TEST_CASE("serve: history values out of range are a 400 naming the field", "[ser
         "400 instances[1].history[0].value must be a finite number, got 1e999");
   CHECK(status_and_error(R"({"user_id":"n","k":1e400})") == "400 k must be a finite number, got 1e400");
   CHECK(status_and_error(R"([1,2,1e400])") == "400 [2] must be a finite number, got 1e400");
+  // Per video too, after summing.
+  CHECK(status_and_error(
+            R"({"user_id":"n","history":[{"videoId":"g0v1","value":1e9},{"videoId":"g0v1","value":1}]})") ==
+        R"(400 history: the values of videoId "g0v1" must sum to between -1e9 and 1e9, got 1000000001.0)");
   // The bound itself is accepted and ranked.
   const HttpReply ok =
       f.post("/invocations", R"({"user_id":"n","k":5,"history":[{"videoId":"g0v1","value":1e9},
-      {"videoId":"g0v1","value":1e9},{"videoId":"g1v1","value":-1e9}]})");
+      {"videoId":"g0v1","value":1e9},{"videoId":"g0v1","value":-1e9},{"videoId":"g1v1","value":-1e9}]})");
   CHECK(ok.status == 200);
   CHECK(videos_of(ok.body).size() == 5);
 }

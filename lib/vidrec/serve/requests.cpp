@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cmath>
+#include <unordered_map>
 
 #include "vidrec/base/errors.hpp"
 
@@ -146,6 +147,13 @@ std::vector<HistoryItem> parse_history(const nlohmann::json& j, const std::strin
     }
     items.push_back(std::move(h));
   }
+  // The bound holds per video too, as fold-in sums a video's values.
+  std::unordered_map<std::string_view, double> sums;
+  for (const HistoryItem& h : items) sums[h.video_id] += h.value;
+  for (const auto& [id, sum] : sums)
+    if (!(std::abs(sum) <= kMaxHistoryValue))
+      throw InputError(field + ": the values of videoId " + shown(std::string(id)) +
+                       " must sum to between -1e9 and 1e9, got " + shown(sum));
   return items;
 }
 

@@ -20,7 +20,8 @@ constexpr size_t kMaxInstances = 10000;
 // needs 4). Checked before parsing: deeper values would be built, dumped and
 // destroyed by recursion, and 80,000 levels fit in 160 KB.
 constexpr size_t kMaxJsonDepth = 32;
-// Largest |history[].value| accepted: fold-in stays exact (see serving_model.hpp).
+// Largest |history[].value| accepted, and |sum| of one video's values: fold-in
+// stays exact (see serving_model.hpp).
 constexpr double kMaxHistoryValue = 1e9;
 
 struct HistoryItem {

@@ -44,8 +44,8 @@ class ServingModel {
   std::optional<uint32_t> find_video(std::string_view id) const { return video_index_.find(id); }
   // Top k for a user described only by (video index ascending, weight)
   // pairs; empty when none of the weights is positive. Solved in double:
-  // exact (to the ranking) for weights up to kMaxHistoryValue times the
-  // history length. Throws std::runtime_error if the system is singular.
+  // exact (to the ranking) for weights up to requests.hpp's kMaxHistoryValue
+  // and beyond. Throws std::runtime_error if the system is singular.
   std::vector<Scored> fold_in(const std::vector<uint32_t>& videos, const std::vector<double>& weights,
                               const Exclusion& exclusion, uint32_t k) const;
   double load_seconds() const { return load_seconds_; }
