@@ -98,18 +98,24 @@ post_file() {
   curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$2" \
     "http://127.0.0.1:$PORT$1"
 }
-deep=$(nest 32000 1)
-for body in "{\"user_id\":\"u001\",\"k\":$deep}" "{\"user_id\":\"u001\",\"include_seen\":$deep}" \
-  "{\"user_id\":\"u001\",\"exclude\":[\"v001\",$deep]}" \
-  "{\"user_id\":\"new\",\"history\":[{\"videoId\":\"v001\",\"value\":$deep}]}" \
-  "{\"instances\":[{\"user_id\":\"u001\",\"k\":$deep}]}"; do
-  printf '%s' "$body" >"$WORK/deep.json"
-  expect_eq "$(post_file /invocations "$WORK/deep.json")" 400 "deep nesting ${body:0:30}"
-  expect_contains "$WORK/body" '{"error":"JSON nested deeper than 32 levels at ' "deep nesting names the limit"
-done
-printf '{"video_id":"v001","k":%s}' "$deep" >"$WORK/deep.json"
-expect_eq "$(post_file /similar "$WORK/deep.json")" 400 "deep nesting on /similar"
-expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/ping")" 200 "serving after deep nesting"
+# deep_cases LEVELS LABEL: LEVELS arrays deep in each field, and on /similar;
+# every one a 400 naming the limit, and the server still answering.
+deep_cases() {
+  local deep body
+  deep=$(nest "$1" 1)
+  for body in "{\"user_id\":\"u001\",\"k\":$deep}" "{\"user_id\":\"u001\",\"include_seen\":$deep}" \
+    "{\"user_id\":\"u001\",\"exclude\":[\"v001\",$deep]}" \
+    "{\"user_id\":\"new\",\"history\":[{\"videoId\":\"v001\",\"value\":$deep}]}" \
+    "{\"instances\":[{\"user_id\":\"u001\",\"k\":$deep}]}"; do
+    printf '%s' "$body" >"$WORK/deep.json"
+    expect_eq "$(post_file /invocations "$WORK/deep.json")" 400 "$2: deep nesting ${body:0:30}"
+    expect_contains "$WORK/body" '{"error":"JSON nested deeper than 32 levels at ' "$2: deep nesting names the limit"
+  done
+  printf '{"video_id":"v001","exclude":%s}' "$deep" >"$WORK/deep.json"
+  expect_eq "$(post_file /similar "$WORK/deep.json")" 400 "$2: deep nesting on /similar"
+  expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ping")" 200 "$2: serving after deep nesting"
+}
+deep_cases 32000 serve
 # History values: out of range or beyond double is a 400 naming the field;
 # the bound itself still ranks.
 expect_eq "$(post /invocations '{"user_id":"new","history":[{"videoId":"v001","value":1e15}]}')" 400 "history value 1e15"
@@ -243,17 +249,7 @@ expect_eq "$(post /invocations '{"user_id":"u001","k":3}')" 200 "sagemaker invoc
 if cmp -s "$WORK/body" "$WORK/cli.json"; then pass; else fail "sagemaker serve answer: $(cat "$WORK/body")"; fi
 # 80,000 levels (160 KB, under its 6 MB limit) overflowed the stack of the
 # old server (32,000, all --max-body allowed above, did not).
-deep=$(nest 80000 1)
-for body in "{\"user_id\":\"u001\",\"k\":$deep}" "{\"user_id\":\"u001\",\"include_seen\":$deep}" \
-  "{\"user_id\":\"u001\",\"exclude\":[\"v001\",$deep]}" \
-  "{\"user_id\":\"new\",\"history\":[{\"videoId\":\"v001\",\"value\":$deep}]}"; do
-  printf '%s' "$body" >"$WORK/deep.json"
-  expect_eq "$(post_file /invocations "$WORK/deep.json")" 400 "sagemaker: 80,000 levels ${body:0:30}"
-  expect_contains "$WORK/body" '{"error":"JSON nested deeper than 32 levels at ' "sagemaker: deep nesting names the limit"
-done
-printf '{"video_id":"v001","exclude":%s}' "$deep" >"$WORK/deep.json"
-expect_eq "$(post_file /similar "$WORK/deep.json")" 400 "sagemaker: 80,000 levels on /similar"
-expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ping")" 200 "sagemaker serving after deep nesting"
+deep_cases 80000 sagemaker
 stop_server
 
 printf '{"factors":"many"}' >"$SM/input/config/hyperparameters.json"
