@@ -112,6 +112,45 @@ expect_eq "$(curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: applica
 expect_eq "$(curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @"$WORK/big.json" "$URL/invocations")" 413 "chunked body over the limit"
 expect_eq "$(post /invocations "{\"user_id\":$(head -c 60000 /dev/zero | tr '\0' '[')")" 400 "deep nesting"
 expect_eq "$(post /invocations "$(printf '{"user_id":"\xff\xfe","k":1}')")" 400 "invalid UTF-8"
+# Deep nesting, closed (so it parses), in any field: 400 naming the limit,
+# and the server still up (80,000 levels, which crashed it, further down).
+# nest LEVELS INNER -> LEVELS arrays around INNER
+nest() { head -c "$1" /dev/zero | tr '\0' '['; printf '%s' "$2"; head -c "$1" /dev/zero | tr '\0' ']'; }
+# post_file PATH FILE -> status code, body in $WORK/body
+post_file() {
+  curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @"$2" \
+    "http://127.0.0.1:$PORT$1"
+}
+# deep_cases LEVELS LABEL: LEVELS arrays deep in each field, and on /similar;
+# every one a 400 naming the limit, and the server still answering.
+deep_cases() {
+  local deep body
+  deep=$(nest "$1" 1)
+  for body in "{\"user_id\":\"u001\",\"k\":$deep}" "{\"user_id\":\"u001\",\"include_seen\":$deep}" \
+    "{\"user_id\":\"u001\",\"exclude\":[\"v001\",$deep]}" \
+    "{\"user_id\":\"new\",\"history\":[{\"videoId\":\"v001\",\"value\":$deep}]}" \
+    "{\"instances\":[{\"user_id\":\"u001\",\"k\":$deep}]}"; do
+    printf '%s' "$body" >"$WORK/deep.json"
+    expect_eq "$(post_file /invocations "$WORK/deep.json")" 400 "$2: deep nesting ${body:0:30}"
+    expect_contains "$WORK/body" '{"error":"JSON nested deeper than 32 levels at ' "$2: deep nesting names the limit"
+  done
+  printf '{"video_id":"v001","exclude":%s}' "$deep" >"$WORK/deep.json"
+  expect_eq "$(post_file /similar "$WORK/deep.json")" 400 "$2: deep nesting on /similar"
+  expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ping")" 200 "$2: serving after deep nesting"
+}
+deep_cases 32000 serve
+# History values: out of range or beyond double is a 400 naming the field;
+# the bound itself still ranks.
+expect_eq "$(post /invocations '{"user_id":"new","history":[{"videoId":"v001","value":1e15}]}')" 400 "history value 1e15"
+expect_contains "$WORK/body" '"error":"history[0].value must be a number between -1e9 and 1e9, got 1e+15"' "1e15 named"
+expect_eq "$(post /invocations '{"user_id":"new","history":[{"videoId":"v001","value":1e400}]}')" 400 "history value 1e400"
+expect_contains "$WORK/body" '"error":"history[0].value must be a finite number, got 1e400"' "1e400 named"
+expect_eq "$(post /invocations '{"instances":[{"user_id":"new","history":[{"videoId":"v001","value":-1e400}]}]}')" 400 "history value -1e400"
+expect_contains "$WORK/body" '"error":"instances[0].history[0].value must be a finite number' "-1e400 named"
+expect_eq "$(post /invocations '{"user_id":"new","history":[{"videoId":"v001","value":6e8},{"videoId":"v001","value":6e8}]}')" 400 "one video's values summing over 1e9"
+expect_contains "$WORK/body" '"error":"history: the values of videoId \"v001\" must sum to between -1e9 and 1e9, got 1200000000.0"' "sum named"
+expect_eq "$(post /invocations '{"user_id":"new","k":3,"history":[{"videoId":"v001","value":1e9},{"videoId":"v002","value":1e9}]}')" 200 "history value 1e9"
+expect_eq "$(grep -o '"videoId"' "$WORK/body" | wc -l)" 3 "history value 1e9 ranks k videos"
 expect_eq "$(post /invocations '{"user_id":"u001"}' text/plain)" 415 "wrong content type"
 expect_eq "$(curl -s -o "$WORK/body" -w '%{http_code}' "$URL/nowhere")" 404 "unknown path"
 expect_contains "$WORK/body" '"error":"no such endpoint: /nowhere"' "404 body"
@@ -131,6 +170,28 @@ timeout 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT
   for i in \$(seq 1 40); do printf ' ' >&3 2>/dev/null || exit 0; sleep 0.3; done" 2>/dev/null
 expect_eq "$(( $(date +%s) - start < 5 ))" 1 "trickling client cut off"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/ping")" 200 "serving after slow clients"
+
+# What libmicrohttpd refuses itself, and requests never answered, all reach
+# /metrics. raw BYTES -> the first line the server answers (empty: none).
+# One write (cat): bytes arriving after the server's reply and close would
+# make it reset the connection, and the reply could be lost.
+raw() {
+  printf "$1" >"$WORK/raw.req"
+  timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; cat '$WORK/raw.req' >&3; head -1 <&3" 2>/dev/null | tr -d '\r'
+}
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 10000 /dev/zero | tr '\0' a)" "$URL/ping")" 431 "headers over 8 KiB"
+expect_eq "$(raw 'GET /ping HTTP/2.5\r\nHost: x\r\n\r\n')" "HTTP/1.1 505 HTTP Version Not Supported" "unknown HTTP version"
+expect_eq "$(raw 'POST /similar HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n')" "HTTP/1.1 400 Bad Request" "header without a colon"
+expect_eq "$(raw 'GARBAGE\r\n\r\n')" "" "unparsable request line: closed unanswered (libmicrohttpd 0.9.75)"
+curl -s "$URL/metrics" >"$WORK/metrics"
+expect_contains "$WORK/metrics" 'vidrec_requests_total{endpoint="/ping",status="431"} 1' "431 counted"
+expect_contains "$WORK/metrics" 'vidrec_library_replies_total{status="505"} 1' "505 counted"
+expect_contains "$WORK/metrics" 'vidrec_library_replies_total{status="431"} 1' "431 counted as libmicrohttpd's"
+expect_contains "$WORK/metrics" 'vidrec_requests_total{endpoint="/similar",status="400"} 2' "libmicrohttpd's 400 counted (and deep nesting's)"
+expect_contains "$WORK/metrics" 'vidrec_library_replies_total{status="400"} 1' "libmicrohttpd's 400 counted as its own"
+expect_contains "$WORK/metrics" 'vidrec_requests_unanswered_total{endpoint="/invocations",reason="timeout"} 2' "timeouts counted"
+grep -qE '^vidrec_connections_without_request_total [1-9]' "$WORK/metrics" && pass ||
+  fail "unparsable request line not counted: $(grep connections "$WORK/metrics")"
 
 # Hot reload under load: 300 requests while the file is replaced atomically
 # (and SIGHUP sent); not one may fail.
@@ -220,6 +281,9 @@ start_server "$WORK/sm.log" sh -c "SM_ROOT='$SM' SAGEMAKER_BIND_TO_PORT=\$PORT e
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ping")" 200 "sagemaker ping"
 expect_eq "$(post /invocations '{"user_id":"u001","k":3}')" 200 "sagemaker invocations"
 if cmp -s "$WORK/body" "$WORK/cli.json"; then pass; else fail "sagemaker serve answer: $(cat "$WORK/body")"; fi
+# 80,000 levels (160 KB, under its 6 MB limit) overflowed the stack of the
+# old server (32,000, all --max-body allowed above, did not).
+deep_cases 80000 sagemaker
 stop_server
 
 printf '{"factors":"many"}' >"$SM/input/config/hyperparameters.json"

@@ -1,19 +1,26 @@
 // SPDX-License-Identifier: MIT
 #include "vidrec/serve/serve.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <random>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "test_util.hpp"
+#include "vidrec/als/train.hpp"
 #include "vidrec/base/errors.hpp"
 #include "vidrec/ingest/prepare.hpp"
 #include "vidrec/recommend/recommend.hpp"
 #include "vidrec/serve/api.hpp"
-#include "vidrec/als/train.hpp"
 
 using namespace vidrec;
 
@@ -121,7 +128,7 @@ TEST_CASE("serve: request validation names the field and the rule", "[serve]") {
   rejects(R"({"user_id":"u","exclude":"v1"})", "exclude must be an array of video id strings");
   rejects(R"({"user_id":"u","history":[{"value":1}]})", "history[0].videoId is required");
   rejects(R"({"user_id":"u","history":[{"videoId":"v","value":"x"}]})",
-          "history[0].value must be a finite number");
+          "history[0].value must be a number between -1e9 and 1e9, got \"x\"");
   rejects(R"({"instances":{}})", "instances must be an array");
   rejects(R"({"instances":[{"user_id":"a"},{"k":1}]})", "instances[1].user_id is required");
 }
@@ -315,4 +322,270 @@ TEST_CASE("serve: batched scoring answers what top_k answers alone", "[serve]") 
         });
   }
   CHECK(mismatches == 0);
+}
+
+namespace {
+// `levels` arrays around `inner`: 80,000 levels is 160 KB, under --max-body.
+std::string nested(size_t levels, const std::string& inner = "1") {
+  return std::string(levels, '[') + inner + std::string(levels, ']');
+}
+std::string objects(size_t levels) {
+  std::string s;
+  for (size_t i = 0; i < levels; ++i) s += R"({"a":)";
+  return s;
+}
+}  // namespace
+
+TEST_CASE("serve: deeply nested JSON is a 400 naming the limit, in any field", "[serve]") {
+  Fixture f;
+  const std::string deep = nested(80000);
+  const std::vector<std::pair<std::string, std::string>> bodies = {
+      {"/invocations", R"({"user_id":"u1","k":)" + deep + "}"},
+      {"/invocations", R"({"user_id":"u1","include_seen":)" + deep + "}"},
+      {"/invocations", R"({"user_id":"u1","exclude":["v",)" + deep + "]}"},
+      {"/invocations", R"({"user_id":"u1","history":[{"videoId":"g0v1","value":)" + deep + "}]}"},
+      {"/invocations", R"({"instances":[{"user_id":"u1","k":)" + deep + "}]}"},
+      {"/invocations", deep},
+      {"/invocations", R"({"user_id":"u1","extra":)" + objects(40000)},  // objects, never closed
+      {"/similar", R"({"video_id":"g0v1","k":)" + deep + "}"},
+      {"/similar", R"({"video_id":"g0v1","exclude":)" + deep + "}"},
+  };
+  for (const auto& [path, body] : bodies) {
+    INFO(path << " " << body.substr(0, 60));
+    const HttpReply r = f.post(path, body);
+    CHECK(r.status == 400);
+    CHECK_THAT(nlohmann::json::parse(r.body)["error"].get<std::string>(),
+               Catch::StartsWith("JSON nested deeper than 32 levels at "));
+    CHECK(r.body.size() < 300);
+  }
+  // The limit itself still parses; the path names where it was passed.
+  CHECK(f.post("/invocations", R"({"user_id":"u1","extra":)" + nested(31) + "}").status == 200);
+  CHECK_THAT(f.post("/invocations", R"({"instances":[{"user_id":"u1","exclude":)" + nested(30) + "}]}").body,
+             Catch::Contains("levels at instances[0].exclude[0]"));
+}
+
+TEST_CASE("serve: error messages show a bounded piece of the offending value", "[serve]") {
+  Fixture f;
+  const std::string big(100000, 'x');
+  for (const std::string& body :
+       {R"({"user_id":"u1","k":")" + big + R"("})", R"({"user_id":"u1","include_seen":")" + big + R"("})",
+        R"({"user_id":"u1","exclude":[")" + big + R"(",)" + nested(20) + "]}",
+        R"({"user_id":"u1","k":[)" + std::string(50000, '1') + "]}", R"({"user_id":")" + big}) {
+    const HttpReply r = f.post("/invocations", body);
+    CHECK(r.status == 400);
+    CHECK(r.body.size() < 400);
+  }
+  CHECK_THAT(f.post("/invocations", R"({"user_id":"u1","k":[[1]]})").body,
+             Catch::Contains("k must be an integer between 1 and 10000, got an array"));
+}
+
+namespace {
+// The fold-in solved independently: the normal equations in long double by
+// Gaussian elimination, every video scored, the history excluded.
+std::vector<std::pair<long double, uint32_t>> exact_fold_in(const ServingModel& sm,
+                                                            const std::vector<uint32_t>& videos,
+                                                            const std::vector<double>& weights) {
+  const Model& m = sm.model();
+  const size_t f = m.factors();
+  auto y = [&](uint32_t v, size_t a) { return (long double)m.video_factors()[size_t(v) * f + a]; };
+  std::vector<std::vector<long double>> A(f, std::vector<long double>(f + 1, 0.0L));
+  for (uint32_t v = 0; v < m.n_videos(); ++v)
+    for (size_t a = 0; a < f; ++a)
+      for (size_t b = 0; b < f; ++b) A[a][b] += y(v, a) * y(v, b);
+  for (size_t a = 0; a < f; ++a) A[a][a] += sm.als().regularization;
+  for (size_t j = 0; j < videos.size(); ++j) {
+    const long double c = sm.als().confidence_of((long double)weights[j]);
+    for (size_t a = 0; a < f; ++a) {
+      for (size_t b = 0; b < f; ++b) A[a][b] += (c - 1) * y(videos[j], a) * y(videos[j], b);
+      A[a][f] += c * y(videos[j], a);
+    }
+  }
+  for (size_t col = 0; col < f; ++col) {
+    size_t p = col;
+    for (size_t r = col + 1; r < f; ++r)
+      if (std::fabs(A[r][col]) > std::fabs(A[p][col])) p = r;
+    std::swap(A[col], A[p]);
+    for (size_t r = 0; r < f; ++r)
+      if (r != col) {
+        const long double factor = A[r][col] / A[col][col];
+        for (size_t c = col; c <= f; ++c) A[r][c] -= factor * A[col][c];
+      }
+  }
+  std::vector<std::pair<long double, uint32_t>> ranked;
+  for (uint32_t v = 0; v < m.n_videos(); ++v) {
+    if (std::find(videos.begin(), videos.end(), v) != videos.end()) continue;
+    long double s = 0;
+    for (size_t a = 0; a < f; ++a) s += A[a][f] / A[a][a] * y(v, a);
+    ranked.emplace_back(s, v);
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  return ranked;
+}
+}  // namespace
+
+TEST_CASE("serve: fold-in with large history values ranks as an exact solve does", "[serve]") {
+  const auto sm = ServingModel::load(trained().model);
+  const auto v = [&](const char* id) { return *sm->find_video(id); };
+  const std::vector<std::pair<std::vector<uint32_t>, std::vector<double>>> histories = {
+      {{v("g0v1")}, {1e9}},
+      {{v("g0v1"), v("g1v2"), v("g2v3")}, {1e9, 1e9, 5e8}},
+      {{v("g0v1"), v("g0v2"), v("g1v1"), v("g2v5")}, {1, 1e3, 1e6, 1e9}},
+      {{v("g1v4")}, {1e10}},  // ten times the bound: margin
+      {{v("g0v1"), v("g0v4"), v("g0v7")}, {1, 2, 3}},
+  };
+  for (const auto& [videos, weights] : histories) {
+    std::vector<uint32_t> sorted = videos;
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<double> w(sorted.size());
+    for (size_t i = 0; i < videos.size(); ++i)
+      w[size_t(std::find(sorted.begin(), sorted.end(), videos[i]) - sorted.begin())] = weights[i];
+    Exclusion ex;
+    ex.seen_begin = sorted.data();
+    ex.seen_end = sorted.data() + sorted.size();
+    const auto got = sm->fold_in(sorted, w, ex, 10);
+    const auto want = exact_fold_in(*sm, sorted, w);
+    INFO("history weights " << w.front() << " ... " << w.back());
+    REQUIRE(got.size() == 10);
+    const long double scale = std::fabs(want.front().first);
+    for (size_t i = 0; i < got.size(); ++i) {
+      const auto it =
+          std::find_if(want.begin(), want.end(), [&](const auto& p) { return p.second == got[i].video; });
+      REQUIRE(it != want.end());  // never a history video
+      // In the exact order (equal up to rounding where the exact scores tie).
+      CHECK(std::fabs(it->first - want[i].first) <= 1e-5L * scale);
+      CHECK(std::fabs((long double)got[i].score - it->first) <= 1e-4L * scale);
+    }
+  }
+}
+
+TEST_CASE("serve: history values out of range are a 400 naming the field", "[serve]") {
+  Fixture f;
+  const auto status_and_error = [&](const std::string& body) {
+    const HttpReply r = f.post("/invocations", body);
+    return std::to_string(r.status) + " " + nlohmann::json::parse(r.body)["error"].get<std::string>();
+  };
+  CHECK(status_and_error(R"({"user_id":"n","history":[{"videoId":"g0v1","value":1e15}]})") ==
+        "400 history[0].value must be a number between -1e9 and 1e9, got 1e+15");
+  CHECK(status_and_error(R"({"user_id":"n","history":[{"videoId":"g0v1","value":-2e9}]})") ==
+        "400 history[0].value must be a number between -1e9 and 1e9, got -2000000000.0");
+  CHECK(status_and_error(R"({"user_id":"n","history":[{"videoId":"g0v1","value":1e400}]})") ==
+        "400 history[0].value must be a finite number, got 1e400");
+  CHECK(status_and_error(
+            R"({"user_id":"n","history":[{"videoId":"g0v1"},{"videoId":"g0v2","value":-1e400}]})") ==
+        "400 history[1].value must be a finite number, got -1e400");
+  CHECK(status_and_error(
+            R"({"instances":[{"user_id":"a"},{"user_id":"n","history":[{"value":1e999,"videoId":"x"}]}]})") ==
+        "400 instances[1].history[0].value must be a finite number, got 1e999");
+  CHECK(status_and_error(R"({"user_id":"n","k":1e400})") == "400 k must be a finite number, got 1e400");
+  CHECK(status_and_error(R"([1,2,1e400])") == "400 [2] must be a finite number, got 1e400");
+  // Per video too, after summing.
+  CHECK(status_and_error(
+            R"({"user_id":"n","history":[{"videoId":"g0v1","value":1e9},{"videoId":"g0v1","value":1}]})") ==
+        R"(400 history: the values of videoId "g0v1" must sum to between -1e9 and 1e9, got 1000000001.0)");
+  // The bound itself is accepted and ranked.
+  const HttpReply ok =
+      f.post("/invocations", R"({"user_id":"n","k":5,"history":[{"videoId":"g0v1","value":1e9},
+      {"videoId":"g0v1","value":1e9},{"videoId":"g0v1","value":-1e9},{"videoId":"g1v1","value":-1e9}]})");
+  CHECK(ok.status == 200);
+  CHECK(videos_of(ok.body).size() == 5);
+}
+
+namespace {
+// Sends `bytes` to 127.0.0.1:port (then half-closes unless `hold` seconds
+// of silence are wanted first) and returns all it answers until it closes.
+std::string talk(int port, const std::string& bytes, int hold = 0) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(uint16_t(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    done += size_t(n);
+  }
+  if (hold > 0) std::this_thread::sleep_for(std::chrono::seconds(hold));
+  std::string reply;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) reply.append(buf, size_t(n));
+  ::close(fd);
+  return reply;
+}
+
+// The value of one /metrics line ("name{labels}"), 0 when absent.
+uint64_t metric(int port, const std::string& name) {
+  const std::string page = talk(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const size_t at = page.find("\n" + name + " ");
+  return at == std::string::npos ? 0 : std::stoull(page.substr(at + name.size() + 2));
+}
+}  // namespace
+
+TEST_CASE("serve: requests libmicrohttpd refuses itself are counted in /metrics", "[serve]") {
+  test::TempDir dir;
+  std::filesystem::copy_file(trained().model, dir.file("m.vrm"));
+  ServeConfig cfg;
+  cfg.model_path = dir.file("m.vrm");
+  cfg.port = 0;
+  cfg.threads = 1;
+  cfg.access_log = false;
+  cfg.read_timeout = std::chrono::seconds(1);
+  Server s(cfg);
+  s.start();
+  const int port = s.port();
+  const auto status = [](const std::string& reply) { return reply.substr(0, 12); };
+
+  // Headers over the 8 KiB pool: 431, from libmicrohttpd.
+  CHECK(status(talk(port, "GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(10000, 'a') +
+                              "\r\n\r\n")) == "HTTP/1.1 431");
+  CHECK(metric(port, R"(vidrec_requests_total{endpoint="/ping",status="431"})") == 1);
+  // An unsupported HTTP version: 505.
+  CHECK(status(talk(port, "GET /ping HTTP/2.5\r\nHost: x\r\n\r\n")) == "HTTP/1.1 505");
+  // It comes before the request line is accepted: only MHD's error log sees it.
+  CHECK(metric(port, R"(vidrec_library_replies_total{status="505"})") == 1);
+  CHECK(metric(port, R"(vidrec_library_replies_total{status="431"})") == 1);
+  // A header line without a colon: 400.
+  CHECK(status(talk(port, "POST /invocations HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n")) ==
+        "HTTP/1.1 400");
+  CHECK(metric(port, R"(vidrec_requests_total{endpoint="/invocations",status="400"})") == 1);
+  CHECK(metric(port, R"(vidrec_request_errors_total{endpoint="/invocations"})") == 1);
+
+  // A request line libmicrohttpd cannot parse: it closes the connection
+  // without a reply; counted as a connection that carried no request.
+  const uint64_t before = metric(port, "vidrec_connections_without_request_total");
+  talk(port, "GARBAGE\r\n\r\n");
+  talk(port, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n");  // TLS on a plain port
+  CHECK(metric(port, "vidrec_connections_without_request_total") == before + 2);
+
+  // Begun, never answered: a body that never comes (the read timeout), and
+  // a client that leaves mid-body.
+  CHECK(talk(port,
+             "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             "Content-Length: 40\r\n\r\n{\"user",
+             3)
+            .empty());
+  CHECK(metric(port, R"(vidrec_requests_unanswered_total{endpoint="/invocations",reason="timeout"})") == 1);
+  {
+    const std::string partial = "POST /similar HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{";
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(uint16_t(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    CHECK(::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL) == ssize_t(partial.size()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ::close(fd);
+  }
+  uint64_t gone = 0;
+  for (int i = 0; i < 50 && gone == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    gone = metric(port, R"(vidrec_requests_unanswered_total{endpoint="/similar",reason="client_gone"})");
+  }
+  CHECK(gone == 1);
+  CHECK(metric(port, "vidrec_connections_total") >= 10);
+  s.stop();
 }

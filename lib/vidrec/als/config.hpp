@@ -30,9 +30,12 @@ struct AlsConfig {
   bool compute_loss = false;
 
   void validate() const;
-  // Confidence c of a stored weight w > 0.
-  float confidence_of(float w) const {
-    return confidence == Confidence::Linear ? 1.0f + alpha * w : 1.0f + alpha * std::log1p(w / epsilon);
+  // Confidence c of a stored weight w > 0, in the precision of w (training
+  // uses float; serving's fold-in double, see serving_model.hpp).
+  template <class T>
+  T confidence_of(T w) const {
+    return confidence == Confidence::Linear ? T(1) + T(alpha) * w
+                                            : T(1) + T(alpha) * std::log1p(w / T(epsilon));
   }
 };
 

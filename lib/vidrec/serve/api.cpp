@@ -63,17 +63,17 @@ Recommendations answer(const ServingModel& sm, const Invocation& inv) {
     if (const auto v = sm.find_video(h.video_id)) pairs.emplace_back(*v, h.value);
   std::sort(pairs.begin(), pairs.end());
   std::vector<uint32_t> videos;
-  std::vector<float> weights;
+  std::vector<double> weights;  // double: float would overflow or round a sum of large values
   for (const auto& [v, w] : pairs) {
     if (!videos.empty() && videos.back() == v) {
-      weights.back() += float(w);
+      weights.back() += w;
     } else {
       videos.push_back(v);
-      weights.push_back(float(w));
+      weights.push_back(w);
     }
   }
   // Nothing usable in the history: what the user would get without one.
-  if (std::none_of(weights.begin(), weights.end(), [](float w) { return w > 0; }))
+  if (std::none_of(weights.begin(), weights.end(), [](double w) { return w > 0; }))
     return rec.for_user(inv.user_id);
   Exclusion ex;
   ex.blocked = blocked.empty() ? nullptr : blocked.data();
@@ -165,12 +165,7 @@ HttpReply Api::finish(Deferred& d) const {
 }
 
 HttpReply Api::similar(const ServingModel& m, std::string_view body) const {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(body.begin(), body.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(std::string("malformed JSON: ") + e.what());
-  }
+  const nlohmann::json j = parse_body(body);
   if (!j.is_object()) throw InputError("the request must be a JSON object");
   const auto id = j.find("video_id");
   if (id == j.end() || !id->is_string()) throw InputError("video_id is required (a string)");

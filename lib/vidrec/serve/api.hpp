@@ -7,7 +7,8 @@
 // - Api::handle() maps one request to one reply, checking in this order:
 //   unknown path 404, wrong method 405 (with Allow), no model 503, wrong
 //   Content-Type 415, malformed JSON or fields 400 (the message names the
-//   field and the rule). Unknown fields are ignored. Error bodies are
+//   field and the rule; JSON nested deeper than kMaxJsonDepth is refused
+//   while parsing, so no value is ever walked recursively). Unknown fields are ignored. Error bodies are
 //   {"error":"..."}. It never throws.
 // - /invocations answers exactly what `vidrec recommend` prints for that
 //   user (ResultWriter, JSON, with its newline); a batch {"instances":[...]}

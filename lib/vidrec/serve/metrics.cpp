@@ -12,12 +12,23 @@ Metrics::Endpoint Metrics::endpoint_of(std::string_view path) {
   if (path == "/invocations") return Invocations;
   if (path == "/similar") return Similar;
   if (path == "/metrics") return MetricsPage;
+  if (const size_t q = path.find('?'); q != std::string_view::npos) return endpoint_of(path.substr(0, q));
   return Other;
 }
 
+namespace {
+constexpr size_t status_index(int status, int min, int n) {
+  return size_t(std::clamp(status, min, min + n - 1) - min);
+}
+}  // namespace
+
+void Metrics::library_reply(int status) {
+  library_[status_index(status, kMinStatus, kStatuses)].fetch_add(1, std::memory_order_relaxed);
+}
+
 void Metrics::observe(Endpoint e, int status, double seconds) {
-  const int s = std::clamp(status, kMinStatus, kMinStatus + kStatuses - 1) - kMinStatus;
-  requests_[e][size_t(s)].fetch_add(1, std::memory_order_relaxed);
+  const size_t s = status_index(status, kMinStatus, kStatuses);
+  requests_[e][s].fetch_add(1, std::memory_order_relaxed);
   const size_t b = size_t(std::lower_bound(kBuckets.begin(), kBuckets.end(), seconds) - kBuckets.begin());
   buckets_[e][b].fetch_add(1, std::memory_order_relaxed);
   sum_ns_[e].fetch_add(uint64_t(std::max(0.0, seconds) * 1e9), std::memory_order_relaxed);
@@ -45,6 +56,25 @@ std::string Metrics::render(const ServingModel* model) const {
        "# TYPE vidrec_request_errors_total counter\n";
   for (int e = 0; e < kEndpoints; ++e)
     add("vidrec_request_errors_total{endpoint=\"%s\"} %" PRIu64 "\n", names[e], errors[size_t(e)]);
+  static const char* const reasons[kUnanswered] = {"timeout", "client_gone", "failed", "shutdown"};
+  o += "# HELP vidrec_requests_unanswered_total Requests begun that got no reply, by endpoint and reason.\n"
+       "# TYPE vidrec_requests_unanswered_total counter\n";
+  for (int e = 0; e < kEndpoints; ++e)
+    for (int r = 0; r < kUnanswered; ++r)
+      add("vidrec_requests_unanswered_total{endpoint=\"%s\",reason=\"%s\"} %" PRIu64 "\n", names[e],
+          reasons[r], unanswered_[size_t(e)][size_t(r)].load(std::memory_order_relaxed));
+  o += "# HELP vidrec_library_replies_total Replies libmicrohttpd sent itself, by status (also in "
+       "vidrec_requests_total when the request line was parsed).\n"
+       "# TYPE vidrec_library_replies_total counter\n";
+  for (int s = 0; s < kStatuses; ++s)
+    if (const uint64_t n = library_[size_t(s)].load(std::memory_order_relaxed))
+      add("vidrec_library_replies_total{status=\"%d\"} %" PRIu64 "\n", s + kMinStatus, n);
+  o += "# HELP vidrec_connections_total Connections accepted.\n# TYPE vidrec_connections_total counter\n";
+  add("vidrec_connections_total %" PRIu64 "\n", connections_.load(std::memory_order_relaxed));
+  o += "# HELP vidrec_connections_without_request_total Connections closed before a request line was parsed "
+       "(idle, timed out, or an unparsable request line).\n"
+       "# TYPE vidrec_connections_without_request_total counter\n";
+  add("vidrec_connections_without_request_total %" PRIu64 "\n", no_request_.load(std::memory_order_relaxed));
   o += "# HELP vidrec_request_duration_seconds Time from the request read to the reply written.\n"
        "# TYPE vidrec_request_duration_seconds histogram\n";
   for (int e = 0; e < kEndpoints; ++e) {

@@ -1,18 +1,118 @@
 // SPDX-License-Identifier: MIT
 #include "vidrec/serve/requests.hpp"
 
+#include <array>
 #include <cmath>
+#include <unordered_map>
 
 #include "vidrec/base/errors.hpp"
 
 namespace vidrec {
 
+namespace {
+
+// nlohmann's DOM builder behind a depth limit, tracking where it is so that
+// an error can name the field ("instances[2].history[0].value").
+class BoundedSax {
+ public:
+  using json = nlohmann::json;
+  explicit BoundedSax(json& root) : dom_(root, false) {}
+
+  bool null() { return value() && dom_.null(); }
+  bool boolean(bool v) { return value() && dom_.boolean(v); }
+  bool number_integer(json::number_integer_t v) { return value() && dom_.number_integer(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return value() && dom_.number_unsigned(v); }
+  bool number_float(json::number_float_t v, const json::string_t& s) {
+    return value() && dom_.number_float(v, s);
+  }
+  bool string(json::string_t& v) { return value() && dom_.string(v); }
+  bool binary(json::binary_t& v) { return value() && dom_.binary(v); }
+  bool start_object(std::size_t n) { return open(false) && dom_.start_object(n); }
+  bool key(json::string_t& k) {
+    frames_[depth_ - 1].key = k;
+    return dom_.key(k);
+  }
+  bool end_object() { return close() && dom_.end_object(); }
+  bool start_array(std::size_t n) { return open(true) && dom_.start_array(n); }
+  bool end_array() { return close() && dom_.end_array(); }
+  bool parse_error(std::size_t, const std::string& token, const nlohmann::detail::exception& e) {
+    if (e.id == 406)  // a number beyond double's range, such as 1e400
+      error_ = path(true) + " must be a finite number, got " + token.substr(0, 40);
+    else
+      error_ = std::string("malformed JSON: ") + e.what();
+    if (error_.size() > 300) error_ = error_.substr(0, 300) + "...";  // e.what() quotes the last token
+    return false;
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  struct Frame {
+    bool array = false;
+    size_t count = 0;  // elements begun (arrays)
+    std::string key;   // the last key read (objects)
+  };
+  // A value begins: in an array, the next element.
+  bool value() {
+    if (depth_ > 0 && frames_[depth_ - 1].array) ++frames_[depth_ - 1].count;
+    return true;
+  }
+  bool open(bool array) {
+    value();
+    if (depth_ == kMaxJsonDepth) {
+      error_ = "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels at " + path(false);
+      return false;
+    }
+    Frame& f = frames_[depth_++];
+    f.array = array;
+    f.count = 0;
+    return true;
+  }
+  bool close() {
+    --depth_;
+    return true;
+  }
+  // The path to the value being read; `pending`: it has not begun yet.
+  std::string path(bool pending) const {
+    std::string p;
+    for (size_t i = 0; i < depth_; ++i) {
+      const Frame& f = frames_[i];
+      const bool last = i + 1 == depth_;
+      if (f.array)
+        p += "[" + std::to_string(f.count - (last && pending ? 0 : 1)) + "]";
+      else
+        p += (p.empty() ? "" : ".") + f.key.substr(0, 40);
+    }
+    return p.empty() ? "the top level" : p;
+  }
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  std::array<Frame, kMaxJsonDepth> frames_;  // no allocation per request
+  size_t depth_ = 0;
+  std::string error_;
+};
+
+}  // namespace
+
+nlohmann::json parse_body(std::string_view body) {
+  nlohmann::json j;
+  BoundedSax sax(j);
+  if (!nlohmann::json::sax_parse(body.begin(), body.end(), &sax)) throw InputError(sax.error());
+  return j;
+}
+
+std::string shown(const nlohmann::json& v) {
+  if (v.is_array()) return "an array";
+  if (v.is_object()) return "an object";
+  std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (s.size() > 40) s = s.substr(0, 40) + "...";
+  return s;
+}
+
 uint32_t parse_k(const nlohmann::json& j, const std::string& where) {
   const std::string rule = where + "k must be an integer between 1 and " + std::to_string(kMaxK);
-  if (!j.is_number_integer()) throw InputError(rule + ", got " + j.dump());
+  if (!j.is_number_integer()) throw InputError(rule + ", got " + shown(j));
   const bool ok = j.is_number_unsigned() ? j.get<uint64_t>() >= 1 && j.get<uint64_t>() <= kMaxK
                                          : j.get<int64_t>() >= 1 && j.get<int64_t>() <= kMaxK;
-  if (!ok) throw InputError(rule + ", got " + j.dump());
+  if (!ok) throw InputError(rule + ", got " + shown(j));
   return uint32_t(j.get<uint64_t>());
 }
 
@@ -21,7 +121,7 @@ std::vector<std::string> parse_ids(const nlohmann::json& j, const std::string& f
   std::vector<std::string> ids;
   ids.reserve(j.size());
   for (const auto& e : j) {
-    if (!e.is_string()) throw InputError(field + " must be an array of video id strings, found " + e.dump());
+    if (!e.is_string()) throw InputError(field + " must be an array of video id strings, found " + shown(e));
     ids.push_back(e.get<std::string>());
   }
   return ids;
@@ -41,12 +141,19 @@ std::vector<HistoryItem> parse_history(const nlohmann::json& j, const std::strin
     if (id == e.end() || !id->is_string()) throw InputError(at + ".videoId is required (a string)");
     HistoryItem h{id->get<std::string>(), 1.0};
     if (const auto v = e.find("value"); v != e.end()) {
-      if (!v->is_number() || !std::isfinite(v->get<double>()))
-        throw InputError(at + ".value must be a finite number, got " + v->dump());
+      if (!v->is_number() || !(std::abs(v->get<double>()) <= kMaxHistoryValue))
+        throw InputError(at + ".value must be a number between -1e9 and 1e9, got " + shown(*v));
       h.value = v->get<double>();
     }
     items.push_back(std::move(h));
   }
+  // The bound holds per video too, as fold-in sums a video's values.
+  std::unordered_map<std::string_view, double> sums;
+  for (const HistoryItem& h : items) sums[h.video_id] += h.value;
+  for (const auto& [id, sum] : sums)
+    if (!(std::abs(sum) <= kMaxHistoryValue))
+      throw InputError(field + ": the values of videoId " + shown(std::string(id)) +
+                       " must sum to between -1e9 and 1e9, got " + shown(sum));
   return items;
 }
 
@@ -61,7 +168,7 @@ Invocation parse_invocation(const nlohmann::json& j, const std::string& where) {
   if (inv.user_id.empty()) throw InputError(where + "user_id must not be empty");
   if (const auto k = j.find("k"); k != j.end()) inv.k = parse_k(*k, where);
   if (const auto s = j.find("include_seen"); s != j.end()) {
-    if (!s->is_boolean()) throw InputError(where + "include_seen must be true or false, got " + s->dump());
+    if (!s->is_boolean()) throw InputError(where + "include_seen must be true or false, got " + shown(*s));
     inv.include_seen = s->get<bool>();
   }
   if (const auto e = j.find("exclude"); e != j.end()) inv.exclude = parse_ids(*e, where + "exclude");
@@ -73,12 +180,7 @@ Invocation parse_invocation(const nlohmann::json& j, const std::string& where) {
 }
 
 std::vector<Invocation> parse_invocations(std::string_view body, bool& batch) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(body.begin(), body.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(std::string("malformed JSON: ") + e.what());
-  }
+  const nlohmann::json j = parse_body(body);
   batch = j.is_object() && j.contains("instances");
   if (!batch) return {parse_invocation(j)};
   const nlohmann::json& list = j["instances"];

@@ -16,6 +16,13 @@ namespace vidrec {
 constexpr uint32_t kMaxK = 10000;
 // Most instances in one batch request.
 constexpr size_t kMaxInstances = 10000;
+// Deepest nesting of arrays and objects a body may have (a real request
+// needs 4). Checked before parsing: deeper values would be built, dumped and
+// destroyed by recursion, and 80,000 levels fit in 160 KB.
+constexpr size_t kMaxJsonDepth = 32;
+// Largest |history[].value| accepted, and |sum| of one video's values: fold-in
+// stays exact (see serving_model.hpp).
+constexpr double kMaxHistoryValue = 1e9;
 
 struct HistoryItem {
   std::string video_id;
@@ -31,6 +38,13 @@ struct Invocation {
   std::vector<HistoryItem> history;
   bool has_history = false;
 };
+
+// Parses a request body: InputError when it is not JSON, nests deeper than
+// kMaxJsonDepth or holds a number out of double's range.
+nlohmann::json parse_body(std::string_view body);
+// A user value for an error message: scalars as JSON cut to a few dozen
+// characters, arrays and objects by kind only (never a dump of their contents).
+std::string shown(const nlohmann::json& v);
 
 // The fields /invocations and /similar share: "k" (1..kMaxK) and a list of
 // video ids ("exclude"). `where` and `field` name them in the message.

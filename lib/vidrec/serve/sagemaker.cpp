@@ -14,6 +14,7 @@
 #include "vidrec/base/errors.hpp"
 #include "vidrec/ingest/prepare.hpp"
 #include "vidrec/io/paths.hpp"
+#include "vidrec/serve/requests.hpp"
 
 namespace vidrec {
 
@@ -31,7 +32,7 @@ namespace {
 std::string text_of(const std::string& key, const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number()) return v.dump();
-  throw ConfigError("hyperparameter " + key + " must be a string, got " + v.dump());
+  throw ConfigError("hyperparameter " + key + " must be a string, got " + shown(v));
 }
 
 template <class T>

@@ -13,12 +13,15 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 
 #include "vidrec/base/errors.hpp"
 #include "vidrec/base/parallel.hpp"
+#include "vidrec/serve/log.hpp"
 
 namespace vidrec {
 
@@ -37,35 +40,6 @@ void ServeConfig::validate() const {
 }
 
 namespace {
-
-// A whole line in one write(2), so lines from request threads never interleave.
-void log_line(std::string line) {
-  line += '\n';
-  for (size_t done = 0; done < line.size();) {
-    const ssize_t n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
-    if (n <= 0) return;  // stderr gone: logging must not take the server down
-    done += size_t(n);
-  }
-}
-
-std::string now_iso8601() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const long ms =
-      long(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  return buf;
-}
-
-void log_event(const nlohmann::ordered_json& event) {
-  nlohmann::ordered_json line{{"time", now_iso8601()}};
-  line.update(event);
-  log_line(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
 
 // What identifies the file at a path: a replacement by rename changes the
 // inode, an in-place rewrite the size or mtime.
@@ -88,13 +62,15 @@ bool file_id(const std::string& path, FileId& id) {
 
 }  // namespace
 
-// One request, from MHD's first call for it (headers read) to its completion
-// notice: the body as it arrives, then the reply.
+// One request, from its request line (MHD's URI log hook) to its completion
+// notice: headers, the body as it arrives, then the reply.
 struct Exchange {
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::string method, path, content_type, body;
+  bool headers_read = false;
   bool too_large = false;
-  int status = 0;  // of the reply queued; 0 if none was (client gone, timeout)
+  bool too_slow = false;
+  int status = 0;  // of the reply we queued; 0 if none was (MHD's own, client gone, timeout)
   Api::Started started;
   std::optional<HttpReply> scored;  // set before the connection is resumed
 };
@@ -133,10 +109,9 @@ struct Server::Impl {
     Loop& loop = *static_cast<Loop*>(cls);
     Impl& s = *loop.server;
     auto* x = static_cast<Exchange*>(*ctx);
-    if (!x) {  // headers read
-      x = new Exchange;
-      *ctx = x;
-      ++s.in_flight;
+    if (!x) *ctx = x = static_cast<Exchange*>(on_request_line(cls, url, c));  // MHD always logs first
+    if (!x->headers_read) {
+      x->headers_read = true;
       x->method = method;
       x->path = url;
       const char* type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -150,7 +125,10 @@ struct Server::Impl {
     if (*upload_size > 0) {  // a piece of the body
       // The whole body within read_timeout of the headers: a client that
       // trickles bytes to dodge the silence timeout is cut off all the same.
-      if (std::chrono::steady_clock::now() - x->start > s.cfg.read_timeout) return MHD_NO;
+      if (std::chrono::steady_clock::now() - x->start > s.cfg.read_timeout) {
+        x->too_slow = true;
+        return MHD_NO;
+      }
       if (!x->too_large && x->body.size() + *upload_size > s.cfg.max_body) {
         x->too_large = true;
         std::string().swap(x->body);
@@ -242,17 +220,65 @@ struct Server::Impl {
     return ok;
   }
 
-  static void on_completed(void* cls, MHD_Connection*, void** ctx, MHD_RequestTerminationCode) {
+  // Every request begins here, once its request line is parsed, so that the
+  // ones MHD refuses itself (bad headers, 431, 505, timeouts) are counted too.
+  static void* on_request_line(void* cls, const char* uri, MHD_Connection* c) {
+    Impl& s = *static_cast<Loop*>(cls)->server;
+    auto* x = new Exchange;
+    x->path = uri ? uri : "";  // raw (query string included) until the headers are read
+    ++s.in_flight;
+    if (const MHD_ConnectionInfo* i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT))
+      if (i->socket_context) ++*static_cast<uint64_t*>(i->socket_context);
+    return x;
+  }
+
+  static void on_completed(void* cls, MHD_Connection* c, void** ctx, MHD_RequestTerminationCode code) {
     Impl& s = *static_cast<Loop*>(cls)->server;
     std::unique_ptr<Exchange> x(static_cast<Exchange*>(*ctx));
     *ctx = nullptr;
     if (!x) return;
-    if (x->status != 0) s.log_request(*x);
+    if (x->status == 0)  // a reply MHD queued itself (400, 413, 431, 505...)
+      if (const MHD_ConnectionInfo* i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS))
+        x->status = int(i->http_status);
+    Metrics::Unanswered why = Metrics::Failed;
+    if (x->too_slow || code == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) why = Metrics::Timeout;
+    if (code == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN) why = Metrics::Shutdown;
+    if (code == MHD_REQUEST_TERMINATED_CLIENT_ABORT || code == MHD_REQUEST_TERMINATED_READ_ERROR)
+      why = Metrics::ClientGone;
+    if (x->status != 0)
+      s.log_request(*x);
+    else
+      s.metrics.unanswered(Metrics::endpoint_of(x->path), why);
     x.reset();
     --s.in_flight;
   }
 
-  static void on_mhd_error(void* /*cls*/, const char* format, va_list args) {
+  // Per connection: how many request lines it carried, to count the
+  // connections closed before any (MHD closes an unparsable one silently).
+  static void on_connection(void* cls, MHD_Connection*, void** socket_ctx,
+                            MHD_ConnectionNotificationCode code) {
+    Impl& s = *static_cast<Loop*>(cls)->server;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+      s.metrics.connection_opened();
+      *socket_ctx = new (std::nothrow) uint64_t(0);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+      std::unique_ptr<uint64_t> requests(static_cast<uint64_t*>(*socket_ctx));
+      *socket_ctx = nullptr;
+      if (!requests || *requests > 0) return;
+      s.metrics.connection_without_request();
+    }
+  }
+
+  // MHD's error log is its only report of the replies it sends itself, the
+  // ones before a request line is parsed (505) included.
+  static void on_mhd_error(void* cls, const char* format, va_list args) {
+    static constexpr char kReply[] = "Error processing request (HTTP response code is %u";
+    if (std::strncmp(format, kReply, sizeof kReply - 1) == 0) {
+      va_list copy;
+      va_copy(copy, args);
+      static_cast<Impl*>(cls)->metrics.library_reply(int(va_arg(copy, unsigned)));
+      va_end(copy);
+    }
     char buf[512];
     std::vsnprintf(buf, sizeof buf, format, args);
     std::string message(buf);
@@ -341,14 +367,15 @@ void Server::start() {
     loop->server = &s;
     loop->daemon = MHD_start_daemon(
         flags, 0, nullptr, nullptr, &Impl::on_request, loop.get(), MHD_OPTION_EXTERNAL_LOGGER,
-        &Impl::on_mhd_error, nullptr, MHD_OPTION_SOCK_ADDR, &bind_to, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        &Impl::on_mhd_error, &s, MHD_OPTION_SOCK_ADDR, &bind_to, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
         MHD_OPTION_CONNECTION_TIMEOUT, unsigned(s.cfg.read_timeout.count()), MHD_OPTION_CONNECTION_LIMIT,
         unsigned(std::max<size_t>(1, s.cfg.max_connections / n)), MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
         // 8 KiB per connection for headers and body reads, nginx's header
         // limit (MHD zeroes the pool between requests: its default 32 KiB
         // cost ~3% of a loaded server's time, 16 KiB still 2%).
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, size_t(8) << 10, MHD_OPTION_NOTIFY_COMPLETED, &Impl::on_completed,
-        loop.get(), MHD_OPTION_END);
+        loop.get(), MHD_OPTION_URI_LOG_CALLBACK, &Impl::on_request_line, loop.get(),
+        MHD_OPTION_NOTIFY_CONNECTION, &Impl::on_connection, loop.get(), MHD_OPTION_END);
     if (!loop->daemon) {
       stop();
       throw IoError("cannot listen on " + s.cfg.host + ":" + std::to_string(s.cfg.port) +

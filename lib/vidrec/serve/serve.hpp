@@ -20,7 +20,10 @@
 //   read_timeout after its headers. A slow client holds a socket, not a
 //   thread; at most max_connections are open at once. A declared body above
 //   max_body gets 413 without being read (a chunked one once it passes it).
-//   Malformed HTTP is answered by libmicrohttpd itself (400, not JSON).
+//   Malformed headers are answered by libmicrohttpd itself (400, 431, 505,
+//   not JSON); an unparsable request line is closed unanswered (0.9.75 has
+//   no hook there). Metrics counts all of them: replies by status, requests
+//   begun but unanswered by reason, connections that carried no request.
 // - One JSON line per request on stderr (time, method, path, status,
 //   latency_ms) unless access_log is false; model loads and refusals are
 //   always logged. Lines are written with one write(2) each.

@@ -3,8 +3,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <stdexcept>
 
-#include "vidrec/als/solver.hpp"
 #include "vidrec/base/errors.hpp"
 
 namespace vidrec {
@@ -39,10 +40,25 @@ AlsConfig serving_config(const Model& m) {
   return c;
 }
 
+// Y Y^T + lambda I in double, a slice of videos at a time (no double copy
+// of a large model).
+arma::mat gram_double(const Model& m, double lambda) {
+  const arma::fmat Y = video_matrix(m);
+  arma::mat G(m.factors(), m.factors(), arma::fill::zeros);
+  constexpr arma::uword kSlice = 4096;
+  for (arma::uword n0 = 0; n0 < Y.n_cols; n0 += kSlice) {
+    const arma::mat y =
+        arma::conv_to<arma::mat>::from(Y.cols(n0, std::min<arma::uword>(n0 + kSlice, Y.n_cols) - 1));
+    G += y * y.t();
+  }
+  G.diag() += lambda;
+  return G;
+}
+
 }  // namespace
 
 ServingModel::ServingModel(Model m) : model_(std::move(m)), als_(serving_config(model_)) {
-  if (model_.n_videos() > 0) gram_ = gram(video_matrix(model_), als_.regularization, 0);
+  gram_ = gram_double(model_, als_.regularization);
   ranked_ = NormOrderedPanel::build(model_.video_factors(), model_.factors(), model_.n_videos());
   user_index_ = IdIndex(model_.user_table());
   video_index_ = IdIndex(model_.video_table());
@@ -98,22 +114,44 @@ std::shared_ptr<const ServingModel> ServingModel::load(const std::string& path) 
 }
 
 std::vector<Scored> ServingModel::fold_in(const std::vector<uint32_t>& videos,
-                                          const std::vector<float>& weights, const Exclusion& exclusion,
+                                          const std::vector<double>& weights, const Exclusion& exclusion,
                                           uint32_t k) const {
-  if (std::none_of(weights.begin(), weights.end(), [](float w) { return w > 0; })) return {};
-  const uint64_t indptr[2] = {0, videos.size()};
-  CsrView row;
-  row.rows = 1;
-  row.cols = model_.n_videos();
-  row.indptr = indptr;
-  row.indices = videos.data();
-  row.values = weights.data();
-  arma::fmat x(model_.factors(), 1, arma::fill::zeros);
-  RowScratch scratch(model_.factors(), videos.size());
-  solve_rows(row, video_matrix(model_), gram_, als_, x, 0, 1, scratch);
-  const float* query = x.memptr();
+  // The exact ALS user step, A x = b with A = G + sum_j (c_j - 1) y_j y_j^T,
+  // b = sum_j c_j y_j, over the entries with w > 0, in double: in float,
+  // rounding of (c - 1) y y^T (c * 6e-8) swamps G's smallest eigenvalue for
+  // large c, and the solve turned to NaN (an empty answer).
+  const uint32_t f = model_.factors();
+  const float* Y = model_.video_factors();
+  arma::mat A = gram_;
+  arma::vec b(f, arma::fill::zeros);
+  constexpr size_t kSlice = 256;  // entries per rank-n update
+  arma::mat slice(f, kSlice);
+  size_t n = 0, observed = 0;
+  auto flush = [&] {
+    if (n > 0) A += slice.head_cols(n) * slice.head_cols(n).t();
+    n = 0;
+  };
+  for (size_t j = 0; j < videos.size(); ++j) {
+    if (!(weights[j] > 0)) continue;
+    const double c = als_.confidence_of(weights[j]);
+    const float* y = Y + size_t(videos[j]) * f;
+    const double root = std::sqrt(c - 1);
+    for (uint32_t a = 0; a < f; ++a) {
+      slice(a, n) = root * y[a];
+      b[a] += c * y[a];
+    }
+    ++observed;
+    if (++n == kSlice) flush();
+  }
+  flush();
+  if (observed == 0) return {};
+  arma::vec x;
+  if (!arma::solve(x, A, b, arma::solve_opts::likely_sympd + arma::solve_opts::no_approx) || !x.is_finite())
+    throw std::runtime_error("fold-in: the history's least-squares system is singular");
+  const std::vector<float> query(x.begin(), x.end());
+  const float* q = query.data();
   std::vector<Scored> out;
-  top_k_pruned(ranked_, &query, &exclusion, 1, k, &out);
+  top_k_pruned(ranked_, &q, &exclusion, 1, k, &out);
   return out;
 }
 

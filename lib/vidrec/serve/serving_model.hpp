@@ -43,8 +43,10 @@ class ServingModel {
   std::optional<uint32_t> find_user(std::string_view id) const { return user_index_.find(id); }
   std::optional<uint32_t> find_video(std::string_view id) const { return video_index_.find(id); }
   // Top k for a user described only by (video index ascending, weight)
-  // pairs; empty when none of the weights is positive.
-  std::vector<Scored> fold_in(const std::vector<uint32_t>& videos, const std::vector<float>& weights,
+  // pairs; empty when none of the weights is positive. Solved in double:
+  // exact (to the ranking) for weights up to requests.hpp's kMaxHistoryValue
+  // and beyond. Throws std::runtime_error if the system is singular.
+  std::vector<Scored> fold_in(const std::vector<uint32_t>& videos, const std::vector<double>& weights,
                               const Exclusion& exclusion, uint32_t k) const;
   double load_seconds() const { return load_seconds_; }
   std::chrono::system_clock::time_point loaded_at() const { return loaded_at_; }
@@ -53,7 +55,7 @@ class ServingModel {
   explicit ServingModel(Model m);
   Model model_;
   AlsConfig als_;
-  arma::fmat gram_;
+  arma::mat gram_;  // Y Y^T + lambda I, double (fold-in)
   NormOrderedPanel ranked_;
   IdIndex user_index_, video_index_;
   double load_seconds_ = 0;
