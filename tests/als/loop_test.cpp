@@ -158,6 +158,17 @@ TEST_CASE("divergence is reported with a hint", "[als]") {
   fx.cfg.alpha = 3e38f;  // confidences overflow to inf
   CHECK_THROWS_AS(fx.train(), vidrec::InputError);
   CHECK_THROWS_WITH(fx.train(), Catch::Matchers::Contains("try increasing --regularization"));
+  CHECK_THROWS_WITH(fx.train(), Catch::Matchers::Contains("beyond what float32 resolves"));
+}
+
+TEST_CASE("a non-finite weight (datasets of earlier versions) is refused before training", "[als]") {
+  for (const float bad : {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
+    Fixture fx;
+    fx.user_items.values[fx.user_items.values.size() / 2] = bad;
+    fx.item_users = transpose(fx.user_items);
+    CHECK_THROWS_WITH(fx.train(), Catch::Matchers::Contains("non-finite weight") &&
+                                      Catch::Matchers::Contains("run prepare again"));
+  }
 }
 
 TEST_CASE("train_als rejects a second matrix that is not the transpose", "[als]") {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "vidrec/als/loop.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <limits>
 #include <random>
 #include <stdexcept>
@@ -31,6 +33,16 @@ AlsTrainResult train_als(const CsrView& user_items, const CsrView& item_users, c
       item_users.nnz() != user_items.nnz())
     throw std::invalid_argument("train_als: item_users is not the transpose of user_items");
 
+  // Datasets of earlier versions could hold weights that overflowed float32.
+  float max_weight = 0;
+  for (uint64_t k = 0; k < user_items.nnz(); ++k) {
+    const float w = user_items.values[k];
+    if (!std::isfinite(w))
+      throw InputError("the dataset holds a non-finite weight (entry " + std::to_string(k) +
+                       "), as an earlier vidrec stored overflowing sums: run prepare again");
+    max_weight = std::max(max_weight, w);
+  }
+
   AlsTrainResult result;
   auto& [users, items] = result.factors;
   std::mt19937_64 rng(cfg.seed);
@@ -44,10 +56,19 @@ AlsTrainResult train_als(const CsrView& user_items, const CsrView& item_users, c
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.stats.iteration_seconds.push_back(seconds);
 
-    if (!users.is_finite() || !items.is_finite())
+    if (!users.is_finite() || !items.is_finite()) {
+      // Past ~1e15 a confidence swamps float32's 24-bit mantissa (the
+      // regularisation vanishes beside it): say so rather than only blame lambda.
+      const float c = cfg.confidence_of(max_weight);
+      const std::string scale = c > 1e15f ? "; the largest weight (" + std::to_string(max_weight) +
+                                                ") gives confidence " + std::to_string(c) +
+                                                ", beyond what float32 resolves: scale the weights "
+                                                "down or use --confidence log"
+                                          : "";
       throw InputError("ALS diverged at iteration " + std::to_string(it) +
                        ": factors are not finite; try increasing --regularization "
-                       "(or lowering --alpha)");
+                       "(or lowering --alpha)" + scale);
+    }
     double loss = std::numeric_limits<double>::quiet_NaN();
     if (cfg.compute_loss) {
       loss = training_loss(user_items, users, items, cfg);
