@@ -5,6 +5,13 @@
 # multi-block sections, in the sections a query reads and elsewhere. Each
 # command must exit 1 naming the file, or print exactly the undamaged answer;
 # never a crash, never another answer with exit 0.
+# The rest of the hostile-input sweep lives beside the commands it drives:
+# prepare_test.sh (values beyond float32, overflowing sums, gzip members and
+# trailing bytes, CR-only logs, invalid UTF-8, timestamps at the year edges),
+# files_test.sh (outputs naming inputs, side outputs, symlinked outputs,
+# devices/FIFOs/directories and endless pipes as inputs), serve_test.sh (deep
+# JSON, extreme fold-in values, models rewritten in place under load, requests
+# refused by the HTTP library counted).
 # Usage: hostile_test.sh PATH/TO/vidrec PROJECT_ROOT
 VIDREC=$1
 ROOT=$2
