@@ -144,9 +144,10 @@ std::vector<char> multi_block(const test::TempDir& dir, std::vector<char>& a) {
   std::mt19937 rng(5);
   a.resize(size_t(kChecksumBlock) * 7 / 2);
   for (char& c : a) c = char(rng());
+  const std::string b = "hello";  // ContainerWriter keeps pointers until write()
   ContainerWriter w("VRDS", 2);
   w.add(kA, a.data(), a.size());
-  w.add(kB, std::string("hello"));
+  w.add(kB, b);
   AtomicFile f(dir.file("m.bin"));
   w.write(f);
   const std::string text = test::read_text(dir.file("m.bin"));

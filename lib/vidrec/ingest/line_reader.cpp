@@ -106,6 +106,7 @@ class FileSource : public ByteSource {
   void next_member() {
     want(2);
     if (have_ == 0) {
+      inflateEnd(&zs_);  // the destructor ends only a stream still in Mode::Gzip
       mode_ = Mode::Done;
       return;
     }
