@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <cstdio>
 #include <memory>
+#include <string>
 
 #include "commands.hpp"
 #include "vidrec/base/parallel.hpp"
@@ -40,11 +41,13 @@ void register_train(CLI::App& app) {
     cfg->als.compute_loss = *loss;
     cfg->progress = !*quiet;
     const TrainReport rep = run_train(*cfg);
-    if (!*quiet)
+    if (!*quiet && rep.primary)
       std::fprintf(stderr,
-                   "train: %u users, %u videos, %llu pairs, %u factors, %zu iterations in %.2f s -> %s\n",
+                   "train: %u users, %u videos, %llu pairs, %u factors, %zu iterations%s in %.2f s -> %s\n",
                    rep.users, rep.videos, static_cast<unsigned long long>(rep.pairs), cfg->als.factors,
-                   rep.stats.iteration_seconds.size(), rep.seconds, cfg->output.c_str());
+                   rep.stats.iteration_seconds.size(),
+                   rep.ranks > 1 ? (" on " + std::to_string(rep.ranks) + " ranks").c_str() : "", rep.seconds,
+                   cfg->output.c_str());
   });
 }
 

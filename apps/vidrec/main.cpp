@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
+  } catch (const vidrec::ReportedElsewhere& e) {  // rank 0 of the job printed it
+    return e.exit_code;
   } catch (const vidrec::ConfigError& e) {
     std::fprintf(stderr, "vidrec: usage error: %s\n", e.what());
     return 2;

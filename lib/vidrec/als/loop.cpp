@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <random>
 #include <stdexcept>
 #include <string>
 
@@ -14,17 +13,42 @@
 
 namespace vidrec {
 
-namespace {
-
-// Uniform [0, 0.01) like implicit's init; the top 24 bits of mt19937_64
-// (fully specified by the standard) keep it identical across platforms.
-arma::fmat random_factors(uint32_t factors, uint32_t n, std::mt19937_64& rng) {
-  arma::fmat m(factors, n);
-  for (float& v : m) v = float(rng() >> 40) * (0.01f / 16777216.0f);
-  return m;
+void init_factors(arma::fmat& m, uint64_t seed, uint64_t first) {
+  // SplitMix64 of (seed, element index): any slice of the init is computed
+  // on its own, so ranks that own slices build exactly the single process's.
+  const uint64_t base = seed * 0x9E3779B97F4A7C15ull;
+  uint64_t k = first;
+  for (float& v : m) {
+    uint64_t z = base + (++k) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    v = float(z >> 40) * (0.01f / 16777216.0f);
+  }
 }
 
-}  // namespace
+void check_weights(const float* values, uint64_t count, uint64_t first_entry, float& max_weight) {
+  for (uint64_t k = 0; k < count; ++k) {
+    const float w = values[k];
+    if (!std::isfinite(w))
+      throw InputError("the dataset holds a non-finite weight (entry " + std::to_string(first_entry + k) +
+                       "), as an earlier vidrec stored overflowing sums: run prepare again");
+    max_weight = std::max(max_weight, w);
+  }
+}
+
+std::string divergence_message(uint32_t iteration, float max_weight, const AlsConfig& cfg) {
+  // Past ~1e15 a confidence swamps float32's 24-bit mantissa (the
+  // regularisation vanishes beside it): say so rather than only blame lambda.
+  const float c = cfg.confidence_of(max_weight);
+  const std::string scale = c > 1e15f ? "; the largest weight (" + std::to_string(max_weight) +
+                                            ") gives confidence " + std::to_string(c) +
+                                            ", beyond what float32 resolves: scale the weights "
+                                            "down or use --confidence log"
+                                      : "";
+  return "ALS diverged at iteration " + std::to_string(iteration) +
+         ": factors are not finite; try increasing --regularization (or lowering --alpha)" + scale;
+}
 
 AlsTrainResult train_als(const CsrView& user_items, const CsrView& item_users, const AlsConfig& cfg,
                          const AlsProgress& progress) {
@@ -35,19 +59,14 @@ AlsTrainResult train_als(const CsrView& user_items, const CsrView& item_users, c
 
   // Datasets of earlier versions could hold weights that overflowed float32.
   float max_weight = 0;
-  for (uint64_t k = 0; k < user_items.nnz(); ++k) {
-    const float w = user_items.values[k];
-    if (!std::isfinite(w))
-      throw InputError("the dataset holds a non-finite weight (entry " + std::to_string(k) +
-                       "), as an earlier vidrec stored overflowing sums: run prepare again");
-    max_weight = std::max(max_weight, w);
-  }
+  check_weights(user_items.values, user_items.nnz(), 0, max_weight);
 
   AlsTrainResult result;
   auto& [users, items] = result.factors;
-  std::mt19937_64 rng(cfg.seed);
-  users = random_factors(cfg.factors, user_items.rows, rng);
-  items = random_factors(cfg.factors, user_items.cols, rng);
+  users.set_size(cfg.factors, user_items.rows);
+  items.set_size(cfg.factors, user_items.cols);
+  init_factors(users, cfg.seed, 0);
+  init_factors(items, cfg.seed, uint64_t(user_items.rows) * cfg.factors);
 
   for (uint32_t it = 1; it <= cfg.iterations; ++it) {
     const auto start = std::chrono::steady_clock::now();
@@ -56,19 +75,7 @@ AlsTrainResult train_als(const CsrView& user_items, const CsrView& item_users, c
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.stats.iteration_seconds.push_back(seconds);
 
-    if (!users.is_finite() || !items.is_finite()) {
-      // Past ~1e15 a confidence swamps float32's 24-bit mantissa (the
-      // regularisation vanishes beside it): say so rather than only blame lambda.
-      const float c = cfg.confidence_of(max_weight);
-      const std::string scale = c > 1e15f ? "; the largest weight (" + std::to_string(max_weight) +
-                                                ") gives confidence " + std::to_string(c) +
-                                                ", beyond what float32 resolves: scale the weights "
-                                                "down or use --confidence log"
-                                          : "";
-      throw InputError("ALS diverged at iteration " + std::to_string(it) +
-                       ": factors are not finite; try increasing --regularization "
-                       "(or lowering --alpha)" + scale);
-    }
+    if (!users.is_finite() || !items.is_finite()) throw InputError(divergence_message(it, max_weight, cfg));
     double loss = std::numeric_limits<double>::quiet_NaN();
     if (cfg.compute_loss) {
       loss = training_loss(user_items, users, items, cfg);

@@ -3,7 +3,8 @@
 //
 // Contract: user_items is the users x videos weight matrix and item_users its
 // exact transpose (both CSR, as the dataset file stores them). Factors start
-// uniform in [0, 0.01) from cfg.seed (users first, then videos) and each
+// uniform in [0, 0.01) from cfg.seed (init_factors: users first, then
+// videos, element by element) and each
 // iteration solves all users, then all videos (see solver.hpp). The
 // result is a deterministic function of the inputs, the config and the CPU's
 // instruction set: it does not depend on the thread count.
@@ -13,6 +14,7 @@
 #include <armadillo>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "vidrec/als/config.hpp"
@@ -38,6 +40,14 @@ struct AlsTrainResult {
 // Called after each iteration (1-based) with its seconds and the training
 // loss (NaN unless cfg.compute_loss).
 using AlsProgress = std::function<void(uint32_t iteration, double seconds, double loss)>;
+
+// Pieces train_als shares with the distributed loop (distributed.hpp):
+// Fills m (f x n) with the initial values of elements first .. first + f*n - 1
+// of the seed's stream (element index = column * f + row, users then videos).
+void init_factors(arma::fmat& m, uint64_t seed, uint64_t first);
+// InputError naming the entry when a weight is not finite; else raises max_weight.
+void check_weights(const float* values, uint64_t count, uint64_t first_entry, float& max_weight);
+std::string divergence_message(uint32_t iteration, float max_weight, const AlsConfig& cfg);
 
 AlsTrainResult train_als(const CsrView& user_items, const CsrView& item_users, const AlsConfig& cfg,
                          const AlsProgress& progress = {});

@@ -298,23 +298,46 @@ constexpr uint64_t kRowGrain = 64;  // rows per parallel_for chunk
 RowScratch::RowScratch(uint32_t factors, uint64_t max_row_nnz)
     : cols(max_row_nnz), conf(max_row_nnz), weights(max_row_nnz), work(size_t(factors) * (factors + 3)) {}
 
-arma::fmat gram(const arma::fmat& Y, float ridge, unsigned threads) {
-  // Fixed blocks summed in order: the same bits for any thread count.
-  constexpr uint64_t kBlock = 8192;
+uint32_t gram_block(uint64_t n) {
+  uint64_t block = 64;
+  while (block < 8192 && block * 256 < n) block *= 2;
+  return uint32_t(block);
+}
+
+void gram_parts(const arma::fmat& Y, uint32_t block, uint64_t first, std::vector<arma::fmat>& parts,
+                unsigned threads) {
   const auto f = uint32_t(Y.n_rows);
   const uint64_t n = Y.n_cols;
-  std::vector<arma::fmat> parts((n + kBlock - 1) / kBlock);
   parallel_for(
       parts.size(), threads,
       [&](uint64_t b, uint64_t e, unsigned) {
         for (; b < e; ++b) {
+          const uint64_t col = (first + b) * block;
           parts[b].zeros(f, f);
-          gram_add(Y.memptr(), f, b * kBlock, std::min(kBlock, n - b * kBlock), parts[b].memptr());
+          gram_add(Y.memptr(), f, col, std::min<uint64_t>(block, n - col), parts[b].memptr());
         }
       },
       1);
-  arma::fmat G(f, f, arma::fill::zeros);
-  for (const auto& part : parts) G += part;
+}
+
+void gram_accumulate(const arma::fmat& Y, uint32_t block, arma::fmat& G, unsigned threads) {
+  const uint64_t blocks = (Y.n_cols + block - 1) / block;
+  if (G.n_rows != Y.n_rows || G.n_cols != Y.n_rows)
+    throw std::invalid_argument("gram_accumulate: G is not f x f");
+  // Waves of blocks computed in parallel, then added in block order: the
+  // same bits for any thread count, in memory bounded by the wave.
+  const uint64_t wave = 4 * uint64_t(resolve_threads(threads));
+  std::vector<arma::fmat> parts;
+  for (uint64_t first = 0; first < blocks; first += wave) {
+    parts.resize(std::min(wave, blocks - first));
+    gram_parts(Y, block, first, parts, threads);
+    for (const arma::fmat& p : parts) G += p;
+  }
+}
+
+arma::fmat gram(const arma::fmat& Y, float ridge, unsigned threads) {
+  arma::fmat G(Y.n_rows, Y.n_rows, arma::fill::zeros);
+  gram_accumulate(Y, gram_block(Y.n_cols), G, threads);
   G.diag() += ridge;
   return G;
 }
@@ -333,7 +356,12 @@ void solve_rows(const CsrView& m, const arma::fmat& Y, const arma::fmat& gram_re
 
 void solve_half_sweep(const CsrView& m, const arma::fmat& Y, arma::fmat& X, const AlsConfig& cfg) {
   check_shapes(m, Y, X, cfg);
-  const arma::fmat G = gram(Y, cfg.regularization, cfg.threads);
+  solve_all_rows(m, Y, gram(Y, cfg.regularization, cfg.threads), X, cfg);
+}
+
+void solve_all_rows(const CsrView& m, const arma::fmat& Y, const arma::fmat& G, arma::fmat& X,
+                    const AlsConfig& cfg) {
+  check_shapes(m, Y, X, cfg);
   std::vector<RowScratch> scratch(resolve_threads(cfg.threads), RowScratch(cfg.factors, max_row_nnz(m)));
   parallel_for(
       m.rows, cfg.threads,
@@ -343,32 +371,43 @@ void solve_half_sweep(const CsrView& m, const arma::fmat& Y, arma::fmat& X, cons
       kRowGrain);
 }
 
-double training_loss(const CsrView& user_items, const arma::fmat& user_factors,
-                     const arma::fmat& item_factors, const AlsConfig& cfg) {
+void add_loss_rows(const CsrView& user_items, const arma::fmat& user_factors, const arma::fmat& item_factors,
+                   const arma::fmat& item_gram, const AlsConfig& cfg, LossSums& sums) {
   check_shapes(user_items, item_factors, user_factors, cfg);
-  const arma::fmat G = gram(item_factors, 0.0f, cfg.threads);
   const CsrView& m = user_items;
   std::vector<RowScratch> scratch(resolve_threads(cfg.threads), RowScratch(cfg.factors, max_row_nnz(m)));
-  // One partial per fixed chunk, summed in order: deterministic.
+  // One partial per fixed chunk, added in order: deterministic.
   std::vector<LossPart> parts((uint64_t(m.rows) + kRowGrain - 1) / kRowGrain);
   parallel_for(
       m.rows, cfg.threads,
       [&](uint64_t b, uint64_t e, unsigned id) {
-        loss_rows(m, item_factors.memptr(), G.memptr(), cfg, user_factors.memptr(), uint32_t(b), uint32_t(e),
-                  scratch[id], parts[b / kRowGrain]);
+        loss_rows(m, item_factors.memptr(), item_gram.memptr(), cfg, user_factors.memptr(), uint32_t(b),
+                  uint32_t(e), scratch[id], parts[b / kRowGrain]);
       },
       kRowGrain);
-  LossPart total;
   for (const auto& p : parts) {
-    total.loss += p.loss;
-    total.confidence += p.confidence;
-    total.observed += p.observed;
+    sums.loss += p.loss;
+    sums.confidence += p.confidence;
+    sums.observed += p.observed;
   }
-  double item_norm = 0.0;
-  for (const float v : item_factors) item_norm += double(v) * v;
-  total.loss += double(cfg.regularization) * item_norm;
-  const double weight = total.confidence + double(m.rows) * double(m.cols) - double(total.observed);
-  return weight > 0.0 ? total.loss / weight : 0.0;
+}
+
+void add_item_norms(const arma::fmat& item_factors, LossSums& sums) {
+  for (const float v : item_factors) sums.item_norm += double(v) * v;
+}
+
+double finish_loss(const LossSums& sums, uint64_t users, uint64_t videos, const AlsConfig& cfg) {
+  const double loss = sums.loss + double(cfg.regularization) * sums.item_norm;
+  const double weight = sums.confidence + double(users) * double(videos) - double(sums.observed);
+  return weight > 0.0 ? loss / weight : 0.0;
+}
+
+double training_loss(const CsrView& user_items, const arma::fmat& user_factors,
+                     const arma::fmat& item_factors, const AlsConfig& cfg) {
+  LossSums sums;
+  add_loss_rows(user_items, user_factors, item_factors, gram(item_factors, 0.0f, cfg.threads), cfg, sums);
+  add_item_norms(item_factors, sums);
+  return finish_loss(sums, user_items.rows, user_items.cols, cfg);
 }
 
 }  // namespace vidrec

@@ -26,9 +26,20 @@
 
 namespace vidrec {
 
-// Y * Y^T + ridge * I for factors Y (f x n). Summed over fixed column blocks
-// in a fixed order, so the result does not depend on `threads`.
+// Y * Y^T + ridge * I for factors Y (f x n): the blocks of gram_block(n)
+// columns are added to zero in column order (gram_accumulate), so the result
+// does not depend on `threads`, and ranks that own whole blocks reproduce it
+// exactly by passing G along in rank order (als/distributed.hpp).
 arma::fmat gram(const arma::fmat& Y, float ridge, unsigned threads);
+// The Gram block size for n columns: a power of two in [64, 8192], a
+// function of n only (never of threads or ranks).
+uint32_t gram_block(uint64_t n);
+// G += the Gram matrix of each `block` columns of Y in turn (the last block
+// may be shorter).
+void gram_accumulate(const arma::fmat& Y, uint32_t block, arma::fmat& G, unsigned threads);
+// parts[i] = the Gram matrix of block first + i of Y alone, in parallel.
+void gram_parts(const arma::fmat& Y, uint32_t block, uint64_t first, std::vector<arma::fmat>& parts,
+                unsigned threads);
 
 // Working memory of one thread, allocated once per half-sweep.
 struct RowScratch {
@@ -47,6 +58,10 @@ void solve_rows(const CsrView& m, const arma::fmat& Y, const arma::fmat& gram_re
 
 // All rows of X, in parallel on cfg.threads threads.
 void solve_half_sweep(const CsrView& m, const arma::fmat& Y, arma::fmat& X, const AlsConfig& cfg);
+// The same with the regularised Gram matrix G = gram(all of Y, lambda) given:
+// Y may then hold just the columns m references (m renumbered to them).
+void solve_all_rows(const CsrView& m, const arma::fmat& Y, const arma::fmat& G, arma::fmat& X,
+                    const AlsConfig& cfg);
 
 // Weighted training loss, as `implicit`'s calculate_loss:
 //   [sum_{u,i} c_ui (p_ui - x_u.y_i)^2 + lambda (sum|x_u|^2 + sum|y_i|^2)]
@@ -56,5 +71,17 @@ void solve_half_sweep(const CsrView& m, const arma::fmat& Y, arma::fmat& X, cons
 // Deterministic for any thread count.
 double training_loss(const CsrView& user_items, const arma::fmat& user_factors,
                      const arma::fmat& item_factors, const AlsConfig& cfg);
+
+// training_loss in parts, for callers that hold the rows in pieces: sums
+// added row chunk by row chunk (64 rows) in order, then the item norms.
+struct LossSums {
+  double loss = 0.0, confidence = 0.0, item_norm = 0.0;
+  uint64_t observed = 0;
+};
+// item_gram = gram(item_factors, 0, ...).
+void add_loss_rows(const CsrView& user_items, const arma::fmat& user_factors, const arma::fmat& item_factors,
+                   const arma::fmat& item_gram, const AlsConfig& cfg, LossSums& sums);
+void add_item_norms(const arma::fmat& item_factors, LossSums& sums);
+double finish_loss(const LossSums& sums, uint64_t users, uint64_t videos, const AlsConfig& cfg);
 
 }  // namespace vidrec

@@ -5,12 +5,15 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
+#include "vidrec/als/distributed.hpp"
+#include "vidrec/base/comm.hpp"
 #include "vidrec/base/errors.hpp"
-#include "vidrec/io/paths.hpp"
-#include "vidrec/model/model.hpp"
 #include "vidrec/base/parallel.hpp"
 #include "vidrec/base/progress.hpp"
+#include "vidrec/io/paths.hpp"
+#include "vidrec/model/model.hpp"
 
 namespace vidrec {
 
@@ -35,13 +38,99 @@ nlohmann::json config_json(const AlsConfig& c) {
           {"seed", c.seed}};
 }
 
+// Writes the model of `result` (ModelData's meta from cfg and the dataset).
+void write_trained(const Dataset& ds, const TrainConfig& cfg, const AlsConfig& als,
+                   const AlsTrainResult& result, int ranks) {
+  ModelData md;
+  md.factors = als.factors;
+  md.user_factors = result.factors.user_factors.memptr();
+  md.video_factors = result.factors.item_factors.memptr();
+  nlohmann::json training{{"iteration_seconds", result.stats.iteration_seconds}, {"loss", result.stats.loss}};
+  if (ranks > 1) training["ranks"] = ranks;
+  md.meta = {{"tool", "vidrec " VIDREC_VERSION},
+             {"hyperparameters", config_json(als)},
+             {"dataset",
+              {{"path", cfg.dataset},
+               {"content_checksum", hex64(ds.content_checksum())},
+               {"users", ds.n_users()},
+               {"videos", ds.n_videos()},
+               {"pairs", ds.nnz()}}},
+             {"training", training}};
+  write_model(ds, md, cfg.output);
+}
+
+AlsProgress progress_printer(Progress& progress, uint32_t iterations) {
+  return [&progress, iterations](uint32_t it, double secs, double loss) {
+    char detail[128];
+    if (std::isnan(loss))
+      std::snprintf(detail, sizeof detail, "iteration %u/%u %.2fs", it, iterations, secs);
+    else
+      std::snprintf(detail, sizeof detail, "iteration %u/%u %.2fs loss %.6g", it, iterations, secs, loss);
+    progress.update(it, detail, true);
+  };
+}
+
+void check_output(const TrainConfig& cfg) {
+  if (cfg.output.empty()) throw ConfigError("an output model path is required (-o FILE)");
+  check_outputs({{"dataset", cfg.dataset}}, {{"-o", cfg.output}});
+}
+
+// Every rank maps the dataset (each touches mostly its own rows) and trains
+// its share; rank 0 alone locks, writes the model and reports progress.
+TrainReport run_train_distributed(Comm& comm, const TrainConfig& cfg,
+                                  std::chrono::steady_clock::time_point start) {
+  const bool primary = comm.rank() == 0;
+  AlsConfig als = cfg.als;
+  if (als.threads == 0)  // the host's cores shared between its ranks
+    als.threads = std::max(1u, resolve_threads(0) / unsigned(std::max(1, comm.local_size())));
+  std::optional<OutputLock> lock;
+  run_collectively(comm, [&] {
+    als.validate();
+    check_output(cfg);
+    if (!primary) return;
+    lock.emplace(cfg.output);
+    if (cfg.output != "-") AtomicFile probe(cfg.output);
+  });
+  Dataset ds;
+  run_collectively(comm, [&] {
+    ds = Dataset::open(cfg.dataset);
+    if (ds.nnz() == 0) throw InputError(cfg.dataset + ": dataset has no interactions to train on");
+  });
+  std::vector<uint64_t> sums(size_t(comm.size()));
+  const uint64_t mine = ds.content_checksum();
+  comm.allgather(&mine, sizeof mine, sums.data());
+  run_collectively(comm, [&] {
+    if (mine != sums[0])
+      throw InputError(cfg.dataset + ": rank " + std::to_string(comm.rank()) + " reads other data (content " +
+                       hex64(mine) + ") than rank 0 (" + hex64(sums[0]) +
+                       "): every rank must see the same dataset file");
+  });
+
+  TrainReport rep;
+  rep.users = ds.n_users();
+  rep.videos = ds.n_videos();
+  rep.pairs = ds.nnz();
+  rep.ranks = comm.size();
+  rep.primary = primary;
+  Progress progress("train", als.iterations, cfg.progress && primary);
+  const AlsTrainResult result = train_als_distributed(comm, ds.user_items(), ds.item_users(), als,
+                                                      progress_printer(progress, als.iterations));
+  rep.stats = result.stats;
+  run_collectively(comm, [&] {
+    if (primary) write_trained(ds, cfg, als, result, comm.size());
+  });
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  progress.finish("");
+  return rep;
+}
+
 }  // namespace
 
 TrainReport run_train(const TrainConfig& cfg) {
   const auto start = std::chrono::steady_clock::now();
+  if (const std::unique_ptr<Comm> comm = launched_comm()) return run_train_distributed(*comm, cfg, start);
   cfg.als.validate();
-  if (cfg.output.empty()) throw ConfigError("an output model path is required (-o FILE)");
-  check_outputs({{"dataset", cfg.dataset}}, {{"-o", cfg.output}});
+  check_output(cfg);
   OutputLock lock(cfg.output);
   if (cfg.output != "-") AtomicFile probe(cfg.output);  // fail fast when the directory is not writable
 
@@ -54,31 +143,9 @@ TrainReport run_train(const TrainConfig& cfg) {
 
   Progress progress("train", cfg.als.iterations, cfg.progress);
   const AlsTrainResult result =
-      train_als(ds.user_items(), ds.item_users(), cfg.als, [&](uint32_t it, double secs, double loss) {
-        char detail[128];
-        if (std::isnan(loss))
-          std::snprintf(detail, sizeof detail, "iteration %u/%u %.2fs", it, cfg.als.iterations, secs);
-        else
-          std::snprintf(detail, sizeof detail, "iteration %u/%u %.2fs loss %.6g", it, cfg.als.iterations,
-                        secs, loss);
-        progress.update(it, detail, true);
-      });
+      train_als(ds.user_items(), ds.item_users(), cfg.als, progress_printer(progress, cfg.als.iterations));
   rep.stats = result.stats;
-
-  ModelData md;
-  md.factors = cfg.als.factors;
-  md.user_factors = result.factors.user_factors.memptr();
-  md.video_factors = result.factors.item_factors.memptr();
-  md.meta = {{"tool", "vidrec " VIDREC_VERSION},
-             {"hyperparameters", config_json(cfg.als)},
-             {"dataset",
-              {{"path", cfg.dataset},
-               {"content_checksum", hex64(ds.content_checksum())},
-               {"users", ds.n_users()},
-               {"videos", ds.n_videos()},
-               {"pairs", ds.nnz()}}},
-             {"training", {{"iteration_seconds", rep.stats.iteration_seconds}, {"loss", rep.stats.loss}}}};
-  write_model(ds, md, cfg.output);
+  write_trained(ds, cfg, cfg.als, result, 1);
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   progress.finish("");
   return rep;

@@ -10,6 +10,12 @@
 //   same output fails with IoError naming the lock and its holder's pid.
 // - The model is written atomically (io/atomic_file.hpp): a kill at any moment
 //   leaves the previous model intact and loadable.
+// - Started by mpirun (base/comm.hpp), every rank runs this with the same
+//   config: the ranks train together (als/distributed.hpp) and rank 0 locks
+//   and writes the model, which is bit-identical to a single process's (the
+//   "ranks" count in its metadata aside). --threads 0 then means the host's
+//   cores divided among its ranks. Errors are reported once, by rank 0
+//   (ReportedElsewhere on the others), and end every rank.
 #pragma once
 #include <string>
 
@@ -29,6 +35,8 @@ struct TrainReport {
   uint64_t pairs = 0;
   TrainStats stats;
   double seconds = 0;  // wall time of the whole stage
+  int ranks = 1;         // processes of the job (mpirun -np)
+  bool primary = true;   // rank 0: the one that writes the model and reports
 };
 
 TrainReport run_train(const TrainConfig& cfg);

@@ -31,6 +31,13 @@ struct ConfigError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// A failure of a distributed job that its rank 0 reports: the other ranks
+// exit with exit_code and print nothing, so the message appears once.
+struct ReportedElsewhere : std::runtime_error {
+  ReportedElsewhere(const std::string& what, int code) : std::runtime_error(what), exit_code(code) {}
+  int exit_code;
+};
+
 // "PATH: WHAT: strerror(errno)", the message of an IoError after a failed call.
 inline std::string sys_error(const std::string& what, const std::string& path) {
   return path + ": " + what + ": " + std::strerror(errno);
