@@ -190,3 +190,35 @@ TEST_CASE("truncated and bit-flipped dataset files are refused", "[dataset]") {
   test::write_text(dir.file("t.vrd"), good.substr(0, good.size() - 100));
   CHECK_THROWS_WITH(Dataset::open(dir.file("t.vrd")), Catch::Contains("truncated"));
 }
+
+TEST_CASE("a lazy open checks only the rows a reader asks for", "[dataset]") {
+  test::TempDir dir;
+  const DatasetData d = random_dataset(400, 200, 0.5, 6);  // entries over several checksum blocks
+  write_dataset(d, dir.file("d.vrd"));
+  std::string bytes = test::read_text(dir.file("d.vrd"));
+  uint64_t at = 0;
+  {
+    const ContainerReader r(open_container_file(dir.file("d.vrd")), "VRDS", kDatasetVersion);
+    for (const SectionInfo& s : r.sections())
+      if (s.tag == make_tag("RIDX")) at = s.offset + s.size - 1;  // the last user's last entry
+  }
+  REQUIRE(at > 0);
+  bytes[at] = char(bytes[at] ^ 0x40);
+  test::write_text(dir.file("d.vrd"), bytes);
+
+  CHECK_THROWS_AS(Dataset::open(dir.file("d.vrd")), FormatError);
+  const Dataset lazy = Dataset::open(dir.file("d.vrd"), Dataset::Verify::Lazy);
+  CHECK(lazy.n_users() == 400);
+  CHECK_NOTHROW(lazy.check_rows(false, 0, 100));
+  CHECK_NOTHROW(lazy.check_rows(true, 0, 200));  // the transpose is intact
+  CHECK_THROWS_WITH(lazy.check_rows(false, 300, 400), Catch::Contains("d.vrd"));
+  CHECK_THROWS_AS(lazy.check_rows(false, 0, 401), std::invalid_argument);
+
+  // Valid checksums, broken structure: found in the rows asked for.
+  DatasetData e = random_dataset(5, 5, 0.6, 4);
+  std::swap(e.indices[0], e.indices[1]);
+  write_dataset(e, dir.file("bad.vrd"));
+  const Dataset bad = Dataset::open(dir.file("bad.vrd"), Dataset::Verify::Lazy);
+  CHECK_NOTHROW(bad.check_rows(false, 1, 5));
+  CHECK_THROWS_WITH(bad.check_rows(false, 0, 1), Catch::Contains("not ascending"));
+}

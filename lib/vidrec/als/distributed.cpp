@@ -236,7 +236,8 @@ void run_collectively(Comm& comm, const std::function<void()>& fn) {
 }
 
 AlsTrainResult train_als_distributed(Comm& comm, const CsrView& user_items, const CsrView& item_users,
-                                     const AlsConfig& cfg, const AlsProgress& progress) {
+                                     const AlsConfig& cfg, const AlsProgress& progress,
+                                     const RowCheck& check_rows) {
   g_agreed = false;
   try {
     const int n = comm.size(), me = comm.rank();
@@ -249,6 +250,10 @@ AlsTrainResult train_als_distributed(Comm& comm, const CsrView& user_items, cons
       cfg.validate();
       if (item_users.rows != n_videos || item_users.cols != n_users || item_users.nnz() != user_items.nnz())
         throw std::invalid_argument("train_als: item_users is not the transpose of user_items");
+      if (check_rows) {
+        check_rows(false, user_cuts[size_t(me)], user_cuts[size_t(me) + 1]);
+        check_rows(true, video_cuts[size_t(me)], video_cuts[size_t(me) + 1]);
+      }
       users = make_block(user_items, user_cuts[size_t(me)], user_cuts[size_t(me) + 1]);
       videos = make_block(item_users, video_cuts[size_t(me)], video_cuts[size_t(me) + 1]);
       check_weights(users.local.values, users.local.nnz(), user_items.indptr[users.begin], max_weight);

@@ -44,7 +44,12 @@ std::vector<uint32_t> balance_rows(const CsrView& m, int parts, uint32_t granule
 // Runs fn on every rank; if it throws on any, every rank throws (see above).
 void run_collectively(Comm& comm, const std::function<void()>& fn);
 
+// Called on each rank with the rows it is about to read (transpose: of
+// item_users), before it reads them: a lazily opened dataset checks them.
+using RowCheck = std::function<void(bool transpose, uint32_t begin, uint32_t end)>;
+
 AlsTrainResult train_als_distributed(Comm& comm, const CsrView& user_items, const CsrView& item_users,
-                                     const AlsConfig& cfg, const AlsProgress& progress = {});
+                                     const AlsConfig& cfg, const AlsProgress& progress = {},
+                                     const RowCheck& check_rows = {});
 
 }  // namespace vidrec

@@ -75,8 +75,8 @@ void check_output(const TrainConfig& cfg) {
   check_outputs({{"dataset", cfg.dataset}}, {{"-o", cfg.output}});
 }
 
-// Every rank maps the dataset (each touches mostly its own rows) and trains
-// its share; rank 0 alone locks, writes the model and reports progress.
+// Every rank maps the dataset and reads (and checks) only its own rows; rank
+// 0 alone reads it all, locks, writes the model and reports progress.
 TrainReport run_train_distributed(Comm& comm, const TrainConfig& cfg,
                                   std::chrono::steady_clock::time_point start) {
   const bool primary = comm.rank() == 0;
@@ -93,7 +93,8 @@ TrainReport run_train_distributed(Comm& comm, const TrainConfig& cfg,
   });
   Dataset ds;
   run_collectively(comm, [&] {
-    ds = Dataset::open(cfg.dataset);
+    // Rank 0 reads it all to write the model; the others only their rows.
+    ds = Dataset::open(cfg.dataset, primary ? Dataset::Verify::Full : Dataset::Verify::Lazy);
     if (ds.nnz() == 0) throw InputError(cfg.dataset + ": dataset has no interactions to train on");
   });
   std::vector<uint64_t> sums(size_t(comm.size()));
@@ -113,8 +114,9 @@ TrainReport run_train_distributed(Comm& comm, const TrainConfig& cfg,
   rep.ranks = comm.size();
   rep.primary = primary;
   Progress progress("train", als.iterations, cfg.progress && primary);
-  const AlsTrainResult result = train_als_distributed(comm, ds.user_items(), ds.item_users(), als,
-                                                      progress_printer(progress, als.iterations));
+  const AlsTrainResult result = train_als_distributed(
+      comm, ds.user_items(), ds.item_users(), als, progress_printer(progress, als.iterations),
+      [&ds](bool transpose, uint32_t begin, uint32_t end) { ds.check_rows(transpose, begin, end); });
   rep.stats = result.stats;
   run_collectively(comm, [&] {
     if (primary) write_trained(ds, cfg, als, result, comm.size());

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <stdexcept>
 
 #include "vidrec/base/errors.hpp"
 #include "vidrec/base/huge_pages.hpp"
@@ -84,16 +85,26 @@ std::optional<uint32_t> IdIndex::find(std::string_view id) const {
   return std::nullopt;
 }
 
-void check_csr(const ContainerReader& r, const CsrView& m, const char* what) {
-  if (m.indptr[0] != 0) r.corrupt(std::string(what) + " row pointer does not start at 0");
-  for (uint32_t i = 0; i < m.rows; ++i) {
-    if (m.indptr[i + 1] < m.indptr[i]) r.corrupt(std::string(what) + " row pointers not ascending");
+namespace {
+// Pointers first: a row must not send the index loop past the section.
+void check_csr_rows(const ContainerReader& r, const CsrView& m, uint32_t begin, uint32_t end,
+                    const char* what) {
+  for (uint32_t i = begin; i < end; ++i)
+    if (m.indptr[i + 1] < m.indptr[i] || m.indptr[i + 1] > m.nnz())
+      r.corrupt(std::string(what) + " row pointers not ascending");
+  for (uint32_t i = begin; i < end; ++i) {
     for (uint64_t k = m.indptr[i]; k < m.indptr[i + 1]; ++k) {
       if (m.indices[k] >= m.cols) r.corrupt(std::string(what) + " column index out of range");
       if (k > m.indptr[i] && m.indices[k] <= m.indices[k - 1])
         r.corrupt(std::string(what) + " column indices not ascending");
     }
   }
+}
+}  // namespace
+
+void check_csr(const ContainerReader& r, const CsrView& m, const char* what) {
+  if (m.indptr[0] != 0) r.corrupt(std::string(what) + " row pointer does not start at 0");
+  check_csr_rows(r, m, 0, m.rows, what);
 }
 
 namespace {
@@ -241,29 +252,40 @@ uint64_t write_dataset(const DatasetData& d, const std::string& path) {
   return w.commit();
 }
 
-Dataset Dataset::open(const std::string& path) { return from_file(open_container_file(path)); }
+Dataset Dataset::open(const std::string& path, Verify verify) {
+  return from_file(open_container_file(path), verify);
+}
 
-Dataset Dataset::from_file(std::shared_ptr<const MappedFile> file) {
+Dataset Dataset::from_file(std::shared_ptr<const MappedFile> file, Verify verify) {
   Dataset ds;
-  auto r = std::make_shared<const ContainerReader>(std::move(file), "VRDS", kDatasetVersion);
+  const bool full = verify == Verify::Full;
+  auto r = std::make_shared<const ContainerReader>(std::move(file), "VRDS", kDatasetVersion, full);
   ds.reader_ = r;
   ds.version_ = r->version();
+  r->check_all(kDims);
+  r->check_all(kMeta);
   const uint64_t* dims = r->array<uint64_t>(kDims, 3);
   if (dims[0] >= UINT32_MAX || dims[1] >= UINT32_MAX) r->corrupt("dimensions out of range");
   ds.n_users_ = uint32_t(dims[0]);
   ds.n_videos_ = uint32_t(dims[1]);
   ds.nnz_ = dims[2];
-  ds.users_ = read_id_table(*r, kUserOff, kUserIds, ds.n_users_);
-  ds.videos_ = read_id_table(*r, kVideoOff, kVideoIds, ds.n_videos_);
+  ds.users_ = read_id_table(*r, kUserOff, kUserIds, ds.n_users_, full);
+  ds.videos_ = read_id_table(*r, kVideoOff, kVideoIds, ds.n_videos_, full);
 
   ds.rows_ = {ds.n_users_, ds.n_videos_, r->array<uint64_t>(kRowPtr, ds.n_users_ + uint64_t{1}),
               r->array<uint32_t>(kRowIdx, ds.nnz_), r->array<float>(kRowWgt, ds.nnz_)};
   ds.cols_ = {ds.n_videos_, ds.n_users_, r->array<uint64_t>(kColPtr, ds.n_videos_ + uint64_t{1}),
               r->array<uint32_t>(kColIdx, ds.nnz_), r->array<float>(kColWgt, ds.nnz_)};
+  r->check_elements<uint64_t>(kRowPtr, 0, 1);
+  r->check_elements<uint64_t>(kRowPtr, ds.n_users_, 1);
+  r->check_elements<uint64_t>(kColPtr, 0, 1);
+  r->check_elements<uint64_t>(kColPtr, ds.n_videos_, 1);
   if (ds.rows_.indptr[ds.n_users_] != ds.nnz_ || ds.cols_.indptr[ds.n_videos_] != ds.nnz_)
     r->corrupt("row pointers do not end at the entry count");
-  check_csr(*r, ds.rows_, "user x video matrix");
-  check_csr(*r, ds.cols_, "video x user matrix");
+  if (full) {
+    check_csr(*r, ds.rows_, "user x video matrix");
+    check_csr(*r, ds.cols_, "video x user matrix");
+  }
   ds.events_ = r->array<uint32_t>(kRowEvents, ds.nnz_);
   ds.first_ts_ = r->array<int64_t>(kRowFirst, ds.nnz_);
   ds.last_ts_ = r->array<int64_t>(kRowLast, ds.nnz_);
@@ -280,6 +302,19 @@ Dataset Dataset::from_file(std::shared_ptr<const MappedFile> file) {
     }
   ds.content_checksum_ = checksum64(sums.data(), sums.size() * sizeof(uint64_t));
   return ds;
+}
+
+void Dataset::check_rows(bool transpose, uint32_t begin, uint32_t end) const {
+  const ContainerReader& r = *reader_;
+  const CsrView& m = transpose ? cols_ : rows_;
+  if (begin > end || end > m.rows) throw std::invalid_argument("Dataset::check_rows: bad row range");
+  if (!r.lazy()) return;  // checked whole when opened
+  r.check_elements<uint64_t>(transpose ? kColPtr : kRowPtr, begin, uint64_t(end - begin) + 1);
+  const uint64_t first = m.indptr[begin], last = m.indptr[end];
+  if (first > last || last > nnz_) r.corrupt("row pointers out of range");
+  r.check_elements<uint32_t>(transpose ? kColIdx : kRowIdx, first, last - first);
+  r.check_elements<float>(transpose ? kColWgt : kRowWgt, first, last - first);
+  check_csr_rows(r, m, begin, end, transpose ? "video x user matrix" : "user x video matrix");
 }
 
 }  // namespace vidrec

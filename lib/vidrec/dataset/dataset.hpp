@@ -22,8 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "vidrec/io/container.hpp"
 #include "vidrec/dataset/sparse.hpp"
+#include "vidrec/io/container.hpp"
 
 namespace vidrec {
 
@@ -135,8 +135,17 @@ uint64_t write_dataset(const DatasetData& data, const std::string& path);
 // A read-only dataset over a mapped file; cheap to copy (shares the mapping).
 class Dataset {
  public:
-  static Dataset open(const std::string& path);
-  static Dataset from_file(std::shared_ptr<const MappedFile> file);
+  // Full: every checksum and the whole matrix structure are checked now.
+  // Lazy: only the header, dimensions, metadata and the ends of the row
+  // pointers; callers check_rows() the rows they read (distributed training:
+  // each rank reads only its own) and ids are checked as they are read.
+  enum class Verify { Full, Lazy };
+  static Dataset open(const std::string& path, Verify verify = Verify::Full);
+  static Dataset from_file(std::shared_ptr<const MappedFile> file, Verify verify = Verify::Full);
+  // Checks rows [begin, end) of the user x video matrix (of the video x user
+  // one when `transpose`): their checksum blocks and CSR structure.
+  // FormatError naming the file when damaged; free after a Full open.
+  void check_rows(bool transpose, uint32_t begin, uint32_t end) const;
 
   uint32_t n_users() const { return n_users_; }
   uint32_t n_videos() const { return n_videos_; }
