@@ -3,7 +3,8 @@
 # only those missing, so a second run costs nothing.
 VIDREC_PACKAGES=(g++ cmake ninja-build pkg-config gzip
   libcli11-dev libarmadillo-dev libopenblas-dev libfccp-dev catch2
-  zlib1g-dev nlohmann-json3-dev libxxhash-dev libmicrohttpd-dev curl)
+  zlib1g-dev nlohmann-json3-dev libxxhash-dev libmicrohttpd-dev curl
+  openmpi-bin libopenmpi-dev)
 
 install_deps() {
   local missing=()
