@@ -8,10 +8,10 @@
 //   `train` options (factors, iterations, regularization, alpha, confidence,
 //   epsilon, solver, cg_steps, threads, seed) and the `prepare` thresholds
 //   (min_user_events, min_video_events, max_reject_rate), and the
-//   multi-instance settings (processes_per_host, mpi_wait_seconds; see
-//   sagemaker_mpi.hpp). Keys starting with
-//   "sagemaker_" are SageMaker's own and ignored; any other unknown key, or a
-//   value that does not parse or breaks a rule, is a ConfigError naming it.
+//   multi-instance settings (processes_per_host, mpi_wait_seconds). Keys
+//   starting with "sagemaker_" are SageMaker's own and ignored; any other
+//   unknown key, or a value that does not parse or breaks a rule, is a
+//   ConfigError naming it.
 //   The data are every *.csv / *.csv.gz file under ROOT/input/data/training/
 //   (or, without that channel, the first channel by name), read in path
 //   order. prepare + train then write ROOT/model/model.vrm (atomically).
@@ -19,7 +19,9 @@
 //   processes_per_host > 1: every host prepares the data into the same local
 //   path (shared_dataset_path); the leader starts one `mpirun` over all hosts
 //   (sagemaker_mpi.hpp) whose rank 0 writes the model; a worker serves ssh
-//   until the job has come and gone and writes no model. The programs are
+//   until the job has come and gone and writes no model. A failed mpirun is
+//   no exception: its status and stderr come back in the report, for the
+//   caller to make them the job's. The programs are
 //   $VIDREC_MPIRUN (else mpirun), $VIDREC_SSH (else ssh) and $VIDREC_SSHD
 //   (else /usr/sbin/sshd), so tests can stand in for them.
 // - On failure the caller writes the reason to ROOT/output/failure
