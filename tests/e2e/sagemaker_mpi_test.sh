@@ -42,6 +42,8 @@ echo "$host" >>"$FAKE_LOG/ssh.hosts"
 case " $FAKE_SSH_DOWN " in
   *" $host "*) echo "ssh: connect to host $host port 22: Connection refused" >&2; exit 255 ;;
 esac
+[ -e "$FAKE_LOG/down.$host" ] && { echo "ssh: Could not resolve hostname $host" >&2; exit 255; }
+exit 0
 EOF
 cat >"$BIN/sshd" <<'EOF'
 #!/usr/bin/env bash
@@ -130,6 +132,22 @@ expect_eq "$?" 0 "worker exit status"
 expect_contains "$WORK/werr" "worker algo-2 done (the job's orted ended)" "worker says why it ended"
 [ -e "$SM/model/model.vrm" ] && fail "worker wrote a model" || pass
 expect_eq "$(ls "$WORK/tmp")" "" "the worker's dataset is removed"
+
+# A worker whose leader answered ssh and then stopped (its container ended
+# before any job reached this host) stops waiting at the next probe (10 s).
+reset
+train >"$WORK/wout" 2>"$WORK/werr" &
+WORKER=$!
+for i in $(seq 1 200); do grep -q algo-1 "$LOG/ssh.hosts" 2>/dev/null && break; sleep 0.05; done
+touch "$LOG/down.algo-1"
+for i in $(seq 1 300); do kill -0 "$WORKER" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$WORKER" 2>/dev/null; then
+  kill "$WORKER"
+  fail "worker still waiting after its leader went"
+fi
+wait "$WORKER"
+expect_eq "$?" 0 "worker exit status when the leader is gone"
+expect_contains "$WORK/werr" "worker algo-2 done (the leader is gone)" "worker says the leader went"
 
 # A worker no job reaches gives up after mpi_wait_seconds.
 hyper '"mpi_wait_seconds":"1"'
