@@ -111,6 +111,19 @@ expect_contains "$SM/output/failure" "worker algo-3 does not accept ssh after 1 
 expect_contains "$SM/output/failure" "Connection refused" "ssh's complaint quoted"
 [ -e "$LOG/mpirun.args" ] && fail "mpirun started without all workers" || pass
 
+# expect_worker_exit SECONDS WHEN -- the background worker $WORKER exits 0
+# within SECONDS (else it is killed).
+expect_worker_exit() {
+  local i
+  for i in $(seq 1 $(($1 * 20))); do kill -0 "$WORKER" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "$WORKER" 2>/dev/null; then
+    kill "$WORKER"
+    fail "worker still waiting $2"
+  fi
+  wait "$WORKER"
+  expect_eq "$?" 0 "worker's exit status $2"
+}
+
 # A worker: prepares, starts sshd, waits for the job's orted to come and go,
 # writes no model. (ssh to the leader fails here: it never answered, so its
 # silence does not end the wait.)
@@ -122,13 +135,7 @@ WORKER=$!
 for i in $(seq 1 200); do [ -e "$LOG/sshd.started" ] && break; sleep 0.05; done
 [ -e "$LOG/sshd.started" ] && pass || fail "worker did not start sshd"
 "$BIN/orted" 1
-for i in $(seq 1 100); do kill -0 "$WORKER" 2>/dev/null || break; sleep 0.05; done
-if kill -0 "$WORKER" 2>/dev/null; then
-  kill "$WORKER"
-  fail "worker still waiting after the job's orted ended"
-fi
-wait "$WORKER"
-expect_eq "$?" 0 "worker exit status"
+expect_worker_exit 5 "after the job's orted ended"
 expect_contains "$WORK/werr" "worker algo-2 done (the job's orted ended)" "worker says why it ended"
 [ -e "$SM/model/model.vrm" ] && fail "worker wrote a model" || pass
 expect_eq "$(ls "$WORK/tmp")" "" "the worker's dataset is removed"
@@ -140,13 +147,7 @@ train >"$WORK/wout" 2>"$WORK/werr" &
 WORKER=$!
 for i in $(seq 1 200); do grep -q algo-1 "$LOG/ssh.hosts" 2>/dev/null && break; sleep 0.05; done
 touch "$LOG/down.algo-1"
-for i in $(seq 1 300); do kill -0 "$WORKER" 2>/dev/null || break; sleep 0.05; done
-if kill -0 "$WORKER" 2>/dev/null; then
-  kill "$WORKER"
-  fail "worker still waiting after its leader went"
-fi
-wait "$WORKER"
-expect_eq "$?" 0 "worker exit status when the leader is gone"
+expect_worker_exit 15 "after its leader went"
 expect_contains "$WORK/werr" "worker algo-2 done (the leader is gone)" "worker says the leader went"
 
 # A worker no job reaches gives up after mpi_wait_seconds.
