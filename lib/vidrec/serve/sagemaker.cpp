@@ -168,6 +168,8 @@ std::string job_failure(const JobResult& job) {
          (tail.empty() ? std::string() : "; its stderr ends:\n" + tail);
 }
 
+std::string sshd_program() { return env_or("VIDREC_SSHD", "/usr/sbin/sshd"); }
+
 void say(bool progress, const std::string& line) {
   if (progress) std::fprintf(stderr, "sagemaker train: %s\n", line.c_str());
 }
@@ -177,19 +179,15 @@ void say(bool progress, const std::string& line) {
 void run_distributed(SageMakerTrainReport& rep, const SageMakerHyperparameters& hp, bool progress) {
   const LaunchPlan& plan = rep.plan;
   const std::string ssh = env_or("VIDREC_SSH", "ssh");
-  const std::string sshd = env_or("VIDREC_SSHD", "/usr/sbin/sshd");
   if (plan.role == LaunchPlan::Role::Worker) {
-    start_sshd(sshd);
+    // Only now: the leader launches once every worker answers ssh, and the
+    // ranks need the prepared data.
+    start_sshd(sshd_program());
     say(progress, "worker " + plan.current_host + ": data prepared, sshd started, waiting for the job of " +
                       plan.leader);
     rep.worker_end = wait_for_job_end(plan.current_host, plan.leader, ssh, hp.mpi_wait_seconds);
   } else {
-    if (!plan.workers.empty()) {
-      // Open MPI may reach the leader's own ranks over ssh too, when the
-      // container's hostname is not its SageMaker name.
-      start_sshd(sshd);
-      wait_for_ssh(plan.workers, ssh, hp.mpi_wait_seconds);
-    }
+    if (!plan.workers.empty()) wait_for_ssh(plan.workers, ssh, hp.mpi_wait_seconds);
     std::string cmd;
     for (const std::string& a : plan.mpirun_argv) cmd += (cmd.empty() ? "" : " ") + a;
     say(progress, "leader " + plan.current_host + ": " + cmd);
@@ -281,6 +279,11 @@ SageMakerTrainReport sagemaker_train(const std::string& root, bool progress) {
   rep.model_path = (r / "model" / "model.vrm").string();
   fs::create_directories(r / "model", ec);
   if (ec) throw IoError((r / "model").string() + ": cannot create: " + ec.message());
+  if (rep.plan.role == LaunchPlan::Role::Leader && !rep.plan.workers.empty())
+    // Before preparing: workers that saw it answer notice if this host dies
+    // while preparing. Open MPI may also reach the leader's own ranks over
+    // ssh, when the container's hostname is not its SageMaker name.
+    start_sshd(sshd_program());
   run_prepare(prep);
   if (!single) {
     run_distributed(rep, hp, progress);
