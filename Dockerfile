@@ -11,9 +11,10 @@ WORKDIR /src
 COPY scripts/deps.sh scripts/deps.sh
 RUN bash -c '. scripts/deps.sh && install_deps' && rm -rf /var/lib/apt/lists/*
 COPY . .
+# Installed under /out: bin/vidrec and whatever it loads from ../lib/vidrec.
 RUN rm -rf build && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DVIDREC_BUILD_TESTS=OFF \
  && cmake --build build --target vidrec \
- && strip build/apps/vidrec
+ && cmake --install build --prefix /out --strip
 
 FROM debian:bookworm-slim
 # Runtime libraries only: OpenBLAS, libmicrohttpd,
@@ -35,7 +36,7 @@ RUN apt-get update -qq \
  && sed -i 's/^session\s*required\s*pam_loginuid.so/session optional pam_loginuid.so/' /etc/pam.d/sshd \
  && useradd --system --no-create-home --shell /usr/sbin/nologin vidrec \
  && mkdir -p /opt/ml/model /opt/ml/input /opt/ml/output
-COPY --from=build /src/build/apps/vidrec /usr/local/bin/vidrec
+COPY --from=build /out/ /usr/local/
 COPY docker/entrypoint.sh /usr/local/bin/entrypoint.sh
 # SageMaker mounts /opt/ml as root and training writes there, so the image
 # starts as root; entrypoint.sh drops to the vidrec user for `serve`.

@@ -3,7 +3,7 @@
 # SageMaker training on one host with processes_per_host 2 under the real
 # Open MPI mpirun: the whole leader path (prepare, mpirun, two `vidrec train`
 # ranks, rank 0 writes the model). Needs distributed `vidrec train`; skipped
-# with a message where mpirun is absent.
+# (exit 77) with a message where mpirun is absent.
 # Usage: sagemaker_mpirun_test.sh PATH/TO/vidrec PROJECT_ROOT
 VIDREC=$1
 ROOT=$2
@@ -11,7 +11,7 @@ ROOT=$2
 
 if ! command -v mpirun >/dev/null; then
   echo "SKIP: mpirun not found (Debian: openmpi-bin)"
-  exit 0
+  exit 77
 fi
 unset VIDREC_MPIRUN VIDREC_SSH VIDREC_SSHD
 SM=$WORK/sm
