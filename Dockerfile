@@ -3,26 +3,40 @@
 # /opt/ml/input into /opt/ml/model/model.vrm; `docker run IMAGE serve`
 # answers /ping and /invocations on 0.0.0.0:8080 ($SAGEMAKER_BIND_TO_PORT).
 # Any other command runs vidrec itself: `docker run IMAGE recommend ...`.
+# With several training instances the hosts form one MPI job over ssh
+# (README, "SageMaker multi-instance").
 
 FROM debian:bookworm-slim AS build
 WORKDIR /src
 COPY scripts/deps.sh scripts/deps.sh
 RUN bash -c '. scripts/deps.sh && install_deps' && rm -rf /var/lib/apt/lists/*
 COPY . .
+# Installed under /out: bin/vidrec and whatever it loads from ../lib/vidrec.
 RUN rm -rf build && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DVIDREC_BUILD_TESTS=OFF \
  && cmake --build build --target vidrec \
- && strip build/apps/vidrec
+ && cmake --install build --prefix /out --strip
 
 FROM debian:bookworm-slim
 # Runtime libraries only: OpenBLAS, libmicrohttpd,
-# xxHash, zlib; curl for the container's own health checks.
+# xxHash, zlib; curl for the container's own health checks; Open MPI and ssh
+# for multi-instance training.
+# One root key pair, baked into the image, lets every container of a job log
+# into every other: SageMaker's training network is private to the job, as in
+# AWS's own MPI containers. pam_loginuid would end each session in a
+# container (no CAP_AUDIT_CONTROL).
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       libopenblas0-pthread libarmadillo11 libmicrohttpd12 libxxhash0 zlib1g curl ca-certificates \
+      openmpi-bin openssh-server openssh-client \
  && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /run/sshd /root/.ssh && chmod 700 /root/.ssh && ssh-keygen -A \
+ && ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519 \
+ && cp /root/.ssh/id_ed25519.pub /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys \
+ && printf 'Host *\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n' >/root/.ssh/config \
+ && sed -i 's/^session\s*required\s*pam_loginuid.so/session optional pam_loginuid.so/' /etc/pam.d/sshd \
  && useradd --system --no-create-home --shell /usr/sbin/nologin vidrec \
  && mkdir -p /opt/ml/model /opt/ml/input /opt/ml/output
-COPY --from=build /src/build/apps/vidrec /usr/local/bin/vidrec
+COPY --from=build /out/ /usr/local/
 COPY docker/entrypoint.sh /usr/local/bin/entrypoint.sh
 # SageMaker mounts /opt/ml as root and training writes there, so the image
 # starts as root; entrypoint.sh drops to the vidrec user for `serve`.

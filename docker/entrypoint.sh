@@ -3,7 +3,8 @@
 # SageMaker starts the image as `docker run IMAGE train` or `... serve`;
 # anything else runs vidrec itself (`docker run IMAGE recommend ...`).
 # Serving needs no privileges, so as root it drops to the image's vidrec user;
-# training stays root because SageMaker mounts /opt/ml owned by root.
+# training stays root because SageMaker mounts /opt/ml owned by root, and a
+# multi-instance job's sshd and mpirun run as root.
 set -e
 cmd=${1:-serve}
 [ $# -gt 0 ] && shift

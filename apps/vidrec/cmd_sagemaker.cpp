@@ -2,8 +2,10 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <stdexcept>
 
 #include "commands.hpp"
+#include "vidrec/base/errors.hpp"
 #include "vidrec/serve/sagemaker.hpp"
 
 namespace vidrec::cli {
@@ -24,8 +26,23 @@ void register_sagemaker(CLI::App& app) {
     const std::string dir = sagemaker_root(*root);
     try {
       const SageMakerTrainReport rep = sagemaker_train(dir, !*quiet);
-      std::fprintf(stderr, "sagemaker train: %zu input files, %u users, %u videos -> %s\n", rep.inputs.size(),
-                   rep.train.users, rep.train.videos, rep.model_path.c_str());
+      switch (rep.plan.role) {
+        case LaunchPlan::Role::Single:
+          std::fprintf(stderr, "sagemaker train: %zu input files, %u users, %u videos -> %s\n", rep.inputs.size(),
+                       rep.train.users, rep.train.videos, rep.model_path.c_str());
+          break;
+        case LaunchPlan::Role::Leader:
+          // The ranks' status is the job's: 2 a usage error, else a failed run.
+          if (rep.job_status == 2) throw ConfigError(rep.job_failure);
+          if (rep.job_status != 0) throw std::runtime_error(rep.job_failure);
+          std::fprintf(stderr, "sagemaker train: %zu input files, %zu hosts x %u processes -> %s\n",
+                       rep.inputs.size(), rep.plan.hosts.size(), rep.plan.slots, rep.model_path.c_str());
+          break;
+        case LaunchPlan::Role::Worker:
+          std::fprintf(stderr, "sagemaker train: worker %s done (%s)\n", rep.plan.current_host.c_str(),
+                       rep.worker_end == JobEnd::OrtedGone ? "the job's orted ended" : "the leader is gone");
+          break;
+      }
     } catch (const std::exception& e) {
       write_failure(dir, e.what());  // SageMaker reports this file as the failure reason
       throw;

@@ -5,10 +5,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
+#include <optional>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "vidrec/base/errors.hpp"
@@ -64,8 +68,145 @@ std::string choice(const std::string& key, const nlohmann::json& v,
   throw ConfigError("hyperparameter " + key + " must be " + list + ", got '" + s + "'");
 }
 
-void apply_hyperparameters(const nlohmann::json& h, AlsConfig& als, PrepareConfig& prep) {
+bool is_log_file(const fs::path& p) {
+  const std::string name = p.filename().string();
+  auto ends = [&](const std::string& suffix) {
+    return name.size() >= suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends(".csv") || ends(".csv.gz");
+}
+
+std::vector<std::string> training_files(const fs::path& data) {
+  std::error_code ec;
+  if (!fs::is_directory(data, ec))
+    throw InputError(data.string() + ": no input data channel (directory missing)");
+  fs::path channel = data / "training";
+  if (!fs::is_directory(channel, ec)) {
+    std::vector<fs::path> channels;
+    for (const auto& e : fs::directory_iterator(data))
+      if (e.is_directory()) channels.push_back(e.path());
+    if (channels.empty()) throw InputError(data.string() + ": no input data channel");
+    channel = *std::min_element(channels.begin(), channels.end());
+  }
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(channel))
+    if (e.is_regular_file() && is_log_file(e.path())) files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw InputError(channel.string() + ": no .csv or .csv.gz files in the channel");
+  return files;
+}
+
+// A scratch directory for the intermediate dataset, removed on exit: private
+// for one process, or the fixed path every host of a multi-host job uses.
+struct ScratchDir {
+  fs::path path;
+  ScratchDir() {
+    std::string tmpl = (fs::temp_directory_path() / "vidrec-sagemaker-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data()))
+      throw IoError("cannot create a temporary directory in " + fs::temp_directory_path().string());
+    path = tmpl;
+  }
+  explicit ScratchDir(fs::path fixed) : path(std::move(fixed)) {
+    std::error_code ec;
+    fs::create_directories(path, ec);
+    if (ec) throw IoError(path.string() + ": cannot create: " + ec.message());
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+// A whole small file (a JSON config), refusing FIFOs and devices.
+std::string read_small_file(const fs::path& path) {
+  require_regular_file(path.string());
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) throw IoError(sys_error("cannot read", path.string()));
+  return text;
+}
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+// The launch plan's inputs besides the hyperparameters: what this host is
+// and has.
+LaunchInputs launch_inputs(const fs::path& root, const SageMakerHyperparameters& hp, bool progress) {
+  LaunchInputs in;
+  const fs::path rc_path = root / "input" / "config" / "resourceconfig.json";
+  std::error_code ec;
+  if (fs::exists(rc_path, ec)) in.resources = parse_resource_config(read_small_file(rc_path), rc_path.string());
+  in.processes_per_host = hp.processes_per_host;
+  in.als = hp.als;
+  in.progress = progress;
+  in.vidrec = fs::read_symlink("/proc/self/exe", ec).string();
+  if (ec) throw IoError("/proc/self/exe: cannot read: " + ec.message());
+  in.mpirun = env_or("VIDREC_MPIRUN", "mpirun");
+  in.dataset = shared_dataset_path(fs::temp_directory_path().string(), root.string());
+  in.model = (root / "model" / "model.vrm").string();
+  in.cores = std::max(1u, std::thread::hardware_concurrency());
+  for (const char* name : {"PATH", "LD_LIBRARY_PATH"})
+    if (std::getenv(name)) in.exported_env.push_back(name);
+  return in;
+}
+
+// The reason SageMaker shows for a failed job: the status and the last
+// lines of mpirun's stderr, within the ~1 KB it displays.
+std::string job_failure(const JobResult& job) {
+  std::string tail = job.stderr_tail;
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
+  constexpr size_t kShown = 800;
+  if (tail.size() > kShown) {
+    tail.erase(0, tail.size() - kShown);
+    const size_t nl = tail.find('\n');
+    if (nl != std::string::npos && nl + 1 < tail.size()) tail.erase(0, nl + 1);
+  }
+  return "training job failed: mpirun exited with status " + std::to_string(job.status) +
+         (tail.empty() ? std::string() : "; its stderr ends:\n" + tail);
+}
+
+std::string sshd_program() { return env_or("VIDREC_SSHD", "/usr/sbin/sshd"); }
+
+void say(bool progress, const std::string& line) {
+  if (progress) std::fprintf(stderr, "sagemaker train: %s\n", line.c_str());
+}
+
+// Leader and workers of a multi-process job, once this host has prepared
+// the data.
+void run_distributed(SageMakerTrainReport& rep, const SageMakerHyperparameters& hp, bool progress) {
+  const LaunchPlan& plan = rep.plan;
+  const std::string ssh = env_or("VIDREC_SSH", "ssh");
+  if (plan.role == LaunchPlan::Role::Worker) {
+    // Only now: the leader launches once every worker answers ssh, and the
+    // ranks need the prepared data.
+    start_sshd(sshd_program());
+    say(progress, "worker " + plan.current_host + ": data prepared, sshd started, waiting for the job of " +
+                      plan.leader);
+    rep.worker_end = wait_for_job_end(plan.current_host, plan.leader, ssh, hp.mpi_wait_seconds);
+  } else {
+    if (!plan.workers.empty()) wait_for_ssh(plan.workers, ssh, hp.mpi_wait_seconds);
+    std::string cmd;
+    for (const std::string& a : plan.mpirun_argv) cmd += (cmd.empty() ? "" : " ") + a;
+    say(progress, "leader " + plan.current_host + ": " + cmd);
+    const JobResult job = run_job(plan.mpirun_argv);
+    rep.job_status = job.status;
+    if (job.status != 0) rep.job_failure = job_failure(job);
+  }
+  // Every rank was given the model path; no lock file belongs in an artifact.
+  std::error_code ec;
+  fs::remove(rep.model_path + ".lock", ec);
+}
+
+}  // namespace
+
+SageMakerHyperparameters parse_hyperparameters(const nlohmann::json& h) {
   if (!h.is_object()) throw ConfigError("hyperparameters.json must hold a JSON object");
+  SageMakerHyperparameters out;
+  AlsConfig& als = out.als;
+  PrepareConfig& prep = out.prepare;
   for (const auto& [key, v] : h.items()) {
     if (key.rfind("sagemaker_", 0) == 0) continue;
     if (key == "factors")
@@ -96,89 +237,63 @@ void apply_hyperparameters(const nlohmann::json& h, AlsConfig& als, PrepareConfi
       prep.prune.min_video_events = count<uint64_t>(key, v);
     else if (key == "max_reject_rate")
       prep.max_reject_rate = number<double>(key, v);
+    else if (key == "processes_per_host")
+      out.processes_per_host = count<unsigned>(key, v);
+    else if (key == "mpi_wait_seconds")
+      out.mpi_wait_seconds = count<unsigned>(key, v);
     else
       throw ConfigError("unknown hyperparameter '" + key + "'");
   }
+  return out;
 }
-
-bool is_log_file(const fs::path& p) {
-  const std::string name = p.filename().string();
-  auto ends = [&](const std::string& suffix) {
-    return name.size() >= suffix.size() &&
-           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  return ends(".csv") || ends(".csv.gz");
-}
-
-std::vector<std::string> training_files(const fs::path& data) {
-  std::error_code ec;
-  if (!fs::is_directory(data, ec))
-    throw InputError(data.string() + ": no input data channel (directory missing)");
-  fs::path channel = data / "training";
-  if (!fs::is_directory(channel, ec)) {
-    std::vector<fs::path> channels;
-    for (const auto& e : fs::directory_iterator(data))
-      if (e.is_directory()) channels.push_back(e.path());
-    if (channels.empty()) throw InputError(data.string() + ": no input data channel");
-    channel = *std::min_element(channels.begin(), channels.end());
-  }
-  std::vector<std::string> files;
-  for (const auto& e : fs::recursive_directory_iterator(channel))
-    if (e.is_regular_file() && is_log_file(e.path())) files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  if (files.empty()) throw InputError(channel.string() + ": no .csv or .csv.gz files in the channel");
-  return files;
-}
-
-// A private scratch directory for the intermediate dataset, removed on exit.
-struct ScratchDir {
-  fs::path path;
-  ScratchDir() {
-    std::string tmpl = (fs::temp_directory_path() / "vidrec-sagemaker-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data()))
-      throw IoError("cannot create a temporary directory in " + fs::temp_directory_path().string());
-    path = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-}  // namespace
 
 SageMakerTrainReport sagemaker_train(const std::string& root, bool progress) {
   const fs::path r(root);
   const fs::path hp_path = r / "input" / "config" / "hyperparameters.json";
-  TrainConfig train;
-  PrepareConfig prep;
+  SageMakerHyperparameters hp;
   std::error_code ec;
   if (fs::exists(hp_path, ec)) {  // SageMaker omits it when no hyperparameter was set
-    require_regular_file(hp_path.string());  // not a FIFO or device read forever
-    std::ifstream in(hp_path);
     nlohmann::json h;
     try {
-      h = nlohmann::json::parse(in);
+      h = nlohmann::json::parse(read_small_file(hp_path));
     } catch (const nlohmann::json::exception& e) {
       throw ConfigError(hp_path.string() + ": not valid JSON: " + e.what());
     }
-    apply_hyperparameters(h, train.als, prep);
+    hp = parse_hyperparameters(h);
   }
-  train.als.validate();  // before any data is read
-  prep.progress = train.progress = progress;
-  prep.inputs = training_files(r / "input" / "data");
-  const ScratchDir scratch;
-  prep.output = (scratch.path / "interactions.vrd").string();
+  hp.als.validate();  // before any data is read
+  SageMakerTrainReport rep;
+  rep.plan = plan_launch(launch_inputs(r, hp, progress));
+  PrepareConfig prep = hp.prepare;
+  prep.progress = progress;
+  prep.inputs = rep.inputs = training_files(r / "input" / "data");
+  const bool single = rep.plan.role == LaunchPlan::Role::Single;
+  std::optional<ScratchDir> scratch;
+  if (single)
+    scratch.emplace();
+  else
+    scratch.emplace(fs::path(rep.plan.dataset).parent_path());
+  prep.output = single ? (scratch->path / "interactions.vrd").string() : rep.plan.dataset;
   prep.validate();
 
+  rep.model_path = (r / "model" / "model.vrm").string();
   fs::create_directories(r / "model", ec);
   if (ec) throw IoError((r / "model").string() + ": cannot create: " + ec.message());
+  if (rep.plan.role == LaunchPlan::Role::Leader && !rep.plan.workers.empty())
+    // Before preparing: workers that saw it answer notice if this host dies
+    // while preparing. Open MPI may also reach the leader's own ranks over
+    // ssh, when the container's hostname is not its SageMaker name.
+    start_sshd(sshd_program());
   run_prepare(prep);
+  if (!single) {
+    run_distributed(rep, hp, progress);
+    return rep;
+  }
+  TrainConfig train;
+  train.als = hp.als;
+  train.progress = progress;
   train.dataset = prep.output;
-  train.output = (r / "model" / "model.vrm").string();
-  SageMakerTrainReport rep;
-  rep.inputs = prep.inputs;
-  rep.model_path = train.output;
+  train.output = rep.model_path;
   rep.train = run_train(train);
   // The lock guards cron runs; in a SageMaker artifact it would be clutter.
   fs::remove(train.output + ".lock", ec);

@@ -7,31 +7,61 @@
 //   object whose values are strings (numbers are accepted too); keys are the
 //   `train` options (factors, iterations, regularization, alpha, confidence,
 //   epsilon, solver, cg_steps, threads, seed) and the `prepare` thresholds
-//   (min_user_events, min_video_events, max_reject_rate). Keys starting with
-//   "sagemaker_" are SageMaker's own and ignored; any other unknown key, or a
-//   value that does not parse or breaks a rule, is a ConfigError naming it.
+//   (min_user_events, min_video_events, max_reject_rate), and the
+//   multi-instance settings (processes_per_host, mpi_wait_seconds). Keys
+//   starting with "sagemaker_" are SageMaker's own and ignored; any other
+//   unknown key, or a value that does not parse or breaks a rule, is a
+//   ConfigError naming it.
 //   The data are every *.csv / *.csv.gz file under ROOT/input/data/training/
 //   (or, without that channel, the first channel by name), read in path
 //   order. prepare + train then write ROOT/model/model.vrm (atomically).
+// - Several hosts in ROOT/input/config/resourceconfig.json, or
+//   processes_per_host > 1: every host prepares the data into the same local
+//   path (shared_dataset_path); the leader starts one `mpirun` over all hosts
+//   (sagemaker_mpi.hpp) whose rank 0 writes the model; a worker serves ssh
+//   until the job has come and gone and writes no model. A failed mpirun is
+//   no exception: its status and stderr come back in the report, for the
+//   caller to make them the job's. The programs are
+//   $VIDREC_MPIRUN (else mpirun), $VIDREC_SSH (else ssh) and $VIDREC_SSHD
+//   (else /usr/sbin/sshd), so tests can stand in for them.
 // - On failure the caller writes the reason to ROOT/output/failure
 //   (write_failure) and exits non-zero.
 // - Serve: the model at ROOT/model/model.vrm on 0.0.0.0, port
 //   $SAGEMAKER_BIND_TO_PORT or 8080, bodies up to SageMaker's 6 MB limit.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 
-#include "vidrec/serve/serve.hpp"
 #include "vidrec/als/train.hpp"
+#include "vidrec/ingest/prepare.hpp"
+#include "vidrec/serve/sagemaker_launch.hpp"
+#include "vidrec/serve/sagemaker_mpi.hpp"
+#include "vidrec/serve/serve.hpp"
 
 namespace vidrec {
 
 // --root if given, else $SM_ROOT, else /opt/ml.
 std::string sagemaker_root(const std::string& flag);
 
+// hyperparameters.json, parsed and checked value by value (ConfigError
+// naming the key); AlsConfig::validate and plan_launch check the rest.
+struct SageMakerHyperparameters {
+  AlsConfig als;
+  PrepareConfig prepare;  // the thresholds only
+  unsigned processes_per_host = 1;
+  unsigned mpi_wait_seconds = 3600;  // leader: for every worker's ssh; worker: for the job
+};
+
+SageMakerHyperparameters parse_hyperparameters(const nlohmann::json& h);
+
 struct SageMakerTrainReport {
   std::vector<std::string> inputs;
   std::string model_path;
-  TrainReport train;
+  LaunchPlan plan;
+  TrainReport train;          // Single only: the in-process run
+  int job_status = 0;         // Leader: mpirun's exit status
+  std::string job_failure;    // Leader, status != 0: the reason, with the end of mpirun's stderr
+  JobEnd worker_end = JobEnd::OrtedGone;  // Worker: what ended the wait
 };
 
 SageMakerTrainReport sagemaker_train(const std::string& root, bool progress);
