@@ -6,10 +6,12 @@
 #   train      ALS seconds per iteration at 64 and 128 factors (bench/als_bench)
 #   recommend  in-process single-user latency, --all style batch throughput
 #              (bench/recommend_bench), and end-to-end `vidrec recommend` calls
+#   mpi        `mpirun -np 2 vidrec train --threads 1` against one process with
+#              --threads 2 on the same data: seconds per iteration, peak RSS per rank
 # These machines are noisy (2 shared cores): every figure is a median of RUNS
 # runs, and the data sizes, threads and commit are printed with it.
 #
-# Usage: scripts/bench.sh [prepare|train|recommend|all]
+# Usage: scripts/bench.sh [prepare|train|recommend|mpi|all]
 #   SHARED=../shared  BENCH_DIR=bench-data  RUNS=5  THREADS=2
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -101,10 +103,49 @@ bench_recommend() {
   echo "vidrec recommend end to end: median $(printf '%s\n' "${us[@]}" | median) us over ${#us[@]} calls"
 }
 
+# Median of a model's per-iteration seconds (its metadata), first iteration left out.
+iteration_median() {
+  "$VIDREC" inspect --json "$1" | tr -d ' \n' | grep -o '"iteration_seconds":\[[^]]*' | cut -d[ -f2 | tr , '\n' |
+    tail -n +2 | median
+}
+
+bench_mpi() {
+  command -v mpirun >/dev/null || { echo "bench mpi: no mpirun (apt-get install openmpi-bin)"; return 0; }
+  synth t500k --users 500000 --videos 100000 --events 10000000
+  dataset t500k
+  echo "mpi data: $("$VIDREC" inspect --json "$DIR/t500k.vrd" | grep -E '"(users|videos|pairs)"' | tr -d ' \n'), 64 factors, 6 iterations"
+  local one=() two=() rss1=() rss0=() rssr1=() opts=(--factors 64 --iterations 6 -q)
+  for _ in $(seq "$RUNS"); do  # alternated, so a slow spell hits both
+    /usr/bin/time -f "%M" -o "$DIR/rss.single" "$VIDREC" train "$DIR/t500k.vrd" -o "$DIR/mpi1.vrm" --threads 2 "${opts[@]}"
+    one+=("$(iteration_median "$DIR/mpi1.vrm")")
+    rss1+=("$(cat "$DIR/rss.single")")
+    mpirun --allow-run-as-root --oversubscribe --mca plm_rsh_agent false --mca btl self,vader -np 2 \
+      sh -c '/usr/bin/time -f "%M" -o "$0.$OMPI_COMM_WORLD_RANK" "$@"' "$DIR/rss.rank" \
+      "$VIDREC" train "$DIR/t500k.vrd" -o "$DIR/mpi2.vrm" --threads 1 "${opts[@]}"
+    two+=("$(iteration_median "$DIR/mpi2.vrm")")
+    rss0+=("$(cat "$DIR/rss.rank.0")")
+    rssr1+=("$(cat "$DIR/rss.rank.1")")
+  done
+  local a b
+  a=$(printf '%s\n' "${one[@]}" | median)
+  b=$(printf '%s\n' "${two[@]}" | median)
+  echo "1 process x 2 threads: median $a s/iteration, peak RSS $(($(printf '%s\n' "${rss1[@]}" | median) / 1024)) MiB"
+  echo "2 ranks x 1 thread:    median $b s/iteration, peak RSS rank 0 $(($(printf '%s\n' "${rss0[@]}" | median) / 1024)) MiB," \
+    "rank 1 $(($(printf '%s\n' "${rssr1[@]}" | median) / 1024)) MiB"
+  echo "ratio 2 ranks / 1 process: $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')"
+  if cmp -s <("$VIDREC" inspect --json "$DIR/mpi1.vrm" | grep factors_checksum) \
+    <("$VIDREC" inspect --json "$DIR/mpi2.vrm" | grep factors_checksum); then
+    echo "factors: identical"
+  else
+    echo "factors: DIFFER"
+  fi
+}
+
 case $WHAT in
   prepare) bench_prepare ;;
   train) bench_train ;;
   recommend) bench_recommend ;;
-  all) bench_prepare; bench_train; bench_recommend ;;
-  *) echo "usage: scripts/bench.sh [prepare|train|recommend|all]" >&2; exit 2 ;;
+  mpi) bench_mpi ;;
+  all) bench_prepare; bench_train; bench_recommend; bench_mpi ;;
+  *) echo "usage: scripts/bench.sh [prepare|train|recommend|mpi|all]" >&2; exit 2 ;;
 esac
