@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "vidrec/ingest/prepare.hpp"
+#include "vidrec/ingest/spill.hpp"
 
 namespace vidrec::cli {
 
@@ -11,6 +12,7 @@ void register_prepare(CLI::App& app) {
   auto cfg = std::make_shared<PrepareConfig>();
   auto weights = std::make_shared<std::vector<std::string>>();
   auto quiet = std::make_shared<bool>(false);
+  auto memory = std::make_shared<std::string>();
   auto* sub = app.add_subcommand("prepare", "Raw interaction logs (CSV, optionally gzipped) -> dataset file");
   sub->add_option("inputs", cfg->inputs, "Input CSV logs; '-' or none reads stdin");
   sub->add_option("-o,--output", cfg->output, "Dataset file to write ('-' = stdout)")->required();
@@ -27,8 +29,13 @@ void register_prepare(CLI::App& app) {
   sub->add_option("--min-video-events", cfg->prune.min_video_events,
                   "Drop videos with fewer events (iterated)");
   sub->add_option("--summary-json", cfg->summary_json_path, "Write the counts as JSON to this file");
+  sub->add_option("--memory", *memory,
+                  "Memory for aggregation, e.g. 256M or 2G; beyond it sorted runs spill to --tmp "
+                  "(default: half of RAM or of the cgroup limit)");
+  sub->add_option("--tmp", cfg->tmp_dir, "Directory for spilled runs (default: $TMPDIR or /tmp)");
   sub->add_flag("-q,--quiet", *quiet, "No progress or summary on stderr");
-  sub->callback([cfg, weights, quiet] {
+  sub->callback([cfg, weights, quiet, memory] {
+    if (!memory->empty()) cfg->memory = parse_memory_size(*memory);
     for (const std::string& w : *weights) add_type_weight(*cfg, w);
     cfg->progress = !*quiet;
     const PrepareReport rep = run_prepare(*cfg);

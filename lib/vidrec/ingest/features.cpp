@@ -10,7 +10,6 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
-#include <numeric>
 #include <stdexcept>
 #include <utility>
 
@@ -95,15 +94,6 @@ void sort_row(std::vector<uint64_t>& row, std::vector<uint64_t>& tmp, int bits) 
     for (const uint64_t x : row) tmp[count[(x >> shift) & 0xff]++] = x;
     row.swap(tmp);
   }
-}
-
-// Indices of names in ascending byte order.
-std::vector<uint32_t> sorted_order(const Interner& names) {
-  std::vector<uint32_t> order(names.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(),
-            [&](uint32_t a, uint32_t b) { return names.name(a) < names.name(b); });
-  return order;
 }
 
 // Events are spread over partitions by user number, and each partition
@@ -274,32 +264,15 @@ const Aggregator::Shape& Aggregator::close(const PruneOptions& prune, PruneStats
       for (const Pair& p : part.pairs) user_alive[user_of(p.key)] = video_alive[video_of(p.key)] = 1;
   }
 
-  // Prune to a fixed point: a round recounts events over surviving pairs.
-  if (prune.min_user_events > 1 || prune.min_video_events > 1) {
-    std::vector<uint64_t> ue(n_users), ve(n_videos);
-    for (;;) {
-      std::fill(ue.begin(), ue.end(), 0);
-      std::fill(ve.begin(), ve.end(), 0);
-      for (const Impl::Partition& part : m.parts)
-        for (const Pair& p : part.pairs)
-          if (user_alive[user_of(p.key)] && video_alive[video_of(p.key)]) {
-            ue[user_of(p.key)] += p.events;
-            ve[video_of(p.key)] += p.events;
-          }
-      bool changed = false;
-      for (size_t u = 0; u < n_users; ++u)
-        if (user_alive[u] && ue[u] < prune.min_user_events) user_alive[u] = 0, changed = true;
-      for (size_t v = 0; v < n_videos; ++v)
-        if (video_alive[v] && ve[v] < prune.min_video_events) video_alive[v] = 0, changed = true;
-      if (!changed) break;
-      ++stats.rounds;
-    }
-  }
+  stats.rounds += prune_to_fixed_point(prune, user_alive, video_alive, [&m](auto&& visit) {
+    for (const Impl::Partition& part : m.parts)
+      for (const Pair& p : part.pairs) visit(user_of(p.key), video_of(p.key), p.events);
+  });
 
   // Renumber survivors in id order.
   auto renumber = [](const Interner& names, const std::vector<char>& alive, std::vector<std::string>& out) {
     std::vector<uint32_t> index(names.size(), UINT32_MAX);
-    for (uint32_t old : sorted_order(names))
+    for (uint32_t old : names.sorted_order())
       if (alive[old]) {
         index[old] = uint32_t(out.size());
         out.emplace_back(names.name(old));
@@ -353,15 +326,7 @@ void Aggregator::emit(const std::function<void(const EntryBlock&)>& sink) {
     const Pair* p = m.parts[user & (kPartitions - 1)].pairs.begin() + m.runs[user].at;
     return std::make_pair(p, p + m.runs[user].len);
   };
-  constexpr size_t kBlock = size_t(1) << 15;
-  std::vector<uint32_t> indices(kBlock), events(kBlock);
-  std::vector<float> weights(kBlock);
-  std::vector<int64_t> first_ts(kBlock), last_ts(kBlock);
-  size_t n = 0;
-  auto send = [&] {
-    sink({indices.data(), weights.data(), events.data(), first_ts.data(), last_ts.data(), n});
-    n = 0;
-  };
+  EntryBlocks out(sink);
   std::vector<uint64_t> row, row_tmp;  // new video << 32 | position in the run
   const int video_bits = bits_for(m.shape.video_ids.size());
   const size_t n_out = m.old_user.size();
@@ -380,15 +345,59 @@ void Aggregator::emit(const std::function<void(const EntryBlock&)>& sink) {
     sort_row(row, row_tmp, video_bits);
     for (const uint64_t r : row) {
       const Pair& p = b[r & 0xffffffff];
-      indices[n] = uint32_t(r >> 32);
-      weights[n] = float(p.weight);
-      events[n] = p.events;
-      first_ts[n] = p.first;
-      last_ts[n] = p.last;
-      if (++n == kBlock) send();
+      out.push(uint32_t(r >> 32), p.weight, p.events, p.first, p.last);
     }
   }
-  if (n) send();
+  out.flush();
+  m.parts.clear();
+}
+
+uint64_t Aggregator::memory_bytes() const {
+  const Impl& m = *impl_;
+  uint64_t bytes = m.users.memory_bytes() + m.videos.memory_bytes() +
+                   m.scratch.capacity() * sizeof(Event) + m.fresh.capacity() * sizeof(Pair);
+  for (const Impl::Partition& part : m.parts)
+    bytes += part.buffer.capacity() * sizeof(Event) + part.pairs.capacity() * sizeof(Pair);
+  // close() and drain() add a run and an order entry per user, an index per video.
+  return bytes + 16 * uint64_t(m.users.size()) + 8 * uint64_t(m.videos.size());
+}
+
+uint64_t Aggregator::pairs() const {
+  uint64_t n = 0;
+  for (const Impl::Partition& part : impl_->parts) n += part.pairs.size() + part.buffer.size();
+  return n;
+}
+
+void Aggregator::drain(const std::function<void(std::string_view, const std::vector<RawPair>&)>& sink) {
+  Impl& m = *impl_;
+  if (m.closed() || m.emitted()) throw std::logic_error("Aggregator::drain after close()");
+  m.flush_all();
+  std::vector<uint32_t> rank(m.videos.size());
+  {
+    const std::vector<uint32_t> order = m.videos.sorted_order();
+    for (uint32_t i = 0; i < order.size(); ++i) rank[order[i]] = i;
+  }
+  m.runs.assign(m.users.size(), {});
+  for (const Impl::Partition& part : m.parts)
+    for (uint32_t i = 0; i < part.pairs.size(); ++i) {
+      Impl::Run& r = m.runs[user_of(part.pairs[i].key)];
+      if (r.len++ == 0) r.at = i;
+    }
+  std::vector<uint64_t> row, row_tmp;  // video rank << 32 | position in the run
+  std::vector<RawPair> out;
+  const int video_bits = bits_for(m.videos.size());
+  for (const uint32_t u : m.users.sorted_order()) {
+    const Pair* b = m.parts[u & (kPartitions - 1)].pairs.begin() + m.runs[u].at;
+    row.clear();
+    for (uint32_t i = 0; i < m.runs[u].len; ++i) row.push_back(uint64_t(rank[video_of(b[i].key)]) << 32 | i);
+    sort_row(row, row_tmp, video_bits);
+    out.clear();
+    for (const uint64_t r : row) {
+      const Pair& p = b[r & 0xffffffff];
+      out.push_back({m.videos.name(uint32_t(video_of(p.key))), p.weight, p.events, p.first, p.last});
+    }
+    sink(m.users.name(u), out);
+  }
   m.parts.clear();
 }
 

@@ -16,6 +16,7 @@
 // - Output ids are sorted (see dataset.hpp), so the result does not depend on
 //   the order the rows arrived in.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,6 +43,60 @@ struct PruneStats {
   uint64_t overflow_events = 0;  // the rows those pairs held
 };
 
+// Prunes to a fixed point: a round recounts events over the pairs whose user
+// and video are both alive, then drops users and videos under the bar.
+// `for_each_pair(visit)` calls visit(user, video, events) for every pair.
+// Returns the rounds that dropped something.
+template <class ForEachPair>
+uint32_t prune_to_fixed_point(const PruneOptions& prune, std::vector<char>& user_alive,
+                              std::vector<char>& video_alive, ForEachPair&& for_each_pair) {
+  if (prune.min_user_events <= 1 && prune.min_video_events <= 1) return 0;
+  std::vector<uint64_t> ue(user_alive.size()), ve(video_alive.size());
+  for (uint32_t rounds = 0;; ++rounds) {
+    std::fill(ue.begin(), ue.end(), 0);
+    std::fill(ve.begin(), ve.end(), 0);
+    for_each_pair([&](uint64_t u, uint64_t v, uint64_t events) {
+      if (user_alive[u] && video_alive[v]) {
+        ue[u] += events;
+        ve[v] += events;
+      }
+    });
+    bool changed = false;
+    for (size_t u = 0; u < ue.size(); ++u)
+      if (user_alive[u] && ue[u] < prune.min_user_events) user_alive[u] = 0, changed = true;
+    for (size_t v = 0; v < ve.size(); ++v)
+      if (video_alive[v] && ve[v] < prune.min_video_events) video_alive[v] = 0, changed = true;
+    if (!changed) return rounds;
+  }
+}
+
+// Entries gathered into blocks small enough to stay in cache on their way to
+// the sink (a DatasetWriter); the weight is stored as float32 here.
+class EntryBlocks {
+ public:
+  explicit EntryBlocks(const std::function<void(const EntryBlock&)>& sink) : sink_(sink) {}
+  void push(uint32_t video, double weight, uint32_t events, int64_t first, int64_t last) {
+    indices_[n_] = video;
+    weights_[n_] = float(weight);
+    events_[n_] = events;
+    first_[n_] = first;
+    last_[n_] = last;
+    if (++n_ == kBlock) flush();
+  }
+  void flush() {
+    if (n_) sink_({indices_.data(), weights_.data(), events_.data(), first_.data(), last_.data(), n_});
+    n_ = 0;
+  }
+
+ private:
+  static constexpr size_t kBlock = size_t(1) << 15;
+  const std::function<void(const EntryBlock&)>& sink_;
+  std::vector<uint32_t> indices_ = std::vector<uint32_t>(kBlock), events_ = std::vector<uint32_t>(kBlock);
+  std::vector<float> weights_ = std::vector<float>(kBlock);
+  std::vector<int64_t> first_ = std::vector<int64_t>(kBlock), last_ = std::vector<int64_t>(kBlock);
+  size_t n_ = 0;
+};
+
 class Aggregator : public RowSink {
  public:
   Aggregator();
@@ -61,6 +116,22 @@ class Aggregator : public RowSink {
   void emit(const std::function<void(const EntryBlock&)>& sink);
   // close() and emit() into memory.
   DatasetData finish(const PruneOptions& prune, PruneStats& stats);
+
+  // Bytes held now, arrays counted by capacity, plus what close() or drain()
+  // would add per id: what a memory budget (spill.hpp) compares against.
+  uint64_t memory_bytes() const;
+  uint64_t pairs() const;  // distinct pairs so far (rows still batched not counted)
+  // A pair's sums as drain() hands them over.
+  struct RawPair {
+    std::string_view video;
+    double weight;
+    uint32_t events;
+    int64_t first, last;
+  };
+  // Instead of close(): every pair, overflowing ones included and nothing
+  // pruned, in (user id, video id) byte order, one user's row per call.
+  // Consumes the aggregate. What spill.hpp writes as one sorted run.
+  void drain(const std::function<void(std::string_view user, const std::vector<RawPair>& row)>& sink);
 
  private:
   struct Impl;

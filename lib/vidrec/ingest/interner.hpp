@@ -3,8 +3,10 @@
 // order, at a cache miss per lookup. Header-only: aggregation inlines its
 // lookups into the batch that resolves them (features.cpp).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <numeric>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,6 +103,17 @@ class Interner {
     }
   }
   size_t size() const { return offsets_.size(); }
+  // Indices of the ids in ascending byte order.
+  std::vector<uint32_t> sorted_order() const {
+    std::vector<uint32_t> order(size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) { return name(a) < name(b); });
+    return order;
+  }
+  // Bytes held, by capacity (a memory budget's view of the table).
+  size_t memory_bytes() const {
+    return slots_.capacity() * sizeof(Slot) + arena_.capacity() + offsets_.capacity() * sizeof(uint32_t);
+  }
   std::string_view name(uint32_t i) const {
     uint32_t len;
     std::memcpy(&len, arena_.data() + offsets_[i], sizeof len);

@@ -10,8 +10,10 @@
 #include <sstream>
 
 #include "vidrec/base/errors.hpp"
+#include "vidrec/ingest/spill.hpp"
 #include "vidrec/io/atomic_file.hpp"
 #include "vidrec/io/paths.hpp"
+#include "vidrec/io/spill_dir.hpp"
 
 namespace vidrec {
 
@@ -24,6 +26,9 @@ void PrepareConfig::validate() const {
   int stdin_uses = 0;
   for (const std::string& in : inputs) stdin_uses += in == "-";
   if (stdin_uses > 1) throw ConfigError("stdin ('-') can be read only once");
+  if (memory != 0 && memory < kMinMemory)
+    throw ConfigError("--memory " + std::to_string(memory) + " bytes is below the minimum of " +
+                      std::to_string(kMinMemory) + " (4M)");
 }
 
 void add_type_weight(PrepareConfig& cfg, const std::string& arg) {
@@ -136,7 +141,8 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
     opt.rejects = &*rejects;
   }
 
-  Aggregator agg;
+  SpillingAggregator agg({cfg.memory ? cfg.memory : default_memory_budget(),
+                          cfg.tmp_dir.empty() ? default_tmp_dir() : cfg.tmp_dir, cfg.progress});
   for (const std::string& in : inputs) ingest_file(in, opt, agg, rep.ingest);
   // Published even when the run then fails its thresholds: they explain why.
   if (rejects) {
@@ -145,6 +151,7 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
   }
 
   const Aggregator::Shape& shape = agg.close(cfg.prune, rep.prune);
+  rep.spill_runs = agg.runs();
   rep.users = shape.user_ids.size();
   rep.videos = shape.video_ids.size();
   rep.pairs = shape.indptr.back();

@@ -13,6 +13,8 @@
 // - One writer per output (OutputLock), side outputs included: a concurrent
 //   prepare of the same output fails at once, touching nothing. The rejects
 //   and summary are replaced atomically too, after the locks are taken.
+// - Aggregation stays within `memory`, spilling sorted runs under tmp_dir
+//   when it must (spill.hpp); the files written are the same either way.
 // - The dataset is written (atomically) only when the run succeeds: at least
 //   one interaction survives and the reject rate is at most max_reject_rate.
 #pragma once
@@ -38,6 +40,8 @@ struct PrepareConfig {
   std::map<std::string, double, std::less<>> type_weights;
   std::set<std::string, std::less<>> ignore_types;
   PruneOptions prune;
+  uint64_t memory = 0;   // aggregation budget in bytes (spill.hpp); 0 = default_memory_budget()
+  std::string tmp_dir;   // where runs spill; empty = default_tmp_dir()
   bool progress = true;
   void validate() const;  // throws ConfigError
 };
@@ -51,6 +55,7 @@ struct PrepareReport {
   uint64_t users = 0, videos = 0, pairs = 0;  // in the written dataset
   double reject_rate = 0;
   bool written = false;
+  uint64_t spill_runs = 0;  // runs aggregation wrote to disk (not in the summary: the same either way)
   nlohmann::json to_json() const;
   std::string to_text() const;
 };

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+#include "vidrec/ingest/spill.hpp"
+
+#include <unistd.h>
+
+#include <cctype>
+#include <cfloat>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+
+#include "vidrec/base/errors.hpp"
+#include "vidrec/base/progress.hpp"
+#include "vidrec/ingest/interner.hpp"
+#include "vidrec/ingest/spill_run.hpp"
+#include "vidrec/io/spill_dir.hpp"
+
+namespace vidrec {
+
+uint64_t parse_memory_size(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  const std::string unit = text.substr(digits);
+  static const std::string kUnits = "KMGT";
+  const size_t u = unit.size() == 1 ? kUnits.find(char(std::toupper(unit[0]))) : std::string::npos;
+  const int shift = unit.empty() ? 0 : u == std::string::npos ? -1 : 10 * int(u + 1);
+  uint64_t n = 0;
+  bool ok = digits > 0 && digits <= 15 && shift >= 0;
+  for (size_t i = 0; ok && i < digits; ++i) n = n * 10 + uint64_t(text[i] - '0');
+  if (!ok || n > (UINT64_MAX >> shift))
+    throw ConfigError("--memory takes a size such as 256M or 2G (suffixes K, M, G, T), got '" + text + "'");
+  n <<= shift;
+  if (n < kMinMemory)
+    throw ConfigError("--memory " + text + " is below the minimum of 4M (the aggregate's fixed buffers and the merge's)");
+  return n;
+}
+
+uint64_t default_memory_budget() {
+  uint64_t limit = uint64_t(::sysconf(_SC_PHYS_PAGES)) * uint64_t(::sysconf(_SC_PAGESIZE));
+  for (const char* f : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    uint64_t n = 0;
+    if (std::ifstream(f) >> n && n > 0) limit = std::min(limit, n);  // "max" does not parse: no limit
+  }
+  return std::max(kMinMemory, limit / 2);
+}
+
+namespace {
+
+// A distinct pair in the merged file: ids as numbers (users ascending, videos
+// in the order the merge met them).
+struct PairRec {
+  uint32_t user, video;
+  double weight;
+  int64_t first, last;
+  uint32_t events, pad;
+};
+
+template <class F>
+void for_each_pair(const std::string& path, size_t buffer, F&& f) {
+  SpillReader in(path, buffer);
+  PairRec p;
+  while (in.read(&p, sizeof p)) f(p);
+}
+
+}  // namespace
+
+struct SpillingAggregator::Impl {
+  SpillOptions opt;
+  size_t buffer;  // per open run
+  std::unique_ptr<Aggregator> agg = std::make_unique<Aggregator>();
+  uint32_t rows = 0;
+  std::optional<SpillDir> dir;
+  std::vector<std::string> runs;
+  uint64_t spilled = 0, spilled_bytes = 0;
+  Progress progress;
+  // The merged path: every user and video seen, the merged pairs' file.
+  bool merged = false;
+  std::vector<std::string> users;  // ascending
+  Interner videos;
+  std::vector<char> user_alive, video_alive;
+  std::vector<uint32_t> user_index, video_index;  // new numbers, UINT32_MAX: dropped
+  std::string pairs_path;
+  Aggregator::Shape shape;
+
+  explicit Impl(SpillOptions o)
+      : opt(std::move(o)),
+        buffer(size_t(std::clamp<uint64_t>(opt.memory / 64, 64 << 10, 4 << 20))),
+        progress("spill", 0, opt.progress) {}
+
+  // The aggregate as one sorted run; a fresh one takes over.
+  void spill() {
+    if (!dir) dir.emplace(opt.tmp_dir);
+    SpillWriter out(dir->next_file(), buffer);
+    agg->drain([&out](std::string_view user, const std::vector<Aggregator::RawPair>& row) {
+      for (const Aggregator::RawPair& p : row) write_record(out, user, p.video, p.weight, p.events, p.first, p.last);
+    });
+    out.close();
+    agg.reset();  // freed before the next one grows
+    agg = std::make_unique<Aggregator>();
+    runs.push_back(out.path());
+    spilled_bytes += out.bytes();
+    ++spilled;
+    progress.update(spilled, std::to_string(spilled) + " runs, " + human_bytes(double(spilled_bytes)));
+  }
+
+  // Merges consecutive groups of at most max_fan_in runs until one pass
+  // remains, keeping their order (a pair's sums combine in run order).
+  void reduce_runs() {
+    const size_t fan_in = std::max<size_t>(2, opt.max_fan_in);
+    while (runs.size() > fan_in) {
+      std::vector<std::string> next;
+      for (size_t at = 0; at < runs.size(); at += fan_in) {
+        const std::vector<std::string> group(runs.begin() + at, runs.begin() + std::min(runs.size(), at + fan_in));
+        if (group.size() == 1) {
+          next.push_back(group[0]);
+          continue;
+        }
+        SpillWriter out(dir->next_file(), buffer);
+        merge_runs(group, buffer, [&out](const RunRecord& r) {
+          write_record(out, r.user, r.video, r.weight, r.events, r.first, r.last);
+        }, [](uint64_t) {});
+        out.close();
+        for (const std::string& g : group) std::remove(g.c_str());  // disk back early
+        next.push_back(out.path());
+      }
+      runs.swap(next);
+    }
+  }
+
+  // Writes the distinct pairs, numbered, dropping those whose sum overflows
+  // float32 (counted), as Aggregator::close does.
+  void merge(PruneStats& stats) {
+    spill();  // also rows still batched in it
+    agg.reset();
+    progress.finish(std::to_string(spilled) + " runs, " + human_bytes(double(spilled_bytes)) + " in " +
+                    dir->path());
+    reduce_runs();
+    pairs_path = dir->next_file();
+    SpillWriter out(pairs_path, buffer);
+    Progress mp("merge", spilled_bytes, opt.progress);
+    std::string long_id;
+    merge_runs(runs, buffer, [&](const RunRecord& r) {
+      if (users.empty() || users.back() != r.user) {
+        users.push_back(r.user);
+        user_alive.push_back(0);
+      }
+      long_id.clear();
+      const IdKey key = Interner::key(r.video, long_id);  // may move long_id's bytes: before data()
+      const uint32_t v = videos.id(key, long_id.data());
+      if (v == video_alive.size()) video_alive.push_back(0);
+      if (!(std::fabs(r.weight) <= double(FLT_MAX))) {
+        ++stats.overflow_pairs;
+        stats.overflow_events += r.events;
+        return;
+      }
+      user_alive.back() = video_alive[v] = 1;
+      const PairRec p{uint32_t(users.size() - 1), v, r.weight, r.first, r.last, r.events, 0};
+      out.write(&p, sizeof p);
+    }, [&mp](uint64_t done) { mp.update(done, human_bytes(double(done))); });
+    out.close();
+    for (const std::string& r : runs) std::remove(r.c_str());
+    mp.finish("");
+  }
+
+  void shape_up(const PruneOptions& prune, PruneStats& stats) {
+    stats.rounds += prune_to_fixed_point(prune, user_alive, video_alive, [this](auto&& visit) {
+      for_each_pair(pairs_path, buffer, [&visit](const PairRec& p) { visit(p.user, p.video, p.events); });
+    });
+    user_index.assign(users.size(), UINT32_MAX);
+    for (size_t u = 0; u < users.size(); ++u)
+      if (user_alive[u]) {
+        user_index[u] = uint32_t(shape.user_ids.size());
+        shape.user_ids.push_back(std::move(users[u]));
+      }
+    users = {};
+    video_index.assign(videos.size(), UINT32_MAX);
+    for (const uint32_t v : videos.sorted_order())
+      if (video_alive[v]) {
+        video_index[v] = uint32_t(shape.video_ids.size());
+        shape.video_ids.emplace_back(videos.name(v));
+      }
+    videos = Interner();
+    stats.users_removed = user_index.size() - shape.user_ids.size();
+    stats.videos_removed = video_index.size() - shape.video_ids.size();
+    shape.indptr.assign(shape.user_ids.size() + 1, 0);
+    shape.video_counts.assign(shape.video_ids.size(), 0);
+    uint64_t total_pairs = 0, total_events = 0, events_kept = 0;
+    for_each_pair(pairs_path, buffer, [&](const PairRec& p) {
+      ++total_pairs;
+      total_events += p.events;
+      const uint32_t u = user_index[p.user], v = video_index[p.video];
+      if (u != UINT32_MAX && v != UINT32_MAX) {
+        ++shape.indptr[u + 1];
+        ++shape.video_counts[v];
+        events_kept += p.events;
+      }
+    });
+    for (size_t u = 0; u < shape.user_ids.size(); ++u) shape.indptr[u + 1] += shape.indptr[u];
+    stats.pairs_removed = total_pairs - shape.indptr.back();
+    stats.events_removed = total_events - events_kept;
+  }
+};
+
+SpillingAggregator::SpillingAggregator(SpillOptions opt) : impl_(std::make_unique<Impl>(std::move(opt))) {
+  if (::access(impl_->opt.tmp_dir.c_str(), W_OK | X_OK) != 0)
+    throw IoError(sys_error("temporary directory (--tmp) not writable", impl_->opt.tmp_dir));
+}
+
+SpillingAggregator::~SpillingAggregator() = default;
+
+void SpillingAggregator::add(const Row& row, double weight) {
+  Impl& m = *impl_;
+  m.agg->add(row, weight);
+  // Checked every 1024 rows: between checks the aggregate grows by at most
+  // one partition's step (1.5x of 1/64 of it) and 1024 rows' ids.
+  if ((++m.rows & 1023) == 0 && m.agg->memory_bytes() + m.buffer > m.opt.memory) m.spill();
+}
+
+const Aggregator::Shape& SpillingAggregator::close(const PruneOptions& prune, PruneStats& stats) {
+  Impl& m = *impl_;
+  // In memory the aggregate stays while the dataset is written: the
+  // transpose (8 bytes a pair) and the shape (ids, row pointers: less than
+  // a quarter of the aggregate's 64 bytes a pair and its id tables) come on top.
+  const uint64_t output = 8 * m.agg->pairs() + m.agg->memory_bytes() / 4;
+  if (m.runs.empty() && m.agg->memory_bytes() + output <= m.opt.memory) return m.agg->close(prune, stats);
+  m.merged = true;
+  m.merge(stats);
+  m.shape_up(prune, stats);
+  return m.shape;
+}
+
+void SpillingAggregator::emit(const std::function<void(const EntryBlock&)>& sink) {
+  Impl& m = *impl_;
+  if (!m.merged) return m.agg->emit(sink);
+  EntryBlocks out(sink);
+  Progress wp("write", m.shape.indptr.back(), m.opt.progress);
+  uint64_t done = 0;
+  for_each_pair(m.pairs_path, m.buffer, [&](const PairRec& p) {
+    const uint32_t v = m.video_index[p.video];
+    if (m.user_index[p.user] == UINT32_MAX || v == UINT32_MAX) return;
+    out.push(v, p.weight, p.events, p.first, p.last);
+    if ((++done & 0xffff) == 0) wp.update(done, "entries");  // not a read of the clock an entry
+  });
+  out.flush();
+  wp.finish("");
+  m.dir.reset();  // the runs' directory goes now, not with the aggregator
+}
+
+uint64_t SpillingAggregator::runs() const { return impl_->spilled; }
+
+}  // namespace vidrec

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+// Aggregation in bounded memory: the Aggregator (features.hpp) while it fits
+// the budget, sorted runs on disk merged at the end when it does not.
+//
+// Contract
+// - close() and emit() answer exactly what Aggregator's do on the same rows
+//   (same Shape, PruneStats and entries, so prepare writes the same bytes),
+//   whether or not anything was spilled. One limit: a pair's weight is
+//   summed in double per run, then over the runs, so weights whose sums are
+//   not exact in double (0.1 + 0.2) may round differently in the last bit of
+//   the double; integer weights up to 2^53, and sums of halves, quarters
+//   etc., are exact and give the same bytes.
+// - Memory during ingest: the aggregate (pairs and both id tables) stays
+//   under `memory` minus one I/O buffer; when it would not, it is written as
+//   one run, sorted by (user id, video id), and a fresh aggregate starts, so
+//   neither the pairs nor the ids of a log of any size accumulate.
+// - Merging holds one buffer per run (at most max_fan_in at once; more runs
+//   are merged in passes) and writes the distinct pairs to one more file;
+//   overflow, pruning and the CSR shape are computed by reading it again.
+// - What the output phase holds whatever the budget, as the dataset needs it
+//   before its entries: every id seen (user ids as strings, video ids in an
+//   Interner), 8-byte counts and flags per id, the row pointers, and
+//   DatasetWriter's transpose (8 bytes per pair).
+// - Runs live in a SpillDir under tmp_dir (io/spill_dir.hpp): removed on
+//   success, on an exception and on SIGINT/SIGTERM. Write errors (a full
+//   disk) are IoErrors naming the file.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "vidrec/ingest/features.hpp"
+
+namespace vidrec {
+
+// Below this the Aggregator's fixed part (64 partitions' minimum buffers, the
+// id tables' first slots) and the merge's buffers leave no room for pairs.
+constexpr uint64_t kMinMemory = uint64_t(4) << 20;
+
+struct SpillOptions {
+  uint64_t memory = 0;     // bytes, >= kMinMemory
+  std::string tmp_dir;     // where the SpillDir is made
+  bool progress = true;
+  size_t max_fan_in = 64;  // runs merged at once (tests lower it to force passes)
+};
+
+// "256M", "2G", "512K", "1048576" (powers of 1024): ConfigError naming the
+// rule otherwise, or when below kMinMemory.
+uint64_t parse_memory_size(const std::string& text);
+// Half of physical memory, or of the cgroup's limit (v2 memory.max, v1
+// memory.limit_in_bytes) when that is lower.
+uint64_t default_memory_budget();
+
+class SpillingAggregator : public RowSink {
+ public:
+  // Throws IoError when tmp_dir is not a writable directory (before the read).
+  explicit SpillingAggregator(SpillOptions opt);
+  ~SpillingAggregator() override;
+  void add(const Row& row, double weight) override;
+  // As Aggregator::close and Aggregator::emit.
+  const Aggregator::Shape& close(const PruneOptions& prune, PruneStats& stats);
+  void emit(const std::function<void(const EntryBlock&)>& sink);
+  uint64_t runs() const;  // runs written so far (0: all in memory)
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vidrec
