@@ -25,8 +25,10 @@ using vidrec::test::transpose;
 
 namespace {
 
+// Trains on `ranks` threads; rank 0 collects the users' factors in chunks
+// of `chunk` as the model writer would.
 vidrec::AlsTrainResult train_on(int ranks, const OwnedCsr& ui, const OwnedCsr& iu, const AlsConfig& cfg,
-                                std::vector<uint32_t>* progress_ranks = nullptr) {
+                                std::vector<uint32_t>* progress_ranks = nullptr, uint32_t chunk = 1000) {
   vidrec::AlsTrainResult on_rank0;
   std::mutex m;
   ThreadGroup(ranks).run([&](vidrec::Comm& comm) {
@@ -34,10 +36,18 @@ vidrec::AlsTrainResult train_on(int ranks, const OwnedCsr& ui, const OwnedCsr& i
       std::lock_guard<std::mutex> lock(m);
       if (progress_ranks) progress_ranks->push_back(uint32_t(comm.rank()));
     });
-    if (comm.rank() == 0)
-      on_rank0 = std::move(r);
-    else
-      CHECK(r.factors.user_factors.n_elem == 0);
+    if (comm.rank() != 0) {
+      CHECK(r.item_factors.n_elem == 0);
+      vidrec::send_user_factors(comm, r, chunk);
+      return;
+    }
+    on_rank0.stats = r.stats;
+    on_rank0.factors.item_factors = r.item_factors;
+    arma::fmat& users = on_rank0.factors.user_factors;
+    users.set_size(cfg.factors, ui.rows);
+    vidrec::UserFactorSource source(comm, r, chunk);
+    for (uint32_t first = 0; first < ui.rows; first += chunk)
+      source.fill(first, std::min(chunk, ui.rows - first), users.colptr(first));
   });
   return on_rank0;
 }
@@ -105,7 +115,8 @@ TEST_CASE("N ranks give the single process's factors and loss, bit for bit", "[d
     for (int ranks : {1, 2, 3, 5, 16}) {  // 16: more ranks than blocks
       INFO(ranks << " ranks, solver " << int(solver));
       std::vector<uint32_t> progress;
-      const auto many = train_on(ranks, ui, iu, cfg, &progress);
+      const auto many =
+          train_on(ranks, ui, iu, cfg, &progress, ranks == 3 ? 7 : 1000);  // 7: chunks cut ranges
       CHECK(bits_equal(many.factors.user_factors, one.factors.user_factors));
       CHECK(bits_equal(many.factors.item_factors, one.factors.item_factors));
       CHECK(many.stats.loss == one.stats.loss);
@@ -151,4 +162,24 @@ TEST_CASE("a failure on one rank is raised on every rank, reported by rank 0", "
     }
   });
   CHECK(outcome == std::vector<int>{100, 1, 1});
+}
+
+TEST_CASE("rank 0 can stop reading the users' factors part way: the rest is drained", "[distributed]") {
+  const OwnedCsr ui = clustered_csr(300, 60, 3, 2);
+  const OwnedCsr iu = transpose(ui);
+  AlsConfig cfg;
+  cfg.factors = 5;
+  cfg.iterations = 1;
+  cfg.threads = 1;
+  const auto one = vidrec::train_als(ui.view(), iu.view(), cfg);
+  ThreadGroup(3).run([&](vidrec::Comm& comm) {
+    const auto r = vidrec::train_als_distributed(comm, ui.view(), iu.view(), cfg);
+    if (comm.rank() != 0) return vidrec::send_user_factors(comm, r, 64);
+    vidrec::UserFactorSource source(comm, r, 64);
+    arma::fmat first(5, 64);
+    source.fill(0, 64, first.memptr());
+    CHECK(bits_equal(first, one.factors.user_factors.cols(0, 63)));
+    CHECK_THROWS_AS(source.fill(128, 64, first.memptr()), std::logic_error);  // out of order
+    source.drain();
+  });
 }

@@ -70,6 +70,15 @@ expect_exit 1 "rank 1 misses the dataset" -- "${MPIRUN[@]}" -np 2 sh "$WORK/spli
   -o "$WORK/keep.vrm" --factors 4 --iterations 2
 expect_contains "$WORK/err" "rank 1: " "the failing rank named"
 expect_contains "$WORK/err" "none.vrd" "the missing file named"
+# The model write fails on rank 0 while the other ranks stream it their users
+# (file size limit): reported once, nobody left waiting.
+# (Rank 0 alone is limited, and talks over TCP: Open MPI's shared memory
+# would hit the limit first.)
+expect_exit 1 "write fails mid-stream" -- timeout 60 "${MPIRUN[@]/self,vader/self,tcp}" -np 3 \
+  sh -c '[ "$OMPI_COMM_WORLD_RANK" = 0 ] && ulimit -f 40; exec "$@"' sh \
+  "$VIDREC" train "$WORK/d.vrd" -o "$WORK/keep.vrm" --factors 12 --iterations 2 -q
+expect_contains "$WORK/err" "File too large" "the write error named"
+expect_eq "$(grep -c 'vidrec: error' "$WORK/err")" "1" "write error printed once"
 # kill -9 of one rank mid-training ends the job non-zero (within a minute).
 cat >"$WORK/kill.sh" <<SH
 #!/bin/sh

@@ -235,9 +235,9 @@ void run_collectively(Comm& comm, const std::function<void()>& fn) {
   raise(*failed, what, comm.rank() == 0);
 }
 
-AlsTrainResult train_als_distributed(Comm& comm, const CsrView& user_items, const CsrView& item_users,
-                                     const AlsConfig& cfg, const AlsProgress& progress,
-                                     const RowCheck& check_rows) {
+DistributedResult train_als_distributed(Comm& comm, const CsrView& user_items, const CsrView& item_users,
+                                        const AlsConfig& cfg, const AlsProgress& progress,
+                                        const RowCheck& check_rows) {
   g_agreed = false;
   try {
     const int n = comm.size(), me = comm.rank();
@@ -272,7 +272,8 @@ AlsTrainResult train_als_distributed(Comm& comm, const CsrView& user_items, cons
     std::vector<float> buffer;
     exchange(comm, videos_to_users, X_v, Y_u, buffer);
 
-    AlsTrainResult result;
+    DistributedResult result;
+    result.user_cuts = user_cuts;
     for (uint32_t it = 1; it <= cfg.iterations; ++it) {
       const auto start = std::chrono::steady_clock::now();
       solve_all_rows(users.local, Y_u,
@@ -293,13 +294,52 @@ AlsTrainResult train_als_distributed(Comm& comm, const CsrView& user_items, cons
       }
       if (progress && me == 0) progress(it, seconds, loss);
     }
-    result.factors.user_factors = gather(comm, X_u, user_cuts, n_users);
-    result.factors.item_factors = gather(comm, X_v, video_cuts, n_videos);
+    result.own_users = std::move(X_u);
+    result.item_factors = gather(comm, X_v, video_cuts, n_videos);
     return result;
   } catch (const std::exception& e) {
     if (g_agreed) throw;
     std::fprintf(stderr, "vidrec: error on rank %d of %d: %s\n", comm.rank(), comm.size(), e.what());
     comm.abort(dynamic_cast<const ConfigError*>(&e) ? 2 : 1);
+  }
+}
+
+UserFactorSource::UserFactorSource(Comm& comm, const DistributedResult& result, uint32_t chunk)
+    : comm_(comm), result_(result), chunk_(chunk) {}
+
+void UserFactorSource::fill(uint32_t first, uint32_t count, float* out) {
+  const std::vector<uint32_t>& cuts = result_.user_cuts;
+  const uint64_t end = uint64_t(first) + count, f = result_.own_users.n_rows;
+  if (first != next_ || (count != chunk_ && end != cuts.back()))
+    throw std::logic_error("UserFactorSource: chunks out of order");
+  for (int p = 0; p < comm_.size(); ++p) {
+    const uint64_t b = std::max<uint64_t>(first, cuts[size_t(p)]),
+                   e = std::min<uint64_t>(end, cuts[size_t(p) + 1]);
+    if (b >= e) continue;
+    float* to = out + (b - first) * f;
+    if (p == 0)
+      std::memcpy(to, result_.own_users.colptr(b), (e - b) * f * sizeof(float));
+    else
+      comm_.recv(p, to, (e - b) * f * sizeof(float));
+  }
+  next_ = end;
+}
+
+void UserFactorSource::drain() {
+  std::vector<float> sink;
+  while (next_ < result_.user_cuts.back()) {
+    const auto count = uint32_t(std::min<uint64_t>(chunk_, result_.user_cuts.back() - next_));
+    sink.resize(size_t(count) * result_.own_users.n_rows);
+    fill(uint32_t(next_), count, sink.data());
+  }
+}
+
+void send_user_factors(Comm& comm, const DistributedResult& result, uint32_t chunk) {
+  const uint64_t b = result.user_cuts[size_t(comm.rank())], e = result.user_cuts[size_t(comm.rank()) + 1];
+  const uint64_t f = result.own_users.n_rows;
+  for (uint64_t first = b / chunk * chunk; first < e; first += chunk) {
+    const uint64_t lo = std::max(first, b), hi = std::min(first + chunk, e);
+    comm.send(0, result.own_users.colptr(lo - b), (hi - lo) * f * sizeof(float));
   }
 }
 

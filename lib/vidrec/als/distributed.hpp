@@ -18,8 +18,11 @@
 //   inputs in the same order, and every sum is taken in the single-process
 //   order. (CPUs of different instruction sets may still differ in the last
 //   bits, as solver.hpp says.)
-// - Rank 0 returns the gathered factors; the other ranks return empty ones.
-//   The loss is the same on every rank; progress is called on rank 0 only.
+// - Each rank keeps its own users' factors; rank 0 also gathers every
+//   video's (the smaller side, which the model's scoring panel is built
+//   from). The users' factors go to rank 0 a chunk at a time as it writes
+//   them (UserFactorSource, send_user_factors), so no rank ever holds all of
+//   them. The loss is the same on every rank; progress is called on rank 0.
 // - Errors: a failure that one rank finds in a step every rank takes (the
 //   dataset's weights, divergence) is raised on every rank: rank 0 gets the
 //   error, the others ReportedElsewhere (base/errors.hpp). run_collectively
@@ -48,8 +51,36 @@ void run_collectively(Comm& comm, const std::function<void()>& fn);
 // item_users), before it reads them: a lazily opened dataset checks them.
 using RowCheck = std::function<void(bool transpose, uint32_t begin, uint32_t end)>;
 
-AlsTrainResult train_als_distributed(Comm& comm, const CsrView& user_items, const CsrView& item_users,
-                                     const AlsConfig& cfg, const AlsProgress& progress = {},
-                                     const RowCheck& check_rows = {});
+struct DistributedResult {
+  TrainStats stats;
+  arma::fmat own_users;             // f x this rank's users
+  std::vector<uint32_t> user_cuts;  // every rank's range of users (size() + 1)
+  arma::fmat item_factors;          // f x every video on rank 0; empty elsewhere
+};
+
+DistributedResult train_als_distributed(Comm& comm, const CsrView& user_items, const CsrView& item_users,
+                                        const AlsConfig& cfg, const AlsProgress& progress = {},
+                                        const RowCheck& check_rows = {});
+
+// Rank 0: the users' factors in chunks of `chunk` users, in user order, as
+// the model writer asks for them (ModelData::user_chunks); each chunk is
+// received from the ranks that own it while the other ranks run
+// send_user_factors with the same chunk size. drain() receives what is left
+// when the writer failed, so no rank is left waiting.
+class UserFactorSource {
+ public:
+  UserFactorSource(Comm& comm, const DistributedResult& result, uint32_t chunk);
+  void fill(uint32_t first, uint32_t count, float* out);
+  void drain();
+
+ private:
+  Comm& comm_;
+  const DistributedResult& result_;
+  uint32_t chunk_;
+  uint64_t next_ = 0;
+};
+
+// Ranks other than 0: sends this rank's users to rank 0, chunk by chunk.
+void send_user_factors(Comm& comm, const DistributedResult& result, uint32_t chunk);
 
 }  // namespace vidrec

@@ -38,14 +38,11 @@ nlohmann::json config_json(const AlsConfig& c) {
           {"seed", c.seed}};
 }
 
-// Writes the model of `result` (ModelData's meta from cfg and the dataset).
-void write_trained(const Dataset& ds, const TrainConfig& cfg, const AlsConfig& als,
-                   const AlsTrainResult& result, int ranks) {
-  ModelData md;
+// Writes the model: md holds the factors; its meta is filled here.
+void write_trained(const Dataset& ds, const TrainConfig& cfg, const AlsConfig& als, const TrainStats& stats,
+                   ModelData md, int ranks) {
   md.factors = als.factors;
-  md.user_factors = result.factors.user_factors.memptr();
-  md.video_factors = result.factors.item_factors.memptr();
-  nlohmann::json training{{"iteration_seconds", result.stats.iteration_seconds}, {"loss", result.stats.loss}};
+  nlohmann::json training{{"iteration_seconds", stats.iteration_seconds}, {"loss", stats.loss}};
   if (ranks > 1) training["ranks"] = ranks;
   md.meta = {{"tool", "vidrec " VIDREC_VERSION},
              {"hyperparameters", config_json(als)},
@@ -114,12 +111,24 @@ TrainReport run_train_distributed(Comm& comm, const TrainConfig& cfg,
   rep.ranks = comm.size();
   rep.primary = primary;
   Progress progress("train", als.iterations, cfg.progress && primary);
-  const AlsTrainResult result = train_als_distributed(
+  const DistributedResult result = train_als_distributed(
       comm, ds.user_items(), ds.item_users(), als, progress_printer(progress, als.iterations),
       [&ds](bool transpose, uint32_t begin, uint32_t end) { ds.check_rows(transpose, begin, end); });
   rep.stats = result.stats;
+  ModelData md;
   run_collectively(comm, [&] {
-    if (primary) write_trained(ds, cfg, als, result, comm.size());
+    if (!primary) return send_user_factors(comm, result, md.user_chunk);
+    UserFactorSource users(comm, result, md.user_chunk);
+    try {
+      md.user_chunks = [&users](uint32_t first, uint32_t count, float* out) {
+        users.fill(first, count, out);
+      };
+      md.video_factors = result.item_factors.memptr();
+      write_trained(ds, cfg, als, result.stats, md, comm.size());
+    } catch (...) {
+      users.drain();  // the other ranks are still sending
+      throw;
+    }
   });
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   progress.finish("");
@@ -147,7 +156,10 @@ TrainReport run_train(const TrainConfig& cfg) {
   const AlsTrainResult result =
       train_als(ds.user_items(), ds.item_users(), cfg.als, progress_printer(progress, cfg.als.iterations));
   rep.stats = result.stats;
-  write_trained(ds, cfg, cfg.als, result, 1);
+  ModelData md;
+  md.user_factors = result.factors.user_factors.memptr();
+  md.video_factors = result.factors.item_factors.memptr();
+  write_trained(ds, cfg, cfg.als, result.stats, md, 1);
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   progress.finish("");
   return rep;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
 
 #include "vidrec/base/errors.hpp"
 
@@ -20,11 +21,14 @@ bool all_finite(const float* x, uint64_t n) {
 }  // namespace
 
 uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string& path) {
-  const uint64_t n_users = ds.n_users(), n_videos = ds.n_videos(), nnz = ds.nnz();
-  if (!all_finite(data.user_factors, n_users * data.factors) ||
-      !all_finite(data.video_factors, n_videos * data.factors))
-    throw InputError(path + ": not written: the factors hold NaN or infinity");
-  const std::vector<uint64_t> dims{n_users, n_videos, data.factors, nnz};
+  const uint64_t n_users = ds.n_users(), n_videos = ds.n_videos(), nnz = ds.nnz(), f = data.factors;
+  if (!data.user_factors == !data.user_chunks)
+    throw std::logic_error("write_model: give user_factors or user_chunks, not both");
+  const std::string not_finite = path + ": not written: the factors hold NaN or infinity";
+  if ((data.user_factors && !all_finite(data.user_factors, n_users * f)) ||
+      !all_finite(data.video_factors, n_videos * f))
+    throw InputError(not_finite);
+  const std::vector<uint64_t> dims{n_users, n_videos, f, nnz};
   // The dataset path need not be UTF-8, which JSON requires: replaced, not thrown on.
   const std::string meta = data.meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 
@@ -34,6 +38,8 @@ uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string
   for (uint32_t u = 0; u < n_users; ++u) users.emplace_back(ds.user_id(u));
   for (uint32_t v = 0; v < n_videos; ++v) videos.emplace_back(ds.video_id(v));
   const IdTable user_table(users), video_table(videos);
+  users = {};
+  videos = {};
 
   // Popularity: distinct users per video; ties broken by video index so the
   // order is reproducible.
@@ -49,28 +55,57 @@ uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string
   for (uint64_t v = 0; v < n_videos; ++v) {
     double sq = 0;
     for (uint32_t k = 0; k < data.factors; ++k)
-      sq += double(data.video_factors[v * data.factors + k]) * data.video_factors[v * data.factors + k];
+      sq += double(data.video_factors[v * f + k]) * data.video_factors[v * f + k];
     inv_norms[v] = sq > 0 ? float(1 / std::sqrt(sq)) : 0.0f;  // a zero vector is similar to nothing
   }
 
   const CsrView rows = ds.user_items();
-  ContainerWriter w("VRMD", kModelVersion);
-  w.add(kDims, dims);
-  w.add(kMeta, meta);
-  w.add(kUserOff, user_table.offsets);
-  w.add(kUserIds, user_table.blob);
-  w.add(kVideoOff, video_table.offsets);
-  w.add(kVideoIds, video_table.blob);
-  w.add(kUserFactors, data.user_factors, n_users * data.factors * sizeof(float));
-  w.add(kVideoFactors, data.video_factors, n_videos * data.factors * sizeof(float));
-  w.add(kSeenPtr, rows.indptr, (n_users + 1) * sizeof(uint64_t));
-  w.add(kSeenIdx, rows.indices, nnz * sizeof(uint32_t));
-  w.add(kPopularity, popularity);
-  w.add(kPopularOrder, order);
-  w.add(kPanel, panel);
-  w.add(kInvNorms, inv_norms);
+  const uint64_t user_bytes = n_users * f * sizeof(float);
   AtomicFile out(path);
-  return w.write(out);
+  // Sections in file order; the user factors may arrive a chunk at a time.
+  ContainerStream w(out, "VRMD", kModelVersion,
+                    {{kDims, dims.size() * 8},
+                     {kMeta, meta.size()},
+                     {kUserOff, user_table.offsets.size() * 8},
+                     {kUserIds, user_table.blob.size()},
+                     {kVideoOff, video_table.offsets.size() * 8},
+                     {kVideoIds, video_table.blob.size()},
+                     {kUserFactors, user_bytes},
+                     {kVideoFactors, n_videos * f * sizeof(float)},
+                     {kSeenPtr, (n_users + 1) * sizeof(uint64_t)},
+                     {kSeenIdx, nnz * sizeof(uint32_t)},
+                     {kPopularity, popularity.size() * 4},
+                     {kPopularOrder, order.size() * 4},
+                     {kPanel, panel.size() * 4},
+                     {kInvNorms, inv_norms.size() * 4}});
+  size_t i = 0;
+  w.append(i++, dims);
+  w.append(i++, meta.data(), meta.size());
+  w.append(i++, user_table.offsets);
+  w.append(i++, user_table.blob.data(), user_table.blob.size());
+  w.append(i++, video_table.offsets);
+  w.append(i++, video_table.blob.data(), video_table.blob.size());
+  if (data.user_factors) {
+    w.append(i++, data.user_factors, user_bytes);
+  } else {
+    std::vector<float> chunk;
+    for (uint64_t first = 0; first < n_users; first += data.user_chunk) {
+      const auto count = uint32_t(std::min<uint64_t>(data.user_chunk, n_users - first));
+      chunk.resize(size_t(count) * f);
+      data.user_chunks(uint32_t(first), count, chunk.data());
+      if (!all_finite(chunk.data(), chunk.size())) throw InputError(not_finite);
+      w.append(i, chunk);
+    }
+    ++i;
+  }
+  w.append(i++, data.video_factors, n_videos * f * sizeof(float));
+  w.append(i++, rows.indptr, (n_users + 1) * sizeof(uint64_t));
+  w.append(i++, rows.indices, nnz * sizeof(uint32_t));
+  w.append(i++, popularity);
+  w.append(i++, order);
+  w.append(i++, panel);
+  w.append(i++, inv_norms);
+  return w.commit();
 }
 
 Model Model::open(const std::string& path, Verify verify) {

@@ -24,6 +24,7 @@
 //   inverse norms, so recommend and similar stream them without a transpose.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -31,10 +32,10 @@
 #include <string_view>
 #include <vector>
 
-#include "vidrec/io/container.hpp"
 #include "vidrec/dataset/dataset.hpp"
-#include "vidrec/model/panel.hpp"
 #include "vidrec/dataset/sparse.hpp"
+#include "vidrec/io/container.hpp"
+#include "vidrec/model/panel.hpp"
 
 namespace vidrec {
 
@@ -52,7 +53,12 @@ constexpr uint32_t kPanel = make_tag("VPAN"), kInvNorms = make_tag("VINV");
 // column per user/video), exactly the layout stored.
 struct ModelData {
   uint32_t factors = 0;
-  const float* user_factors = nullptr;             // factors x n_users
+  const float* user_factors = nullptr;  // factors x n_users, or else:
+  // Writes users [first, first + count) (factors x count) to `out`; called in
+  // user order with `count` = user_chunk (the last chunk shorter), so the
+  // largest matrix of a distributed job never has to be in one place.
+  std::function<void(uint32_t first, uint32_t count, float* out)> user_chunks;
+  uint32_t user_chunk = 1u << 16;
   const float* video_factors = nullptr;            // factors x n_videos
   nlohmann::json meta = nlohmann::json::object();  // hyperparameters, dataset, training stats
 };
