@@ -2,6 +2,7 @@
 #include "vidrec/ingest/spill.hpp"
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <random>
 #include <sstream>
 
@@ -13,19 +14,24 @@ using namespace vidrec;
 
 namespace {
 
-// A log with many distinct pairs (more than 4M of memory holds), duplicate
-// rows, ids past the interner's 16 inline bytes, pairs whose sum overflows
-// float32, malformed rows and weights exact in double (so sums do not depend
-// on grouping; see spill.hpp).
+// A log with many distinct pairs (more than 4M of memory holds), 2000 pairs
+// of ~20 rows each, duplicate rows, ids past the interner's 16 inline bytes,
+// pairs whose sum overflows float32 and malformed rows. With kTypeWeights
+// most weights are decimals whose sums are not exact in double.
+const std::map<std::string, double, std::less<>> kTypeWeights{{"like", 0.1}, {"share", 0.3}, {"comment", 0.7}};
+
 std::string big_log(size_t rows, uint32_t seed) {
+  static const char* const kTypes[] = {",watch,", ",like,", ",share,", ",comment,"};
   std::mt19937 rng(seed);
   std::ostringstream o;
   o << "userId,videoId,interactionType,interactionValue,location,timestamp\n";
   for (size_t i = 0; i < rows; ++i) {
-    const uint32_t u = rng() % 20000, v = uint32_t(std::min(rng() % 3000, rng() % 3000));
+    const bool hot = rng() % 3 == 0;
+    const uint32_t u = hot ? rng() % 100 : rng() % 20000;
+    const uint32_t v = hot ? rng() % 20 : uint32_t(std::min(rng() % 3000, rng() % 3000));
     o << (u % 7 == 0 ? "a-rather-long-user-id-" : "u") << u << ",v" << v;
     if (v % 50 == 0) o << "-with-a-long-video-suffix";
-    o << (rng() % 3 ? ",watch," : ",like,") << (rng() % 8) * 0.25 << ",US," << 1700000000 + rng() % 1000000 << "\n";
+    o << kTypes[rng() % 4] << (rng() % 8) * 0.25 << ",US," << 1700000000 + rng() % 1000000 << "\n";
     if (i % 10007 == 0) o << "u0,vbig,watch,3e38,US,1700000000\n";  // repeated: overflows
     if (i % 49999 == 49998) o << "u" << u << ",v1,watch,abc,US,1700000000\n";  // malformed
   }
@@ -40,6 +46,7 @@ PrepareConfig config(const test::TempDir& dir, const std::string& tag) {
   c.summary_json_path = dir.file(tag + ".json");
   c.tmp_dir = dir.file("tmp");
   c.progress = false;
+  c.type_weights = kTypeWeights;
   return c;
 }
 
@@ -86,9 +93,10 @@ TEST_CASE("prepare spilling to disk writes the same files as in memory", "[prepa
 
 TEST_CASE("runs beyond the fan-in are merged in passes, to the same aggregate", "[prepare][spill]") {
   test::TempDir dir;
-  const std::string log = big_log(100000, 11);
+  const std::string log = big_log(150000, 11);
   IngestOptions opt;
   opt.progress = false;
+  opt.type_weights = kTypeWeights;
   Aggregator ref;
   IngestStats s1, s2;
   ingest_buffer("log", log, opt, ref, s1);

@@ -8,11 +8,11 @@
 
 #include <algorithm>
 #include <cfloat>
-#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
 
+#include "vidrec/base/exact_sum.hpp"
 #include "vidrec/base/huge_pages.hpp"
 #include "vidrec/ingest/interner.hpp"
 
@@ -32,7 +32,7 @@ struct Event {
 
 struct Pair {
   uint64_t key;
-  double weight;
+  ExactSum weight;  // exact: the same bits whatever the order the buffers flush in
   int64_t first, last;
   uint32_t events;
 };
@@ -182,9 +182,9 @@ struct Aggregator::Impl {
     sort_events(buffer, scratch, users.size(), kPartitionBits, videos.size());
     fresh.clear();
     for (const Event& e : buffer) {
-      if (fresh.empty() || fresh.back().key != e.key) fresh.push_back({e.key, 0.0, e.ts, e.ts, 0});
+      if (fresh.empty() || fresh.back().key != e.key) fresh.push_back({e.key, {}, e.ts, e.ts, 0});
       Pair& acc = fresh.back();
-      acc.weight += e.weight;
+      acc.weight.add(e.weight);
       acc.first = std::min(acc.first, e.ts);
       acc.last = std::max(acc.last, e.ts);
       ++acc.events;
@@ -196,7 +196,7 @@ struct Aggregator::Impl {
     for (Pair& f : fresh) {
       while (p != pairs.end() && p->key < f.key) ++p;
       if (p != pairs.end() && p->key == f.key) {
-        p->weight += f.weight;
+        p->weight.add(f.weight);
         p->first = std::min(p->first, f.first);
         p->last = std::max(p->last, f.last);
         p->events += f.events;
@@ -248,7 +248,7 @@ const Aggregator::Shape& Aggregator::close(const PruneOptions& prune, PruneStats
   for (Impl::Partition& part : m.parts) {
     Pair* kept = part.pairs.begin();
     for (const Pair& p : part.pairs) {
-      if (std::fabs(p.weight) <= double(FLT_MAX)) {
+      if (!exceeds(p.weight, FLT_MAX)) {
         *kept++ = p;
       } else {
         ++stats.overflow_pairs;

@@ -6,10 +6,14 @@
 // Contract
 // - Per pair: summed weight, number of events, first and last timestamp.
 // - Memory grows with distinct users, videos and pairs, never with rows.
-// - Weights are summed in double and stored as float32: a pair whose sum is
-//   beyond float32's range (each row is within it; see csv.cpp) is dropped and
-//   counted (PruneStats::overflow_*), never stored as inf. Users and videos
-//   left without a pair are dropped with it (counted as pruned).
+// - Weights are summed exactly (base/exact_sum.hpp, within its bound: the
+//   sum of a pair's |weights| below 2^48 times the smallest nonzero one,
+//   rounded down to a power of two), so the sum does not depend on the
+//   rows' order, and stored as float32 rounded once from the exact sum. A
+//   pair whose exact sum is beyond float32's range (each row is within it;
+//   see csv.cpp) is dropped and counted (PruneStats::overflow_*), never
+//   stored as inf. Users and videos left without a pair are dropped with it
+//   (counted as pruned).
 // - Optional pruning drops users with fewer than min_user_events events and
 //   videos with fewer than min_video_events, repeated until nothing changes
 //   (dropping a video can push a user under the bar, and back).
@@ -23,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "vidrec/base/exact_sum.hpp"
 #include "vidrec/dataset/dataset.hpp"
 #include "vidrec/ingest/ingest.hpp"
 
@@ -75,9 +80,9 @@ uint32_t prune_to_fixed_point(const PruneOptions& prune, std::vector<char>& user
 class EntryBlocks {
  public:
   explicit EntryBlocks(const std::function<void(const EntryBlock&)>& sink) : sink_(sink) {}
-  void push(uint32_t video, double weight, uint32_t events, int64_t first, int64_t last) {
+  void push(uint32_t video, const ExactSum& weight, uint32_t events, int64_t first, int64_t last) {
     indices_[n_] = video;
-    weights_[n_] = float(weight);
+    weights_[n_] = to_float(weight);
     events_[n_] = events;
     first_[n_] = first;
     last_[n_] = last;
@@ -124,7 +129,7 @@ class Aggregator : public RowSink {
   // A pair's sums as drain() hands them over.
   struct RawPair {
     std::string_view video;
-    double weight;
+    ExactSum weight;
     uint32_t events;
     int64_t first, last;
   };

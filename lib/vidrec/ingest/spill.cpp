@@ -5,7 +5,6 @@
 
 #include <cctype>
 #include <cfloat>
-#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -51,7 +50,7 @@ namespace {
 // in the order the merge met them).
 struct PairRec {
   uint32_t user, video;
-  double weight;
+  ExactSum weight;
   int64_t first, last;
   uint32_t events, pad;
 };
@@ -104,8 +103,7 @@ struct SpillingAggregator::Impl {
     progress.update(spilled, std::to_string(spilled) + " runs, " + human_bytes(double(spilled_bytes)));
   }
 
-  // Merges consecutive groups of at most max_fan_in runs until one pass
-  // remains, keeping their order (a pair's sums combine in run order).
+  // Merges groups of at most max_fan_in runs until one pass remains.
   void reduce_runs() {
     const size_t fan_in = std::max<size_t>(2, opt.max_fan_in);
     while (runs.size() > fan_in) {
@@ -149,7 +147,7 @@ struct SpillingAggregator::Impl {
       const IdKey key = Interner::key(r.video, long_id);  // may move long_id's bytes: before data()
       const uint32_t v = videos.id(key, long_id.data());
       if (v == video_alive.size()) video_alive.push_back(0);
-      if (!(std::fabs(r.weight) <= double(FLT_MAX))) {
+      if (exceeds(r.weight, FLT_MAX)) {
         ++stats.overflow_pairs;
         stats.overflow_events += r.events;
         return;
@@ -221,7 +219,7 @@ const Aggregator::Shape& SpillingAggregator::close(const PruneOptions& prune, Pr
   Impl& m = *impl_;
   // In memory the aggregate stays while the dataset is written: the
   // transpose (8 bytes a pair) and the shape (ids, row pointers: less than
-  // a quarter of the aggregate's 64 bytes a pair and its id tables) come on top.
+  // a quarter of the aggregate's 72 bytes a pair and its id tables) come on top.
   const uint64_t output = 8 * m.agg->pairs() + m.agg->memory_bytes() / 4;
   if (m.runs.empty() && m.agg->memory_bytes() + output <= m.opt.memory) return m.agg->close(prune, stats);
   m.merged = true;

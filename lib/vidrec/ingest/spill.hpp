@@ -5,11 +5,11 @@
 // Contract
 // - close() and emit() answer exactly what Aggregator's do on the same rows
 //   (same Shape, PruneStats and entries, so prepare writes the same bytes),
-//   whether or not anything was spilled. One limit: a pair's weight is
-//   summed in double per run, then over the runs, so weights whose sums are
-//   not exact in double (0.1 + 0.2) may round differently in the last bit of
-//   the double; integer weights up to 2^53, and sums of halves, quarters
-//   etc., are exact and give the same bytes.
+//   whether or not anything was spilled: a pair's weight is summed exactly
+//   per run and over the runs (base/exact_sum.hpp), for any weights whose
+//   sum stays within its bound (sum of a pair's |weights| below 2^48 times
+//   the smallest nonzero one, rounded down to a power of two; 0.1 and up:
+//   2^44), so grouping the rows into runs changes no bit.
 // - Memory during ingest: the aggregate (pairs and both id tables) stays
 //   under `memory` minus one I/O buffer; when it would not, it is written as
 //   one run, sorted by (user id, video id), and a fresh aggregate starts, so

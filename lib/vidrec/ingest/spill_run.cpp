@@ -88,15 +88,15 @@ bool SpillReader::read(void* data, size_t size) {
 namespace {
 struct Head {
   uint32_t user_len, video_len, events;
-  double weight;
+  double hi, lo;
   int64_t first, last;
 } __attribute__((packed));
-static_assert(sizeof(Head) == 36);
+static_assert(sizeof(Head) == 44);
 }  // namespace
 
-void write_record(SpillWriter& out, std::string_view user, std::string_view video, double weight,
+void write_record(SpillWriter& out, std::string_view user, std::string_view video, const ExactSum& weight,
                   uint32_t events, int64_t first, int64_t last) {
-  const Head h{uint32_t(user.size()), uint32_t(video.size()), events, weight, first, last};
+  const Head h{uint32_t(user.size()), uint32_t(video.size()), events, weight.hi, weight.lo, first, last};
   out.write(&h, sizeof h);
   out.write(user.data(), user.size());
   out.write(video.data(), video.size());
@@ -109,7 +109,7 @@ bool read_record(SpillReader& in, RunRecord& r) {
   r.video.resize(h.video_len);
   if (!in.read(r.user.data(), h.user_len) || !in.read(r.video.data(), h.video_len))
     throw IoError(in.path() + ": temporary run truncated");
-  r.weight = h.weight;
+  r.weight = {h.hi, h.lo};
   r.events = h.events;
   r.first = h.first;
   r.last = h.last;
@@ -121,12 +121,9 @@ void merge_runs(const std::vector<std::string>& runs, size_t buffer,
   std::vector<std::unique_ptr<SpillReader>> in;
   std::vector<RunRecord> head(runs.size());
   for (const std::string& r : runs) in.push_back(std::make_unique<SpillReader>(r, buffer));
-  // Ties go to the earlier run, so a pair's sums combine in run order.
   auto later = [&head](size_t a, size_t b) {
     const int u = head[a].user.compare(head[b].user);
-    if (u != 0) return u > 0;
-    const int v = head[a].video.compare(head[b].video);
-    return v != 0 ? v > 0 : a > b;
+    return u != 0 ? u > 0 : head[a].video.compare(head[b].video) > 0;
   };
   std::priority_queue<size_t, std::vector<size_t>, decltype(later)> heap(later);
   for (size_t i = 0; i < runs.size(); ++i)
@@ -143,7 +140,7 @@ void merge_runs(const std::vector<std::string>& runs, size_t buffer,
       i = heap.top();
       if (head[i].user != acc.user || head[i].video != acc.video) break;
       heap.pop();
-      acc.weight += head[i].weight;
+      acc.weight.add(head[i].weight);
       acc.events += head[i].events;
       acc.first = std::min(acc.first, head[i].first);
       acc.last = std::max(acc.last, head[i].last);

@@ -4,19 +4,23 @@
 //
 // Contract
 // - A run is a sequence of records: u32 user length, u32 video length,
-//   u32 events, f64 weight, i64 first, i64 last, then the two ids' bytes
-//   (native byte order: runs never leave the machine or the run).
+//   u32 events, f64 weight hi, f64 weight lo (the exact sum, base/exact_sum.hpp),
+//   i64 first, i64 last, then the two ids' bytes (native byte order: runs
+//   never leave the machine or the run).
 // - Every read and write error is an IoError naming the file (a full disk:
 //   "write failed: No space left on device"); a run shorter than its
 //   records is an IoError too.
 // - merge_runs() hands each distinct (user, video) once, in byte order, its
-//   sums combined over the runs in the order the runs are listed.
+//   sums combined over the runs (the weight exactly, so the order of the runs
+//   does not change it).
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "vidrec/base/exact_sum.hpp"
 
 namespace vidrec {
 
@@ -63,12 +67,12 @@ class SpillReader {
 
 struct RunRecord {
   std::string user, video;
-  double weight = 0;
+  ExactSum weight;
   uint32_t events = 0;
   int64_t first = 0, last = 0;
 };
 
-void write_record(SpillWriter& out, std::string_view user, std::string_view video, double weight,
+void write_record(SpillWriter& out, std::string_view user, std::string_view video, const ExactSum& weight,
                   uint32_t events, int64_t first, int64_t last);
 bool read_record(SpillReader& in, RunRecord& r);
 
