@@ -91,12 +91,12 @@ class ThreadComm final : public Comm {
     std::unique_lock<std::mutex> lock(box.mutex);
     box.cv.wait(lock, [&] { return !box.messages.empty(); });
     if (box.messages.front().size() != bytes) throw std::logic_error("recv: message size disagrees");
-    std::memcpy(data, box.messages.front().data(), bytes);
+    if (bytes) std::memcpy(data, box.messages.front().data(), bytes);
     box.messages.pop_front();
   }
   void bcast(void* data, size_t bytes, int root) override {
     post(data, nullptr);
-    if (rank_ != root) std::memcpy(data, g_.posted_[size_t(root)], bytes);
+    if (rank_ != root && bytes) std::memcpy(data, g_.posted_[size_t(root)], bytes);
     g_.barrier();
   }
 

@@ -49,6 +49,13 @@ expect_exit 0 "cholesky on 3 ranks" -- "${MPIRUN[@]}" -np 3 "$VIDREC" train "$WO
 expect_eq "$(fac "$WORK/c3.vrm")" "$(fac "$WORK/c1.vrm")" "cholesky, log confidence, 3 ranks x 2 threads"
 expect_eq "$(wc -c <"$WORK/err")" "0" "--quiet on every rank"
 
+# A dataset smaller than one Gram block: some ranks own no users or videos.
+"$VIDREC" prepare "$ROOT/examples/interactions.csv" -o "$WORK/ex.vrd" -q
+"$VIDREC" train "$WORK/ex.vrd" -o "$WORK/ex1.vrm" --factors 3 --iterations 5 -q
+expect_exit 0 "tiny data on 3 ranks" -- "${MPIRUN[@]}" -np 3 "$VIDREC" train "$WORK/ex.vrd" -o "$WORK/ex3.vrm" \
+  --factors 3 --iterations 5 -q
+expect_eq "$(fac "$WORK/ex3.vrm")" "$(fac "$WORK/ex1.vrm")" "ranks that own nothing"
+
 # Errors: reported once, by rank 0, the same exit codes; the model untouched.
 cp "$WORK/one.vrm" "$WORK/keep.vrm"
 expect_exit 2 "bad option on 2 ranks" -- "${MPIRUN[@]}" -np 2 "$VIDREC" train "$WORK/d.vrd" -o "$WORK/keep.vrm" --factors 0

@@ -172,7 +172,7 @@ arma::fmat gather(Comm& comm, const arma::fmat& X, const std::vector<uint32_t>& 
     return {};
   }
   arma::fmat full(X.n_rows, n);
-  std::memcpy(full.memptr(), X.memptr(), X.n_cols * column);
+  if (X.n_cols) std::memcpy(full.memptr(), X.memptr(), X.n_cols * column);  // a rank may own none
   for (int p = 1; p < comm.size(); ++p)
     comm.recv(p, full.colptr(owners[size_t(p)]), (owners[size_t(p) + 1] - owners[size_t(p)]) * column);
   return full;
