@@ -132,36 +132,42 @@ void exchange(Comm& comm, const Exchange& ex, const arma::fmat& X, arma::fmat& Y
   comm.alltoallv(buffer.data(), ex.send_off, Y.memptr(), ex.recv_off);
 }
 
-// gram(all columns of a side, ridge) from each rank's owned columns X: the
-// blocks are added in rank order, so the sum is train_als's to the bit.
+// Folds every rank's share into `value` in rank order: each rank receives
+// its predecessor's running value, add()s its own share and passes it on;
+// every rank then gets the last rank's total. Sums thus taken in the single
+// process's order give its bits.
+template <class Add>
+void fold_in_rank_order(Comm& comm, void* value, size_t bytes, Add&& add) {
+  const int me = comm.rank(), last = comm.size() - 1;
+  if (me > 0) comm.recv(me - 1, value, bytes);
+  add();
+  if (me < last) comm.send(me + 1, value, bytes);
+  comm.bcast(value, bytes, last);
+}
+
+// gram(all columns of a side, ridge) from each rank's owned columns X.
 arma::fmat chain_gram(Comm& comm, const arma::fmat& X, uint32_t block, float ridge, unsigned threads) {
   std::vector<arma::fmat> parts((X.n_cols + block - 1) / block);
   gram_parts(X, block, 0, parts, threads);  // before waiting for the predecessor
-  const auto f = uint32_t(X.n_rows);
-  const int me = comm.rank(), last = comm.size() - 1;
-  arma::fmat G(f, f, arma::fill::zeros);
-  if (me > 0) comm.recv(me - 1, G.memptr(), G.n_elem * sizeof(float));
-  for (const arma::fmat& p : parts) G += p;
-  if (me < last) comm.send(me + 1, G.memptr(), G.n_elem * sizeof(float));
-  comm.bcast(G.memptr(), G.n_elem * sizeof(float), last);
+  arma::fmat G(X.n_rows, X.n_rows, arma::fill::zeros);
+  fold_in_rank_order(comm, G.memptr(), G.n_elem * sizeof(float), [&] {
+    for (const arma::fmat& p : parts) G += p;
+  });
   G.diag() += ridge;
   return G;
 }
 
 // The training loss from the owned users X_u (with Y_u, their referenced
-// videos) and owned videos X_v; the partial sums travel in rank order.
+// videos) and owned videos X_v.
 double chain_loss(Comm& comm, const Block& users, const arma::fmat& X_u, const arma::fmat& Y_u,
                   const arma::fmat& X_v, uint32_t n_users, uint32_t n_videos, const AlsConfig& cfg) {
   const arma::fmat G = chain_gram(comm, X_v, gram_block(n_videos), 0.0f, cfg.threads);
-  const int me = comm.rank(), last = comm.size() - 1;
   LossSums sums;
-  if (me > 0) comm.recv(me - 1, &sums, sizeof sums);
-  add_loss_rows(users.local, X_u, Y_u, G, cfg, sums);
-  add_item_norms(X_v, sums);
-  if (me < last) comm.send(me + 1, &sums, sizeof sums);
-  double loss = finish_loss(sums, n_users, n_videos, cfg);
-  comm.bcast(&loss, sizeof loss, last);
-  return loss;
+  fold_in_rank_order(comm, &sums, sizeof sums, [&] {
+    add_loss_rows(users.local, X_u, Y_u, G, cfg, sums);
+    add_item_norms(X_v, sums);
+  });
+  return finish_loss(sums, n_users, n_videos, cfg);
 }
 
 // Rank 0 collects every rank's owned columns into the full matrix.

@@ -72,6 +72,27 @@ void check_output(const TrainConfig& cfg) {
   check_outputs({{"dataset", cfg.dataset}}, {{"-o", cfg.output}});
 }
 
+// The output's lock, taken before the dataset is read; fails fast when the
+// directory is not writable.
+void claim_output(const TrainConfig& cfg, std::optional<OutputLock>& lock) {
+  lock.emplace(cfg.output);
+  if (cfg.output != "-") AtomicFile probe(cfg.output);
+}
+
+Dataset open_dataset(const TrainConfig& cfg, Dataset::Verify verify) {
+  Dataset ds = Dataset::open(cfg.dataset, verify);
+  if (ds.nnz() == 0) throw InputError(cfg.dataset + ": dataset has no interactions to train on");
+  return ds;
+}
+
+TrainReport report_of(const Dataset& ds) {
+  TrainReport rep;
+  rep.users = ds.n_users();
+  rep.videos = ds.n_videos();
+  rep.pairs = ds.nnz();
+  return rep;
+}
+
 // Every rank maps the dataset and reads (and checks) only its own rows; rank
 // 0 alone reads it all, locks, writes the model and reports progress.
 TrainReport run_train_distributed(Comm& comm, const TrainConfig& cfg,
@@ -84,15 +105,12 @@ TrainReport run_train_distributed(Comm& comm, const TrainConfig& cfg,
   run_collectively(comm, [&] {
     als.validate();
     check_output(cfg);
-    if (!primary) return;
-    lock.emplace(cfg.output);
-    if (cfg.output != "-") AtomicFile probe(cfg.output);
+    if (primary) claim_output(cfg, lock);
   });
   Dataset ds;
   run_collectively(comm, [&] {
     // Rank 0 reads it all to write the model; the others only their rows.
-    ds = Dataset::open(cfg.dataset, primary ? Dataset::Verify::Full : Dataset::Verify::Lazy);
-    if (ds.nnz() == 0) throw InputError(cfg.dataset + ": dataset has no interactions to train on");
+    ds = open_dataset(cfg, primary ? Dataset::Verify::Full : Dataset::Verify::Lazy);
   });
   std::vector<uint64_t> sums(size_t(comm.size()));
   const uint64_t mine = ds.content_checksum();
@@ -104,10 +122,7 @@ TrainReport run_train_distributed(Comm& comm, const TrainConfig& cfg,
                        "): every rank must see the same dataset file");
   });
 
-  TrainReport rep;
-  rep.users = ds.n_users();
-  rep.videos = ds.n_videos();
-  rep.pairs = ds.nnz();
+  TrainReport rep = report_of(ds);
   rep.ranks = comm.size();
   rep.primary = primary;
   Progress progress("train", als.iterations, cfg.progress && primary);
@@ -142,15 +157,10 @@ TrainReport run_train(const TrainConfig& cfg) {
   if (const std::unique_ptr<Comm> comm = launched_comm()) return run_train_distributed(*comm, cfg, start);
   cfg.als.validate();
   check_output(cfg);
-  OutputLock lock(cfg.output);
-  if (cfg.output != "-") AtomicFile probe(cfg.output);  // fail fast when the directory is not writable
-
-  const Dataset ds = Dataset::open(cfg.dataset);
-  if (ds.nnz() == 0) throw InputError(cfg.dataset + ": dataset has no interactions to train on");
-  TrainReport rep;
-  rep.users = ds.n_users();
-  rep.videos = ds.n_videos();
-  rep.pairs = ds.nnz();
+  std::optional<OutputLock> lock;
+  claim_output(cfg, lock);
+  const Dataset ds = open_dataset(cfg, Dataset::Verify::Full);
+  TrainReport rep = report_of(ds);
 
   Progress progress("train", cfg.als.iterations, cfg.progress);
   const AlsTrainResult result =
