@@ -35,6 +35,13 @@ void AlsConfig::validate() const {
   require(std::isfinite(alpha) && alpha >= 0.0f, "alpha must be finite and >= 0", show(alpha));
   require(std::isfinite(epsilon) && epsilon > 0.0f, "epsilon must be finite and > 0", show(epsilon));
   require(cg_steps >= 1, "cg-steps must be >= 1", std::to_string(cg_steps));
+  // alpha0 > 0 keeps every row's system positive definite without lambda.
+  require(std::isfinite(unobserved_weight) && unobserved_weight > 0.0f && unobserved_weight <= 1e6f,
+          "unobserved-weight must be finite, > 0 and <= 1e6", show(unobserved_weight));
+  require(std::isfinite(reg_exponent) && reg_exponent >= 0.0f && reg_exponent <= 2.0f,
+          "reg-exponent must be between 0 and 2", show(reg_exponent));
+  require(std::isfinite(negative_weight) && negative_weight >= 0.0f, "negative-weight must be finite and >= 0",
+          show(negative_weight));
   require(threads <= 4096, "threads must be <= 4096 (0 = all cores)", std::to_string(threads));
 }
 

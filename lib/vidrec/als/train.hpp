@@ -15,11 +15,15 @@
 //   and writes the model, which is bit-identical to a single process's (the
 //   "ranks" count in its metadata aside). --threads 0 then means the host's
 //   cores divided among its ranks. Errors are reported once, by rank 0
-//   (ReportedElsewhere on the others), and end every rank.
+//   (ReportedElsewhere on the others), and end every rank. Weighting needs
+//   the whole matrix and is refused there (ConfigError).
+// - The model's metadata records the hyperparameters and the weighting with
+//   what fold-in needs to repeat it (hyperparameters_json).
 #pragma once
 #include <string>
 
 #include "vidrec/als/loop.hpp"
+#include "vidrec/als/weighting.hpp"
 
 namespace vidrec {
 
@@ -27,6 +31,7 @@ struct TrainConfig {
   std::string dataset;
   std::string output;
   AlsConfig als;
+  Weighting weighting;  // applied to the dataset's weights first (weighting.hpp)
   bool progress = true;
 };
 
@@ -40,5 +45,11 @@ struct TrainReport {
 };
 
 TrainReport run_train(const TrainConfig& cfg);
+
+// The "hyperparameters" object of a model's metadata, and its inverse (what
+// serve's fold-in and tune's config files use): FormatError-free parsing is
+// the caller's job; unknown keys are ignored, missing ones keep defaults.
+nlohmann::json hyperparameters_json(const AlsConfig& als, const Weighting& weighting);
+void read_hyperparameters(const nlohmann::json& h, AlsConfig& als, Weighting& weighting);
 
 }  // namespace vidrec
