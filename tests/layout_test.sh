@@ -17,7 +17,7 @@ declare -A may=(
   [recommend]="base io dataset model"
   [inspect]="base io dataset ingest model"
   [evaluate]="base io dataset model recommend"
-  [serve]="base io dataset ingest model als recommend"
+  [serve]="base io dataset ingest model als recommend evaluate"
 )
 max_lines=500
 bad=0

@@ -263,18 +263,37 @@ expect_contains "$WORK/server.log" '"event":"stopped"' "shutdown logged"
 # The SageMaker contract on a temporary root, through docker/entrypoint.sh.
 SM=$WORK/sm
 mkdir -p "$SM/input/config" "$SM/input/data/training/day2"
-printf '{"factors":"2","iterations":"15","regularization":"0.1","alpha":"2.0","sagemaker_job":"x"}' \
-  >"$SM/input/config/hyperparameters.json"
+# SageMaker's own keys, a tuning job's included, are ignored.
+printf '{"factors":"2","iterations":"15","regularization":"0.1","alpha":"2.0","sagemaker_job":"x",%s}' \
+  '"_tuning_objective_metric":"validation:ndcg@10"' >"$SM/input/config/hyperparameters.json"
 head -30 "$ROOT/examples/interactions.csv" >"$SM/input/data/training/a.csv"
 { head -1 "$ROOT/examples/interactions.csv"; tail -n +31 "$ROOT/examples/interactions.csv"; } |
   gzip >"$SM/input/data/training/day2/b.csv.gz"
 echo "ignored" >"$SM/input/data/training/README.txt"
+# A validation channel: videos the users have not watched, a user (u099) and
+# a video (v099) the model does not know.
+mkdir -p "$SM/input/data/validation"
+{ head -1 "$ROOT/examples/interactions.csv"
+  for uv in u001,v005 u002,v008 u003,v007 u004,v003 u006,v006 u008,v001 u099,v001 u007,v099; do
+    echo "$uv,watch,1,USA,2025-02-01 10:00:00"; done; } | gzip >"$SM/input/data/validation/v.csv.gz"
 export PATH="$(dirname "$VIDREC"):$PATH"
 expect_exit 0 "sagemaker train" -- env SM_ROOT="$SM" bash "$ROOT/docker/entrypoint.sh" train -q
+cp "$WORK/out" "$WORK/sm_out"
 [ -s "$SM/model/model.vrm" ] && pass || fail "no model at model/model.vrm"
 [ -e "$SM/output/failure" ] && fail "failure file after success" || pass
 expect_exit 0 "same data as prepare+train" -- "$VIDREC" recommend --model "$SM/model/model.vrm" --user u001 -k 3
 if cmp -s "$WORK/out" "$WORK/cli.json"; then pass; else fail "sagemaker model differs: $(cat "$WORK/out")"; fi
+# The tuning metrics on stdout are `evaluate`'s figures on the prepared channel.
+expect_eq "$(grep -c '^validation:' "$WORK/sm_out")" 5 "five validation metric lines"
+"$VIDREC" prepare "$SM/input/data/validation/v.csv.gz" -o "$WORK/val.vrd" -q
+"$VIDREC" evaluate --model "$SM/model/model.vrm" --test "$WORK/val.vrd" --json >"$WORK/val.json"
+expect_contains "$WORK/val.json" '"users_unknown": 1' "the unknown validation user skipped"
+model_figure() { # FILE NAME: the model's figure, printed as the tuning lines print it
+  awk -v key="\"$2\":" '/^  "model": \{/ { inside = 1 } inside && index($0, key) { sub(/.*: */, ""); sub(/,$/, ""); printf "%.6f\n", $0; exit }' "$1"
+}
+for m in ndcg@10 precision@10 recall@10 map@10 auc; do
+  expect_contains "$WORK/sm_out" "validation:$m=$(model_figure "$WORK/val.json" "${m%@10}")" "validation $m is evaluate's"
+done
 
 start_server "$WORK/sm.log" sh -c "SM_ROOT='$SM' SAGEMAKER_BIND_TO_PORT=\$PORT exec bash '$ROOT/docker/entrypoint.sh' \
   serve --host 127.0.0.1" || exit 1

@@ -77,8 +77,7 @@ void Recommender::for_users(const std::vector<std::string_view>& ids, unsigned t
     parallel_for(
         n, threads,
         [&](uint64_t b, uint64_t e, unsigned) {
-          std::vector<const float*> queries;
-          std::vector<Exclusion> exclusions;
+          std::vector<uint32_t> users;
           std::vector<size_t> slots;
           std::vector<std::vector<Scored>> out;
           for (uint64_t i = b; i < e; ++i) {
@@ -90,18 +89,28 @@ void Recommender::for_users(const std::vector<std::string_view>& ids, unsigned t
               r.items = popular_;
               continue;
             }
-            queries.push_back(model_.user_vector(*u));
-            exclusions.push_back(exclusion(*u));
+            users.push_back(*u);
             slots.push_back(i);
           }
-          out.resize(queries.size());
-          top_k(model_.panel(), queries.data(), exclusions.data(), queries.size(), opt_.k, out.data());
+          out.resize(users.size());
+          rank(users.data(), users.size(), out.data());
           for (size_t j = 0; j < slots.size(); ++j) window[slots[j]].items.swap(out[j]);
         },
         kChunk);
     for (const Recommendations& r : window) sink(r);
     if (progress) progress(start + n);
   }
+}
+
+void Recommender::rank(const uint32_t* users, size_t count, std::vector<Scored>* out,
+                       float* const* scores) const {
+  std::vector<const float*> queries(count);
+  std::vector<Exclusion> exclusions(count);
+  for (size_t i = 0; i < count; ++i) {
+    queries[i] = model_.user_vector(users[i]);
+    exclusions[i] = exclusion(users[i]);
+  }
+  top_k(model_.panel(), queries.data(), exclusions.data(), count, opt_.k, out, scores);
 }
 
 std::vector<Scored> Recommender::similar(uint32_t v) const {

@@ -50,6 +50,12 @@ class Recommender {
   void for_users(const std::vector<std::string_view>& user_ids, unsigned threads,
                  const std::function<void(const Recommendations&)>& sink,
                  const std::function<void(size_t done)>& progress = {}) const;
+  // out[i] = the top k of model user users[i], ranked as for_users ranks a
+  // known user (same kernel, exclusions and ties), on the calling thread.
+  // With `scores`, scores[i] also gets that user's score of every video
+  // (top_k's contract): evaluate ranks through here.
+  void rank(const uint32_t* users, size_t count, std::vector<Scored>* out,
+            float* const* scores = nullptr) const;
   // Most similar videos to video v (a model index).
   std::vector<Scored> similar(uint32_t v) const;
   const Model& model() const { return model_; }
