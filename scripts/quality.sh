@@ -209,9 +209,10 @@ tune() {
   fi
   grid_ndcg=$(cut -f5 <<<"$best")
   start=$SECONDS
-  # tune is called like train: it takes --threads too.
+  # Its own validation split is held out the way ours is: at random where
+  # the data has no timestamps.
   "$VIDREC" tune "$WORK/$name.train.vrd" -o "$WORK/$name.tuned.vrm" --budget "$BUDGET" --seed 1 \
-    --metric ndcg@10 --threads "$THREADS" >"$WORK/$name.trials.jsonl"
+    --metric ndcg@10 --by "$SPLIT_BY" --threads "$THREADS" >"$WORK/$name.trials.jsonl"
   evaluate "$name" "$WORK/$name.tuned.vrm" "$WORK/$name.tuned.json"
   record "$name" "$WORK/$name.tuned.json"
   tuned=$(jq -r .model.ndcg "$WORK/$name.tuned.json")
