@@ -8,15 +8,7 @@
 VIDREC=$1
 ROOT=$2
 . "$ROOT/tests/e2e/lib.sh"
-SERVER_PID=""
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill -KILL "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-  fi
-  SERVER_PID=""
-}
-trap 'stop_server; rm -rf "$WORK"' EXIT
+. "$ROOT/tests/e2e/server_lib.sh"
 
 # Users' locations: f1 f2 f3 FR, d1 d2 DE, mover FR (2 rows) over DE (1),
 # neg DE with nothing but dislikes and skips (negative values).
@@ -47,7 +39,7 @@ expect_exit 0 "inspect dataset" -- "$VIDREC" inspect "$WORK/d.vrd"
 expect_contains "$WORK/out" "users 7, videos 6, locations 2," "dataset locations counted"
 expect_exit 0 "train" -- "$VIDREC" train "$WORK/d.vrd" -o "$WORK/m.vrm" --factors 4 --iterations 5 -q
 expect_exit 0 "inspect model" -- "$VIDREC" inspect "$WORK/m.vrm" --json
-expect_contains "$WORK/out" '"locations":2' "model locations counted"
+expect_contains "$WORK/out" '"locations": 2,' "model locations counted"
 M=$WORK/m.vrm
 
 # An unknown user with --location: that location's popular videos, padded from the global order.
@@ -81,35 +73,24 @@ for part in train test; do
 done
 
 # serve: "location" in /invocations, one and batched; hostile values refused.
-for try in 1 2 3 4 5 6 7 8; do
-  PORT=$((20000 + RANDOM % 40000))
-  "$VIDREC" serve --model "$M" --port "$PORT" --threads 1 -q 2>"$WORK/server.log" &
-  SERVER_PID=$!
-  for i in $(seq 1 100); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ping")" = 200 ] && break 2
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  stop_server
-done
-[ -n "$SERVER_PID" ] || { fail "server did not start: $(head -c 400 "$WORK/server.log")"; finish; exit 1; }
-post() {
-  curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary "$1" \
-    "http://127.0.0.1:$PORT/invocations"
+start_server "$WORK/server.log" sh -c "exec '$VIDREC' serve --model '$M' --port \$PORT --threads 1 -q" || {
+  fail "serve did not start"
+  finish
+  exit 1
 }
-expect_eq "$(post '{"user_id":"newbie","k":3,"location":"DE"}')" 200 "serve: location"
+expect_eq "$(post /invocations '{"user_id":"newbie","k":3,"location":"DE"}')" 200 "serve: location"
 "$VIDREC" recommend --model "$M" --user newbie --location DE -k 3 >"$WORK/cli.json"
 cmp -s "$WORK/body" "$WORK/cli.json" && pass || fail "serve != recommend: $(cat "$WORK/body")"
-expect_eq "$(post '{"user_id":"neg","k":3}')" 200 "serve: no profile"
+expect_eq "$(post /invocations '{"user_id":"neg","k":3}')" 200 "serve: no profile"
 "$VIDREC" recommend --model "$M" --user neg -k 3 >"$WORK/cli.json"
 cmp -s "$WORK/body" "$WORK/cli.json" && pass || fail "serve != recommend for neg: $(cat "$WORK/body")"
-expect_eq "$(post '{"instances":[{"user_id":"newbie","k":1,"location":"FR"},{"user_id":"neg","k":1,"location":"XX"}]}')" 200 "serve: batch"
+expect_eq "$(post /invocations '{"instances":[{"user_id":"newbie","k":1,"location":"FR"},{"user_id":"neg","k":1,"location":"XX"}]}')" 200 "serve: batch"
 expect_eq "$(cat "$WORK/body")" '{"predictions":[{"userId":"newbie","source":"popular","location":"FR","recommendations":[{"videoId":"v1","score":0.75}]},{"userId":"neg","source":"popular","recommendations":[{"videoId":"v4","score":0.2857143}]}]}' "serve: batch answers"
-expect_eq "$(post '{"user_id":"newbie","location":5}')" 400 "serve: location a number"
+expect_eq "$(post /invocations '{"user_id":"newbie","location":5}')" 400 "serve: location a number"
 expect_contains "$WORK/body" '"error":"location must be a string' "serve: the field named"
-expect_eq "$(post "{\"user_id\":\"newbie\",\"location\":\"$(head -c 5000 /dev/zero | tr '\0' x)\"}")" 400 "serve: huge location"
-expect_eq "$(post "$(printf '{"user_id":"newbie","location":"\xff\xfe"}')")" 400 "serve: location not UTF-8"
-expect_eq "$(post '{"instances":[{"user_id":"a"},{"user_id":"b","location":["DE"]}]}')" 400 "serve: batch location an array"
+expect_eq "$(post /invocations "{\"user_id\":\"newbie\",\"location\":\"$(head -c 5000 /dev/zero | tr '\0' x)\"}")" 400 "serve: huge location"
+expect_eq "$(post /invocations "$(printf '{"user_id":"newbie","location":"\xff\xfe"}')")" 400 "serve: location not UTF-8"
+expect_eq "$(post /invocations '{"instances":[{"user_id":"a"},{"user_id":"b","location":["DE"]}]}')" 400 "serve: batch location an array"
 expect_contains "$WORK/body" 'instances[1].location' "serve: the instance named"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ping")" 200 "serve: still up"
 stop_server

@@ -203,7 +203,7 @@ TEST_CASE("models without locations, older ones included, have none", "[model][l
   const ContainerReader r(open_container_file(dir.file("m.vrm")), "VRMD", kModelVersion);
   for (const uint32_t tag : {section::kLocationOff, section::kUserLocation, section::kLocationPtr})
     CHECK_FALSE(r.has(tag));
-  for (const std::string path : {dir.file("m.vrm"), std::string(VIDREC_TEST_DATA) + "/v1/model.vrm"}) {
+  for (const std::string& path : {dir.file("m.vrm"), std::string(VIDREC_TEST_DATA) + "/v1/model.vrm"}) {
     INFO(path);
     const Model m = Model::open(path);
     CHECK(m.n_locations() == 0);

@@ -61,7 +61,7 @@ TEST_CASE("unknown users get the popular videos of the location asked for", "[re
   const Recommendations fr = Recommender(m, options(2, "FR")).for_user("zz");
   CHECK(items(m, fr) == Items{{"v2", float(2.0 / 3)}, {"v1", float(1.0 / 3)}});
   // An unknown location, or none: the global order, shares of all 7 users, no location marked.
-  for (const std::string& where : {"XX", ""}) {
+  for (const char* where : {"XX", ""}) {
     const Recommendations g = Recommender(m, options(3, where)).for_user("zz");
     CHECK(g.source == Source::Popular);
     CHECK(g.location.empty());
@@ -124,7 +124,7 @@ TEST_CASE("many users, location or not, answer what one at a time does", "[recom
   Fixture fx;
   const Model& m = fx.model;
   const std::vector<std::string_view> ids = {"a", "f", "zz", "g", "c", "b", "f", "d", "e", "nobody"};
-  for (const std::string& where : {"", "FR", "XX"}) {
+  for (const char* where : {"", "FR", "XX"}) {
     INFO(where);
     const Recommender rec(m, options(3, where));
     std::vector<Recommendations> got;
@@ -149,7 +149,7 @@ TEST_CASE("a damaged byte in a model with locations is refused or changes nothin
   const auto answers = [](const std::vector<char>& bytes) {
     const Model m = Model::from_file(MappedFile::from_bytes("m.vrm", bytes), Model::Verify::Header);
     std::string out;
-    for (const std::string& where : {"", "DE", "FR", "XX"}) {
+    for (const char* where : {"", "DE", "FR", "XX"}) {
       const Recommender rec(m, options(4, where));
       for (const char* user : {"a", "f", "g", "zz"}) out += json(m, rec.for_user(user));
     }

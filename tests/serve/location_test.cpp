@@ -90,11 +90,11 @@ TEST_CASE("serve: a history gives a user without a profile one", "[serve][locati
 
 TEST_CASE("serve: hostile locations are refused with 400 naming the field", "[serve][location]") {
   Fixture f;
-  for (const std::string body :
-       {R"({"user_id":"zz","location":7})", R"({"user_id":"zz","location":["DE"]})",
-        R"({"user_id":"zz","location":{"DE":1}})", R"({"user_id":"zz","location":null})",
-        R"({"user_id":"zz","location":")" + std::string(257, 'x') + "\"}",
-        R"({"instances":[{"user_id":"zz"},{"user_id":"zz","location":false}]})"}) {
+  for (const std::string& body : std::vector<std::string>{
+           R"({"user_id":"zz","location":7})", R"({"user_id":"zz","location":["DE"]})",
+           R"({"user_id":"zz","location":{"DE":1}})", R"({"user_id":"zz","location":null})",
+           R"({"user_id":"zz","location":")" + std::string(257, 'x') + "\"}",
+           R"({"instances":[{"user_id":"zz"},{"user_id":"zz","location":false}]})"}) {
     INFO(body.substr(0, 80));
     const HttpReply r = f.post(body);
     CHECK(r.status == 400);
@@ -105,8 +105,8 @@ TEST_CASE("serve: hostile locations are refused with 400 naming the field", "[se
   CHECK_THAT(f.post(R"({"instances":[{"user_id":"zz"},{"user_id":"zz","location":1}]})").body,
              Catch::Contains("instances[1].location"));
   // Not UTF-8, raw or as a lone surrogate: refused by the JSON parser.
-  for (const std::string body : {std::string(R"({"user_id":"zz","location":")") + "\xff\xfe" + "\"}",
-                                 std::string(R"({"user_id":"zz","location":"\udc00"})")}) {
+  for (const std::string& body : {std::string(R"({"user_id":"zz","location":")") + "\xff\xfe" + "\"}",
+                                  std::string(R"({"user_id":"zz","location":"\udc00"})")}) {
     const HttpReply r = f.post(body);
     CHECK(r.status == 400);
     CHECK_THAT(r.body, Catch::Contains("malformed JSON"));
