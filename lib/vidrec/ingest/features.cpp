@@ -127,6 +127,7 @@ struct Aggregator::Impl {
   };
   static constexpr size_t kBatch = 32;
   Batch batches[2];
+  std::vector<std::pair<uint32_t, uint32_t>> located;  // (user, location) of the batch resolving
   int filling = 0;
   struct Partition {
     GrowArray<Event> buffer;
@@ -151,14 +152,19 @@ struct Aggregator::Impl {
 
   void resolve(Batch& batch) {
     const char* text = batch.text.data();
+    located.clear();
     for (const Pending& p : batch.rows) {
       const uint32_t u = users.id(p.user, text);
       const uint32_t v = videos.id(p.video, text);
-      if (p.located) location_rows.add(u, locations.id(p.location, text));
+      if (p.located) {
+        location_rows.prefetch(u);
+        located.emplace_back(u, locations.id(p.location, text));
+      }
       Partition& part = parts[u & (kPartitions - 1)];
       if (part.buffer.size() == part.buffer.capacity()) flush(part);
       part.buffer.push_back({uint64_t(u) << 32 | v, p.weight, p.ts});
     }
+    location_rows.add(located);
     batch.rows.clear();
     batch.text.clear();
   }

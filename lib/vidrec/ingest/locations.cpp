@@ -3,9 +3,38 @@
 
 namespace vidrec {
 
+LocationCounts::Slot& LocationCounts::slot(uint64_t key) {
+  const size_t mask = extra_.size() - 1;
+  for (size_t at = home(key);; at = (at + 1) & mask) {
+    Slot& s = extra_[at];
+    if (s.key == key) return s;
+    if (s.key == kEmpty) {
+      s.key = key;
+      ++extra_used_;
+      return s;
+    }
+  }
+}
+
+void LocationCounts::add_extra(uint64_t key) {
+  if (2 * (extra_used_ + 1) > extra_.size()) {
+    std::vector<Slot> old(std::max<size_t>(64, 2 * extra_.size()));
+    old.swap(extra_);
+    extra_used_ = 0;
+    for (const Slot& s : old)
+      if (s.key != kEmpty) slot(s.key).rows = s.rows;
+  }
+  Slot& s = slot(key);
+  s.rows += s.rows != UINT32_MAX;  // saturates
+}
+
 void LocationCounts::finish() {
-  sorted_.assign(extra_.begin(), extra_.end());
+  sorted_.clear();
+  for (const Slot& s : extra_)
+    if (s.key != kEmpty) sorted_.emplace_back(s.key, s.rows);
   extra_ = {};
+  extra_used_ = 0;
+  away_ = {};
   std::sort(sorted_.begin(), sorted_.end());
 }
 
@@ -21,9 +50,8 @@ uint32_t LocationCounts::best(uint32_t user, const Interner& names) const {
 }
 
 uint64_t LocationCounts::memory_bytes() const {
-  // A node of the map: the pair, the next pointer and the cached hash, plus a bucket.
-  return first_.capacity() * sizeof(uint64_t) + extra_.size() * 40 + extra_.bucket_count() * 8 +
-         sorted_.capacity() * sizeof(sorted_[0]);
+  return first_.capacity() * sizeof(uint64_t) + extra_.capacity() * sizeof(Slot) +
+         away_.capacity() * sizeof(uint64_t) + sorted_.capacity() * sizeof(sorted_[0]);
 }
 
 UserLocations number_locations(const Interner& names, const std::vector<uint32_t>& chosen) {
