@@ -214,3 +214,26 @@ TEST_CASE("models without locations, older ones included, have none", "[model][l
   CHECK(m.has_profile(0));
   CHECK_FALSE(m.has_profile(1));
 }
+
+// What a reader from before locations reads (the sections it knows) is the
+// same as in a model of the same data without them.
+TEST_CASE("a model with locations holds a model without them, plus its location sections",
+          "[model][location]") {
+  test::TempDir dir;
+  const std::string with = test::write_location_model(dir);
+  DatasetData plain = test::location_dataset();
+  plain.locations = {};
+  write_dataset(plain, dir.file("plain.vrd"));
+  const Model m = Model::open(with);
+  ModelData md;
+  md.factors = 2;
+  md.user_factors = m.user_factors();
+  md.video_factors = m.video_factors();
+  md.meta = m.meta();
+  write_model(Dataset::open(dir.file("plain.vrd")), md, dir.file("plain.vrm"));
+  const ContainerReader a(open_container_file(with), "VRMD", kModelVersion);
+  const ContainerReader b(open_container_file(dir.file("plain.vrm")), "VRMD", kModelVersion);
+  CHECK(a.sections().size() == b.sections().size() + 7);
+  for (const SectionInfo& s : b.sections())
+    if (s.tag != kBlockSumsTag) CHECK(a.bytes(s.tag) == b.bytes(s.tag));
+}

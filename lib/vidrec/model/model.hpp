@@ -133,9 +133,7 @@ class Model {
   // Locations: 0, and kNoLocation for every user, in a model without them.
   uint32_t n_locations() const { return locations_.count(); }
   std::string_view location_id(uint32_t l) const { return locations_.ids.at(l); }
-  std::optional<uint32_t> find_location(std::string_view id) const {
-    return locations_.count() ? locations_.ids.find(id) : std::nullopt;
-  }
+  std::optional<uint32_t> find_location(std::string_view id) const { return locations_.ids.find(id); }
   uint32_t user_location(uint32_t u) const { return locations_.user(u); }
   LocationPopular location_popular(uint32_t l) const;
   const nlohmann::json& meta() const { return meta_; }

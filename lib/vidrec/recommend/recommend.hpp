@@ -66,7 +66,8 @@ class Recommender {
                  const std::function<void(const Recommendations&)>& sink,
                  const std::function<void(size_t done)>& progress = {}) const;
   // out[i] = the top k of model user users[i], ranked as for_users ranks a
-  // known user (same kernel, exclusions and ties), on the calling thread.
+  // known user with a profile (same kernel, exclusions and ties; no popular
+  // fallback: a user without a profile gets scores of 0), on the calling thread.
   // With `scores`, scores[i] also gets that user's score of every video
   // (top_k's contract): evaluate ranks through here.
   void rank(const uint32_t* users, size_t count, std::vector<Scored>* out,
