@@ -21,19 +21,20 @@ awk 'BEGIN { srand(5); print "userId,videoId,interactionType,interactionValue,lo
 # A small space keeps each run to a second or so.
 echo '{"factors": {"choices": [8, 16]}, "iterations": {"min": 2, "max": 8}}' >"$WORK/space.json"
 mkdir "$WORK/tmp"
-tune() { TMPDIR="$WORK/tmp" "$VIDREC" tune "$WORK/train.vrd" --space "$WORK/space.json" --trials 6 "$@"; }
+tune_with() { TMPDIR="$WORK/tmp" "$VIDREC" tune "$WORK/train.vrd" --trials 6 "$@"; }
+tune() { tune_with --space "$WORK/space.json" "$@"; }
 
 # Usage errors: exit 2, naming the rule, the file or the key; nothing written.
 echo '{"factors": 8, "colour": "blue"}' >"$WORK/bad.json"
-expect_exit 2 "unknown key in --space" -- tune -o "$WORK/x.vrm" --space "$WORK/bad.json"
+expect_exit 2 "unknown key in --space" -- tune_with -o "$WORK/x.vrm" --space "$WORK/bad.json"
 expect_contains "$WORK/err" "bad.json: unknown key \"colour\"" "unknown key named"
 echo '{"factors": ' >"$WORK/broken.json"
-expect_exit 2 "--space not JSON" -- tune -o "$WORK/x.vrm" --space "$WORK/broken.json"
+expect_exit 2 "--space not JSON" -- tune_with -o "$WORK/x.vrm" --space "$WORK/broken.json"
 expect_contains "$WORK/err" "broken.json: not valid JSON" "bad JSON named"
 echo '{"alpha": {"min": 5, "max": 1}}' >"$WORK/range.json"
-expect_exit 2 "--space min > max" -- tune -o "$WORK/x.vrm" --space "$WORK/range.json"
+expect_exit 2 "--space min > max" -- tune_with -o "$WORK/x.vrm" --space "$WORK/range.json"
 expect_contains "$WORK/err" "alpha: min 5 is above max 1" "range rule named"
-expect_exit 2 "--space missing" -- tune -o "$WORK/x.vrm" --space "$WORK/none.json"
+expect_exit 2 "--space missing" -- tune_with -o "$WORK/x.vrm" --space "$WORK/none.json"
 expect_exit 2 "bad metric" -- tune -o "$WORK/x.vrm" --metric mrr@10
 expect_contains "$WORK/err" "metric must be ndcg@K" "metric rule named"
 expect_exit 2 "validation fraction 1" -- tune -o "$WORK/x.vrm" --validation-fraction 1
@@ -43,7 +44,7 @@ expect_exit 2 "model to stdout" -- tune -o -
 expect_exit 2 "config over the dataset" -- tune -o "$WORK/x.vrm" --config-out "$WORK/train.vrd"
 expect_exit 1 "missing dataset" -- "$VIDREC" tune "$WORK/none.vrd" -o "$WORK/x.vrm" --trials 2
 expect_contains "$WORK/err" "none.vrd" "missing dataset named"
-expect_eq "$(ls "$WORK" | grep -c '^x\.vrm')" "0" "failed runs write nothing"
+expect_eq "$(ls "$WORK" | grep -c '^x\.vrm\(\.toml\)\?$')" "0" "failed runs write neither model nor settings"
 
 # A normal run: one JSON line per evaluation on stdout, a summary on stderr.
 expect_exit 0 "tune" -- tune -o "$WORK/m.vrm" --threads 1
