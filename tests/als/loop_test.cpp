@@ -159,7 +159,28 @@ TEST_CASE("config validation: each rule", "[als][config]") {
   fails([](AlsConfig& c) { c.epsilon = 0.0f; }, "epsilon must be finite and > 0, got 0");
   fails([](AlsConfig& c) { c.cg_steps = 0; }, "cg-steps must be >= 1, got 0");
   fails([](AlsConfig& c) { c.threads = 5000; }, "threads must be <= 4096 (0 = all cores), got 5000");
+  fails([](AlsConfig& c) { c.unobserved_weight = 0.0f; },
+        "unobserved-weight must be finite, > 0 and <= 1e6, got 0");
+  fails([](AlsConfig& c) { c.reg_exponent = 3.0f; }, "reg-exponent must be between 0 and 2, got 3");
+  fails([](AlsConfig& c) { c.negative_weight = -1.0f; }, "negative-weight must be finite and >= 0, got -1");
   Fixture fx;
   fx.cfg.factors = 0;
   CHECK_THROWS_AS(fx.train(), ConfigError);
+}
+
+TEST_CASE("a warm start continues training exactly: i + j iterations equal i+j", "[als]") {
+  Fixture fx;
+  fx.cfg.unobserved_weight = 0.2f;
+  fx.cfg.reg_exponent = 0.5f;
+  fx.cfg.iterations = 5;
+  const auto whole = fx.train();
+  fx.cfg.iterations = 2;
+  const auto first = fx.train();
+  fx.cfg.iterations = 3;
+  const auto rest = vidrec::train_als(fx.user_items.view(), fx.item_users.view(), fx.cfg, {}, &first.factors);
+  CHECK(bits_equal(whole.factors.user_factors, rest.factors.user_factors));
+  CHECK(bits_equal(whole.factors.item_factors, rest.factors.item_factors));
+  vidrec::AlsModelFactors wrong{arma::fmat(fx.cfg.factors + 1, 120), first.factors.item_factors};
+  CHECK_THROWS_AS(vidrec::train_als(fx.user_items.view(), fx.item_users.view(), fx.cfg, {}, &wrong),
+                  std::invalid_argument);
 }

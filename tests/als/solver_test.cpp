@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "als_fixtures.hpp"
 #include "test_util.hpp"
 
 using vidrec::AlsConfig;
@@ -237,7 +238,8 @@ TEST_CASE("training_loss equals the brute-force weighted loss", "[als]") {
     }
   loss += cfg.regularization * (arma::accu(arma::square(arma::conv_to<arma::mat>::from(X))) +
                                 arma::accu(arma::square(arma::conv_to<arma::mat>::from(Y))));
-  CHECK(vidrec::training_loss(m.view(), X, Y, cfg) == Approx(loss / weight).epsilon(1e-5));
+  CHECK(vidrec::training_loss(m.view(), vidrec::test::transpose(m).view(), X, Y, cfg) ==
+        Approx(loss / weight).epsilon(1e-5));
 }
 
 TEST_CASE("mismatched factor shapes are rejected", "[als]") {
@@ -246,4 +248,154 @@ TEST_CASE("mismatched factor shapes are rejected", "[als]") {
   arma::fmat X(3, 4, arma::fill::zeros);
   CHECK_THROWS_AS(vidrec::solve_half_sweep(m.view(), arma::fmat(3, 6), X, cfg), std::invalid_argument);
   CHECK_THROWS_AS(vidrec::solve_half_sweep(m.view(), arma::fmat(2, 5), X, cfg), std::invalid_argument);
+}
+
+TEST_CASE("hand-checked alpha0, frequency-scaled lambda and a negative pair", "[als]") {
+  // As above (y0 = (1,0), y1 = (0,1), y2 = (1,1); w0 = 1, w2 = 3; alpha = 1),
+  // now alpha0 = 0.5, lambda = 0.1, exponent 1: lambda_u = 0.1 (2 + 0.5 * 3) = 0.35.
+  //   c = (2, 0.5, 4): Y C Y^T = [6 4; 4 4.5], + 0.35 I = [6.35 4; 4 4.85]
+  //   b = 2 y0 + 4 y2 = (6, 4);  det = 14.7975
+  //   x = ((4.85 * 6 - 4 * 4), (-4 * 6 + 6.35 * 4)) / det = (13.1, 1.4) / 14.7975
+  // A dislike w1 = -2 with negative weight 0.5: c1 = 0.5 + 0.5 (c(2) - 1) = 1.5,
+  // p1 = 0 (lambda_u unchanged: still 2 positives):
+  //   A = [6.35 4; 4 5.85], det = 21.1475, x = (19.1, 1.4) / 21.1475
+  // so the disliked video's score x.y1 drops from 0.0946 to 0.0662.
+  const arma::fmat Y = {{1, 0, 1}, {0, 1, 1}};
+  AlsConfig cfg;
+  cfg.factors = 2;
+  cfg.regularization = 0.1f;
+  cfg.alpha = 1.0f;
+  cfg.unobserved_weight = 0.5f;
+  cfg.reg_exponent = 1.0f;
+  cfg.negative_weight = 0.5f;
+  arma::fmat G = vidrec::gram(Y, 0.0f, 1);
+  vidrec::finish_system_gram(G, cfg);
+  CHECK(arma::approx_equal(G, arma::fmat{{1, 0.5}, {0.5, 1}}, "absdiff", 1e-6f));  // no ridge: per row
+  struct Case {
+    std::vector<uint32_t> cols;
+    std::vector<float> w;
+    double x0, x1;
+  };
+  for (const Case& c : {Case{{0, 2}, {1.0f, 3.0f}, 13.1 / 14.7975, 1.4 / 14.7975},
+                        Case{{0, 1, 2}, {1.0f, -2.0f, 3.0f}, 19.1 / 21.1475, 1.4 / 21.1475}}) {
+    OwnedCsr m;
+    m.rows = 1;
+    m.cols = 3;
+    m.indptr = {0, c.cols.size()};
+    m.indices = c.cols;
+    m.values = c.w;
+    for (auto solver : {AlsConfig::Solver::Cholesky, AlsConfig::Solver::CG}) {
+      cfg.solver = solver;
+      cfg.cg_steps = 2;
+      arma::fmat X(2, 1, arma::fill::zeros);
+      vidrec::RowScratch scratch(2, 3);
+      vidrec::solve_rows(m.view(), Y, G, cfg, X, 0, 1, scratch);
+      CHECK(X(0, 0) == Approx(c.x0).epsilon(1e-5));
+      CHECK(X(1, 0) == Approx(c.x1).epsilon(1e-5));
+    }
+  }
+}
+
+namespace {
+// The dense problem of config.hpp for every row: c_ui = alpha0 where
+// unobserved, p and c of positive and negative pairs, lambda_u per row.
+arma::fmat dense_reference_options(const OwnedCsr& m, const arma::fmat& Y, const AlsConfig& cfg) {
+  const arma::mat Yd = arma::conv_to<arma::mat>::from(Y);
+  arma::fmat X(Y.n_rows, m.rows);
+  for (uint32_t u = 0; u < m.rows; ++u) {
+    arma::vec c(m.cols), p(m.cols, arma::fill::zeros);
+    c.fill(cfg.unobserved_weight);
+    double positives = 0;
+    for (uint64_t e = m.indptr[u]; e < m.indptr[u + 1]; ++e) {
+      const double w = m.values[e];
+      if (w > 0) {
+        c(m.indices[e]) = cfg.confidence_of(w);
+        p(m.indices[e]) = 1.0;
+        ++positives;
+      } else if (w < 0) {
+        c(m.indices[e]) = cfg.unobserved_weight + cfg.negative_weight * (cfg.confidence_of(-w) - 1.0);
+      }
+    }
+    const double lambda = cfg.regularization * std::pow(positives + double(cfg.unobserved_weight) * m.cols,
+                                                        double(cfg.reg_exponent));
+    const arma::mat A = Yd * arma::diagmat(c) * Yd.t() + lambda * arma::eye(Y.n_rows, Y.n_rows);
+    X.col(u) = positives > 0 ? arma::conv_to<arma::fvec>::from(arma::solve(A, Yd * (c % p)))
+                             : arma::fvec(Y.n_rows, arma::fill::zeros);
+  }
+  return X;
+}
+}  // namespace
+
+TEST_CASE("alpha0, lambda_u and negative pairs match the dense solve", "[als]") {
+  const uint32_t f = 6;
+  const OwnedCsr m = random_csr(40, 30, 0.25, 31, true);
+  const arma::fmat Y = random_factors(f, m.cols, 32);
+  for (float a0 : {0.05f, 1.0f, 3.0f})
+    for (float nu : {0.0f, 0.5f, 1.0f})
+      for (float neg : {0.0f, 0.7f}) {
+        AlsConfig cfg = small_config(f, AlsConfig::Solver::Cholesky);
+        cfg.regularization = nu > 0 ? 0.01f : 0.1f;
+        cfg.unobserved_weight = a0;
+        cfg.reg_exponent = nu;
+        cfg.negative_weight = neg;
+        INFO("alpha0 " << a0 << " exponent " << nu << " negative weight " << neg);
+        const arma::fmat want = dense_reference_options(m, Y, cfg);
+        arma::fmat X(f, m.rows, arma::fill::zeros);
+        vidrec::solve_half_sweep(m.view(), Y, X, cfg);
+        CHECK(rel_error(X, want) < 1e-4);
+        cfg.solver = AlsConfig::Solver::CG;
+        cfg.cg_steps = 3 * f;  // run to convergence
+        X.zeros();
+        vidrec::solve_half_sweep(m.view(), Y, X, cfg);
+        CHECK(rel_error(X, want) < 1e-3);
+      }
+}
+
+TEST_CASE("the default options give exactly the classic system", "[als]") {
+  const OwnedCsr m = random_csr(30, 20, 0.3, 41);
+  const arma::fmat Y = random_factors(8, m.cols, 42);
+  const AlsConfig cfg = small_config(8, AlsConfig::Solver::CG);
+  arma::fmat G = vidrec::gram(Y, 0.0f, 2);
+  vidrec::finish_system_gram(G, cfg);
+  CHECK(bits_equal(G, vidrec::gram(Y, cfg.regularization, 2)));
+}
+
+TEST_CASE("training_loss with alpha0, lambda_u and negatives equals the brute-force loss", "[als]") {
+  const uint32_t f = 4;
+  const OwnedCsr m = random_csr(15, 12, 0.35, 51, true);
+  AlsConfig cfg = small_config(f, AlsConfig::Solver::CG);
+  cfg.unobserved_weight = 0.3f;
+  cfg.reg_exponent = 0.5f;
+  cfg.negative_weight = 2.0f;
+  const arma::fmat X = random_factors(f, m.rows, 52), Y = random_factors(f, m.cols, 53);
+  const OwnedCsr t = vidrec::test::transpose(m);
+  auto positives = [](const OwnedCsr& a, uint32_t r) {
+    double n = 0;
+    for (uint64_t e = a.indptr[r]; e < a.indptr[r + 1]; ++e) n += a.values[e] > 0;
+    return n;
+  };
+  double loss = 0.0, weight = 0.0;
+  for (uint32_t u = 0; u < m.rows; ++u)
+    for (uint32_t i = 0; i < m.cols; ++i) {
+      double c = cfg.unobserved_weight, p = 0.0;
+      for (uint64_t e = m.indptr[u]; e < m.indptr[u + 1]; ++e)
+        if (m.indices[e] == i && m.values[e] > 0) {
+          c = cfg.confidence_of(m.values[e]);
+          p = 1.0;
+        } else if (m.indices[e] == i && m.values[e] < 0) {
+          c = cfg.unobserved_weight + cfg.negative_weight * (cfg.confidence_of(-m.values[e]) - 1.0);
+        }
+      const double d =
+          p - arma::dot(arma::conv_to<arma::vec>::from(X.col(u)), arma::conv_to<arma::vec>::from(Y.col(i)));
+      loss += c * d * d;
+      weight += c;
+    }
+  auto lambda = [&](double n_r, double n) { return 0.1 * std::pow(n_r + 0.3 * n, 0.5); };
+  for (uint32_t u = 0; u < m.rows; ++u)
+    loss +=
+        lambda(positives(m, u), m.cols) * arma::accu(arma::square(arma::conv_to<arma::vec>::from(X.col(u))));
+  for (uint32_t i = 0; i < m.cols; ++i)
+    loss +=
+        lambda(positives(t, i), m.rows) * arma::accu(arma::square(arma::conv_to<arma::vec>::from(Y.col(i))));
+  CHECK(vidrec::training_loss(m.view(), t.view(), X, Y, cfg) == Approx(loss / weight).epsilon(1e-5));
 }

@@ -86,7 +86,8 @@ TEST_CASE("sagemaker mpi: resourceconfig.json is read and its mistakes named", "
         "rc.json: hosts must be an array of host names");
   CHECK(config_error(R"({"current_host":"algo-1","hosts":["algo-1",2]})") ==
         "rc.json: hosts[1] must be a string, got 2");
-  CHECK(config_error(R"({"current_host":1,"hosts":["algo-1"]})") == "rc.json: current_host must be a string, got 1");
+  CHECK(config_error(R"({"current_host":1,"hosts":["algo-1"]})") ==
+        "rc.json: current_host must be a string, got 1");
   CHECK(config_error(R"({"current_host":"algo-1","hosts":["algo-1",""]})") == "rc.json: hosts[1] is empty");
   CHECK(config_error(R"({"current_host":"algo-1","hosts":["algo-1","algo-1"]})") ==
         "rc.json: hosts lists algo-1 twice");
@@ -111,14 +112,49 @@ TEST_CASE("sagemaker mpi: one host with several processes runs mpirun locally, w
   CHECK(p.role == Role::Leader);
   CHECK(p.workers.empty());
   CHECK(p.threads_per_rank == 4);  // 8 cores / 2 ranks
-  const Argv train = {"/usr/local/bin/vidrec", "train", "/tmp/vidrec-sagemaker-x/interactions.vrd", "-o",
-                      "/opt/ml/model/model.vrm", "--factors", "64", "--iterations", "15", "--regularization",
-                      "0.00999999977648258209228515625", "--alpha", "1", "--confidence", "linear", "--epsilon",
-                      "1", "--solver", "cg", "--cg-steps", "3", "--threads", "4", "--seed", "42"};
+  const Argv train = {"/usr/local/bin/vidrec",
+                      "train",
+                      "/tmp/vidrec-sagemaker-x/interactions.vrd",
+                      "-o",
+                      "/opt/ml/model/model.vrm",
+                      "--factors",
+                      "64",
+                      "--iterations",
+                      "15",
+                      "--regularization",
+                      "0.00999999977648258209228515625",
+                      "--alpha",
+                      "1",
+                      "--confidence",
+                      "linear",
+                      "--epsilon",
+                      "1",
+                      "--solver",
+                      "cg",
+                      "--cg-steps",
+                      "3",
+                      "--threads",
+                      "4",
+                      "--seed",
+                      "42",
+                      "--unobserved-weight",
+                      "1",
+                      "--reg-exponent",
+                      "0",
+                      "--negative-weight",
+                      "0"};
   CHECK(p.train_argv == train);
-  Argv mpirun = {"mpirun", "--allow-run-as-root", "-np", "2", "-H", "localhost:2", "--bind-to", "none",
-                 "--map-by", "slot", "--mca", "pml", "ob1", "--mca", "btl", "self,vader,tcp", "--mca",
-                 "btl_vader_single_copy_mechanism", "none", "-x", "PATH"};
+  Argv mpirun = {"mpirun",    "--allow-run-as-root",
+                 "-np",       "2",
+                 "-H",        "localhost:2",
+                 "--bind-to", "none",
+                 "--map-by",  "slot",
+                 "--mca",     "pml",
+                 "ob1",       "--mca",
+                 "btl",       "self,vader,tcp",
+                 "--mca",     "btl_vader_single_copy_mechanism",
+                 "none",      "-x",
+                 "PATH"};
   mpirun.insert(mpirun.end(), train.begin(), train.end());
   CHECK(p.mpirun_argv == mpirun);
   // Without resourceconfig.json (docker run on a laptop) the same.
@@ -137,10 +173,35 @@ TEST_CASE("sagemaker mpi: three hosts, the leader launches over all of them", "[
   CHECK(p.slots == 2);
   CHECK(p.dataset == in.dataset);
   CHECK(p.train_argv.back() == "-q");
-  Argv head = {"mpirun", "--allow-run-as-root", "-np", "6", "-H", "algo-1:2,algo-2:2,algo-3:2", "--bind-to",
-               "none", "--map-by", "slot", "--mca", "pml", "ob1", "--mca", "btl", "self,vader,tcp", "--mca",
-               "btl_vader_single_copy_mechanism", "none", "--mca", "btl_tcp_if_include", "eth0", "--mca",
-               "oob_tcp_if_include", "eth0", "-x", "PATH", "-x", "LD_LIBRARY_PATH"};
+  Argv head = {"mpirun",
+               "--allow-run-as-root",
+               "-np",
+               "6",
+               "-H",
+               "algo-1:2,algo-2:2,algo-3:2",
+               "--bind-to",
+               "none",
+               "--map-by",
+               "slot",
+               "--mca",
+               "pml",
+               "ob1",
+               "--mca",
+               "btl",
+               "self,vader,tcp",
+               "--mca",
+               "btl_vader_single_copy_mechanism",
+               "none",
+               "--mca",
+               "btl_tcp_if_include",
+               "eth0",
+               "--mca",
+               "oob_tcp_if_include",
+               "eth0",
+               "-x",
+               "PATH",
+               "-x",
+               "LD_LIBRARY_PATH"};
   REQUIRE(p.mpirun_argv.size() == head.size() + p.train_argv.size());
   CHECK(Argv(p.mpirun_argv.begin(), p.mpirun_argv.begin() + long(head.size())) == head);
   CHECK(Argv(p.mpirun_argv.begin() + long(head.size()), p.mpirun_argv.end()) == p.train_argv);
@@ -155,7 +216,8 @@ TEST_CASE("sagemaker mpi: three hosts, the leader launches over all of them", "[
 
 TEST_CASE("sagemaker mpi: a worker prepares and waits, it launches nothing", "[sagemaker]") {
   const LaunchPlan p = plan_launch(inputs(
-      R"({"current_host":"algo-2","hosts":["algo-1","algo-2","algo-3"],"network_interface_name":"eth0"})", 2));
+      R"({"current_host":"algo-2","hosts":["algo-1","algo-2","algo-3"],"network_interface_name":"eth0"})",
+      2));
   CHECK(p.role == Role::Worker);
   CHECK(p.current_host == "algo-2");
   CHECK(p.leader == "algo-1");
@@ -164,7 +226,8 @@ TEST_CASE("sagemaker mpi: a worker prepares and waits, it launches nothing", "[s
   CHECK(p.mpirun_argv.empty());
   CHECK(p.train_argv.empty());
   // The leader rule is the list's order, not the names'.
-  CHECK(plan_launch(inputs(R"({"current_host":"algo-2","hosts":["algo-2","algo-1"]})", 1)).role == Role::Leader);
+  CHECK(plan_launch(inputs(R"({"current_host":"algo-2","hosts":["algo-2","algo-1"]})", 1)).role ==
+        Role::Leader);
 }
 
 TEST_CASE("sagemaker mpi: processes_per_host is checked", "[sagemaker]") {
@@ -188,10 +251,18 @@ TEST_CASE("sagemaker mpi: processes_per_host is checked", "[sagemaker]") {
   CHECK(parse_hyperparameters(nlohmann::json::object()).mpi_wait_seconds == 3600);
 }
 
-TEST_CASE("sagemaker mpi: hyperparameters reach every rank as the single-host path reads them", "[sagemaker]") {
+TEST_CASE("sagemaker mpi: hyperparameters reach every rank as the single-host path reads them",
+          "[sagemaker]") {
   const nlohmann::json sets[] = {
-      {{"factors", "16"}, {"iterations", "7"}, {"regularization", "0.1"}, {"alpha", "40"},
-       {"confidence", "log"}, {"epsilon", "0.3"}, {"solver", "cholesky"}, {"cg_steps", "5"}, {"seed", "7"}},
+      {{"factors", "16"},
+       {"iterations", "7"},
+       {"regularization", "0.1"},
+       {"alpha", "40"},
+       {"confidence", "log"},
+       {"epsilon", "0.3"},
+       {"solver", "cholesky"},
+       {"cg_steps", "5"},
+       {"seed", "7"}},
       // Decimals whose float sits near a rounding boundary, tiny and huge.
       {{"regularization", "1e-30"}, {"alpha", "3.4028235e38"}, {"epsilon", "16777217"}, {"threads", "3"}},
       nlohmann::json::object(),

@@ -40,8 +40,8 @@ void AlsConfig::validate() const {
           "unobserved-weight must be finite, > 0 and <= 1e6", show(unobserved_weight));
   require(std::isfinite(reg_exponent) && reg_exponent >= 0.0f && reg_exponent <= 2.0f,
           "reg-exponent must be between 0 and 2", show(reg_exponent));
-  require(std::isfinite(negative_weight) && negative_weight >= 0.0f, "negative-weight must be finite and >= 0",
-          show(negative_weight));
+  require(std::isfinite(negative_weight) && negative_weight >= 0.0f,
+          "negative-weight must be finite and >= 0", show(negative_weight));
   require(threads <= 4096, "threads must be <= 4096 (0 = all cores)", std::to_string(threads));
 }
 

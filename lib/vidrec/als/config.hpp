@@ -42,10 +42,10 @@ struct AlsConfig {
 
   // lambda_r for a row with n_r positive entries of n columns.
   double row_regularization(uint64_t n_r, uint64_t n) const {
-    return reg_exponent == 0.0f ? double(regularization)
-                                : double(regularization) *
-                                      std::pow(double(n_r) + double(unobserved_weight) * double(n),
-                                               double(reg_exponent));
+    return reg_exponent == 0.0f
+               ? double(regularization)
+               : double(regularization) *
+                     std::pow(double(n_r) + double(unobserved_weight) * double(n), double(reg_exponent));
   }
 
   void validate() const;

@@ -145,27 +145,34 @@ void fold_in_rank_order(Comm& comm, void* value, size_t bytes, Add&& add) {
   comm.bcast(value, bytes, last);
 }
 
-// gram(all columns of a side, ridge) from each rank's owned columns X.
-arma::fmat chain_gram(Comm& comm, const arma::fmat& X, uint32_t block, float ridge, unsigned threads) {
+// gram(all columns of a side, 0) from each rank's owned columns X.
+arma::fmat chain_gram(Comm& comm, const arma::fmat& X, uint32_t block, unsigned threads) {
   std::vector<arma::fmat> parts((X.n_cols + block - 1) / block);
   gram_parts(X, block, 0, parts, threads);  // before waiting for the predecessor
   arma::fmat G(X.n_rows, X.n_rows, arma::fill::zeros);
   fold_in_rank_order(comm, G.memptr(), G.n_elem * sizeof(float), [&] {
     for (const arma::fmat& p : parts) G += p;
   });
-  G.diag() += ridge;
+  return G;
+}
+
+// The system's Gram matrix of one half-sweep (solver.hpp finish_system_gram).
+arma::fmat system_gram(Comm& comm, const arma::fmat& X, uint32_t block, const AlsConfig& cfg) {
+  arma::fmat G = chain_gram(comm, X, block, cfg.threads);
+  finish_system_gram(G, cfg);
   return G;
 }
 
 // The training loss from the owned users X_u (with Y_u, their referenced
 // videos) and owned videos X_v.
 double chain_loss(Comm& comm, const Block& users, const arma::fmat& X_u, const arma::fmat& Y_u,
-                  const arma::fmat& X_v, uint32_t n_users, uint32_t n_videos, const AlsConfig& cfg) {
-  const arma::fmat G = chain_gram(comm, X_v, gram_block(n_videos), 0.0f, cfg.threads);
+                  const Block& videos, const arma::fmat& X_v, uint32_t n_users, uint32_t n_videos,
+                  const AlsConfig& cfg) {
+  const arma::fmat G = chain_gram(comm, X_v, gram_block(n_videos), cfg.threads);
   LossSums sums;
   fold_in_rank_order(comm, &sums, sizeof sums, [&] {
-    add_loss_rows(users.local, X_u, Y_u, G, cfg, sums);
-    add_item_norms(X_v, sums);
+    add_loss_rows(users.local, X_u, Y_u, G, cfg, sums, n_videos);
+    add_item_norms(videos.local, X_v, cfg, n_users, sums);
   });
   return finish_loss(sums, n_users, n_videos, cfg);
 }
@@ -282,11 +289,9 @@ DistributedResult train_als_distributed(Comm& comm, const CsrView& user_items, c
     result.user_cuts = user_cuts;
     for (uint32_t it = 1; it <= cfg.iterations; ++it) {
       const auto start = std::chrono::steady_clock::now();
-      solve_all_rows(users.local, Y_u,
-                     chain_gram(comm, X_v, gram_block(n_videos), cfg.regularization, cfg.threads), X_u, cfg);
+      solve_all_rows(users.local, Y_u, system_gram(comm, X_v, gram_block(n_videos), cfg), X_u, cfg, n_videos);
       exchange(comm, users_to_videos, X_u, Y_v, buffer);
-      solve_all_rows(videos.local, Y_v,
-                     chain_gram(comm, X_u, gram_block(n_users), cfg.regularization, cfg.threads), X_v, cfg);
+      solve_all_rows(videos.local, Y_v, system_gram(comm, X_u, gram_block(n_users), cfg), X_v, cfg, n_users);
       exchange(comm, videos_to_users, X_v, Y_u, buffer);  // for the next iteration and the loss
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       result.stats.iteration_seconds.push_back(seconds);
@@ -295,7 +300,7 @@ DistributedResult train_als_distributed(Comm& comm, const CsrView& user_items, c
       });
       double loss = std::numeric_limits<double>::quiet_NaN();
       if (cfg.compute_loss) {
-        loss = chain_loss(comm, users, X_u, Y_u, X_v, n_users, n_videos, cfg);
+        loss = chain_loss(comm, users, X_u, Y_u, videos, X_v, n_users, n_videos, cfg);
         result.stats.loss.push_back(loss);
       }
       if (progress && me == 0) progress(it, seconds, loss);

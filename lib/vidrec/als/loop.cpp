@@ -51,7 +51,7 @@ std::string divergence_message(uint32_t iteration, float max_weight, const AlsCo
 }
 
 AlsTrainResult train_als(const CsrView& user_items, const CsrView& item_users, const AlsConfig& cfg,
-                         const AlsProgress& progress) {
+                         const AlsProgress& progress, const AlsModelFactors* initial) {
   cfg.validate();
   if (item_users.rows != user_items.cols || item_users.cols != user_items.rows ||
       item_users.nnz() != user_items.nnz())
@@ -65,8 +65,16 @@ AlsTrainResult train_als(const CsrView& user_items, const CsrView& item_users, c
   auto& [users, items] = result.factors;
   users.set_size(cfg.factors, user_items.rows);
   items.set_size(cfg.factors, user_items.cols);
-  init_factors(users, cfg.seed, 0);
-  init_factors(items, cfg.seed, uint64_t(user_items.rows) * cfg.factors);
+  if (initial) {
+    if (initial->user_factors.n_rows != cfg.factors || initial->user_factors.n_cols != user_items.rows ||
+        initial->item_factors.n_rows != cfg.factors || initial->item_factors.n_cols != user_items.cols)
+      throw std::invalid_argument("train_als: the starting factors do not match the matrix and factor count");
+    users = initial->user_factors;
+    items = initial->item_factors;
+  } else {
+    init_factors(users, cfg.seed, 0);
+    init_factors(items, cfg.seed, uint64_t(user_items.rows) * cfg.factors);
+  }
 
   for (uint32_t it = 1; it <= cfg.iterations; ++it) {
     const auto start = std::chrono::steady_clock::now();
@@ -78,7 +86,7 @@ AlsTrainResult train_als(const CsrView& user_items, const CsrView& item_users, c
     if (!users.is_finite() || !items.is_finite()) throw InputError(divergence_message(it, max_weight, cfg));
     double loss = std::numeric_limits<double>::quiet_NaN();
     if (cfg.compute_loss) {
-      loss = training_loss(user_items, users, items, cfg);
+      loss = training_loss(user_items, item_users, users, items, cfg);
       result.stats.loss.push_back(loss);
     }
     if (progress) progress(it, seconds, loss);

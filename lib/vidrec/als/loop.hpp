@@ -49,11 +49,11 @@ void init_factors(arma::fmat& m, uint64_t seed, uint64_t first);
 void check_weights(const float* values, uint64_t count, uint64_t first_entry, float& max_weight);
 std::string divergence_message(uint32_t iteration, float max_weight, const AlsConfig& cfg);
 
-// `start`, when given, replaces the seeded initial factors (shapes must
+// `initial`, when given, replaces the seeded initial factors (shapes must
 // match, std::invalid_argument otherwise): continuing a model trained for i
 // iterations for j more gives exactly the model trained for i + j (tune's
 // successive halving, warm starts).
 AlsTrainResult train_als(const CsrView& user_items, const CsrView& item_users, const AlsConfig& cfg,
-                         const AlsProgress& progress = {}, const AlsModelFactors* start = nullptr);
+                         const AlsProgress& progress = {}, const AlsModelFactors* initial = nullptr);
 
 }  // namespace vidrec

@@ -81,52 +81,74 @@ VIDREC_KERNEL void accumulate(const float* G, uint32_t g_cols, const float* a, f
   }
 }
 
-// Observed entries (w > 0) of row r into s.cols / s.conf; returns their count.
-VIDREC_KERNEL uint32_t observed(const CsrView& m, uint32_t r, const AlsConfig& cfg, RowScratch& s) {
-  uint32_t k = 0;
+// The entries of row r that differ from an unobserved pair (see config.hpp):
+// their columns, c - alpha0 (s.extra) and c * p (s.target).
+struct RowEntries {
+  uint32_t k = 0;          // entries listed
+  uint32_t positives = 0;  // of which w > 0 (p = 1)
+  float ridge = 0.0f;      // lambda_r beyond the ridge already in G (reg_exponent > 0)
+};
+
+VIDREC_KERNEL RowEntries observed(const CsrView& m, uint32_t r, const AlsConfig& cfg, uint64_t other_rows,
+                                  RowScratch& s) {
+  RowEntries row;
+  const float a0 = cfg.unobserved_weight;
   for (uint64_t e = m.row_begin(r); e < m.row_end(r); ++e) {
     const float w = m.values[e];
-    if (!(w > 0.0f)) continue;
-    s.cols[k] = m.indices[e];
-    s.conf[k] = cfg.confidence_of(w);
-    ++k;
+    if (w > 0.0f) {
+      const float c = cfg.confidence_of(w);
+      s.extra[row.k] = c - a0;
+      s.target[row.k] = c;
+      ++row.positives;
+    } else if (w < 0.0f && cfg.negative_weight > 0.0f) {
+      s.extra[row.k] = cfg.negative_weight * (cfg.confidence_of(-w) - 1.0f);
+      s.target[row.k] = 0.0f;
+    } else {
+      continue;  // w = 0, NaN, or an ignored negative: an unobserved pair
+    }
+    s.cols[row.k++] = m.indices[e];
   }
-  return k;
+  if (cfg.reg_exponent != 0.0f) row.ridge = float(cfg.row_regularization(row.positives, other_rows));
+  return row;
 }
 
 // Conjugate gradient on A x = b with A = G + sum_j (c_j - 1) y_j y_j^T and
 // b = sum_j c_j y_j, G = YtY + lambda I; same steps and stopping rule as
 // implicit's least_squares_cg, without ever forming A.
-VIDREC_HOT void cg_rows(const CsrView& m, const float* Y, const float* G, const AlsConfig& cfg, float* X,
-                        uint32_t begin, uint32_t end, RowScratch& s) {
+VIDREC_HOT void cg_rows(const CsrView& m, const float* Y, const float* G, const AlsConfig& cfg,
+                        uint64_t other_rows, float* X, uint32_t begin, uint32_t end, RowScratch& s) {
   const uint32_t f = cfg.factors;
   float* r = s.work.data();
   float* p = r + f;
   float* Ap = p + f;
   const uint32_t* cols = s.cols.data();
-  const float* conf = s.conf.data();
+  const float* extra = s.extra.data();
+  const float* target = s.target.data();
   float* w = s.weights.data();
   for (uint32_t u = begin; u < end; ++u) {
     float* x = X + size_t(u) * f;
-    const uint32_t k = observed(m, u, cfg, s);
-    if (k == 0) {
+    const RowEntries row = observed(m, u, cfg, other_rows, s);
+    const uint32_t k = row.k;
+    if (row.positives == 0) {  // b = 0: the exact solution is 0
       std::fill(x, x + f, 0.0f);
       continue;
     }
     prefetch_row(m, u + 1, Y, f);
-    // r = b - A x = -G x + sum_j (c_j - (c_j - 1) y_j.x) y_j
+    // r = b - A x = -G x - ridge x + sum_j (c_j p_j - (c_j - alpha0) y_j.x) y_j
     for (uint32_t j = 0; j < k; ++j) {
       if (j + 8 < k)
         for (uint32_t i = 0; i < f; i += 16) __builtin_prefetch(Y + size_t(cols[j + 8]) * f + i);
-      w[j] = conf[j] - (conf[j] - 1.0f) * dot(Y + size_t(cols[j]) * f, x, f);
+      w[j] = target[j] - extra[j] * dot(Y + size_t(cols[j]) * f, x, f);
     }
     accumulate(G, f, x, -1.0f, Y, cols, w, k, r, f);
+    if (row.ridge != 0.0f) axpy(-row.ridge, x, r, f);
     std::copy(r, r + f, p);
     float rsold = dot(r, r, f);
     if (rsold < 1e-20f) continue;
     for (uint32_t step = 0; step < cfg.cg_steps; ++step) {
-      for (uint32_t j = 0; j < k; ++j) w[j] = (conf[j] - 1.0f) * dot(Y + size_t(cols[j]) * f, p, f);
+      for (uint32_t j = 0; j < k; ++j) w[j] = extra[j] * dot(Y + size_t(cols[j]) * f, p, f);
       accumulate(G, f, p, 1.0f, Y, cols, w, k, Ap, f);
+      if (row.ridge != 0.0f) axpy(row.ridge, p, Ap, f);
       const float alpha = rsold / dot(p, Ap, f);
       axpy(alpha, p, x, f);
       axpy(-alpha, Ap, r, f);
@@ -171,36 +193,39 @@ VIDREC_KERNEL void cholesky_solve(float* A, float* b, float* x, uint32_t f) {
 }
 
 VIDREC_HOT void cholesky_rows(const CsrView& m, const float* Y, const float* G, const AlsConfig& cfg,
-                              float* X, uint32_t begin, uint32_t end, RowScratch& s) {
+                              uint64_t other_rows, float* X, uint32_t begin, uint32_t end, RowScratch& s) {
   const uint32_t f = cfg.factors;
   float* A = s.work.data();
   float* b = A + size_t(f) * f;
   const uint32_t* cols = s.cols.data();
-  const float* conf = s.conf.data();
+  const float* extra = s.extra.data();
   float* w = s.weights.data();
   const float one = 1.0f;
   for (uint32_t u = begin; u < end; ++u) {
     float* x = X + size_t(u) * f;
-    const uint32_t k = observed(m, u, cfg, s);
-    if (k == 0) {
+    const RowEntries row = observed(m, u, cfg, other_rows, s);
+    const uint32_t k = row.k;
+    if (row.positives == 0) {  // b = 0: the exact solution is 0
       std::fill(x, x + f, 0.0f);
       continue;
     }
     prefetch_row(m, u + 1, Y, f);
-    // A[:, a] = G[:, a] + sum_j (c_j - 1) y_j[a] y_j, over chunks of entries
-    // small enough to stay in cache while every column a passes over them.
+    // A[:, a] = G[:, a] + sum_j (c_j - alpha0) y_j[a] y_j, over chunks of
+    // entries small enough to stay in cache while every column a passes over them.
     std::copy(G, G + size_t(f) * f, A);
+    if (row.ridge != 0.0f)
+      for (uint32_t a = 0; a < f; ++a) A[size_t(a) * f + a] += row.ridge;
     constexpr uint32_t kChunk = 128;
     for (uint32_t j0 = 0; j0 < k; j0 += kChunk) {
       const uint32_t n = std::min(kChunk, k - j0);
       for (uint32_t a = 0; a < f; ++a) {
-        for (uint32_t j = j0; j < j0 + n; ++j) w[j] = (conf[j] - 1.0f) * Y[size_t(cols[j]) * f + a];
+        for (uint32_t j = j0; j < j0 + n; ++j) w[j] = extra[j] * Y[size_t(cols[j]) * f + a];
         float* column = A + size_t(a) * f;
         accumulate(column, 1, &one, 1.0f, Y, cols + j0, w + j0, n, column, f);
       }
     }
-    // b = sum_j c_j y_j
-    accumulate(nullptr, 0, nullptr, 0.0f, Y, cols, conf, k, b, f);
+    // b = sum_j c_j p_j y_j
+    accumulate(nullptr, 0, nullptr, 0.0f, Y, cols, s.target.data(), k, b, f);
     cholesky_solve(A, b, x, f);
   }
 }
@@ -251,29 +276,31 @@ VIDREC_HOT void gram_add(const float* Y, uint32_t f, uint64_t first, uint64_t co
 
 struct LossPart {
   double loss = 0.0;        // sum over the rows of the weighted squared error + lambda|x|^2
-  double confidence = 0.0;  // sum of c over observed entries
-  uint64_t observed = 0;
+  double confidence = 0.0;  // sum of c over listed entries
+  uint64_t observed = 0;    // listed entries
 };
 
-// Per row u: x^T YtY x + sum_observed [(c - 1)(x.y)^2 - 2c (x.y) + c], which
-// equals sum over all columns of c (p - x.y)^2.
+// Per row u: alpha0 x^T YtY x + sum_listed [(c - alpha0)(x.y)^2 - 2cp (x.y)
+// + cp] (p in {0, 1}), which equals sum over all columns of c (p - x.y)^2.
 VIDREC_HOT void loss_rows(const CsrView& m, const float* Y, const float* G, const AlsConfig& cfg,
-                          const float* X, uint32_t begin, uint32_t end, RowScratch& s, LossPart& part) {
+                          uint64_t other_rows, const float* X, uint32_t begin, uint32_t end, RowScratch& s,
+                          LossPart& part) {
   const uint32_t f = cfg.factors;
   float* r = s.work.data();
   for (uint32_t u = begin; u < end; ++u) {
     const float* x = X + size_t(u) * f;
     accumulate(G, f, x, 1.0f, nullptr, nullptr, nullptr, 0, r, f);
-    double loss = double(dot(r, x, f)) + double(cfg.regularization) * dot(x, x, f);
-    const uint32_t k = observed(m, u, cfg, s);
-    for (uint32_t j = 0; j < k; ++j) {
+    const RowEntries row = observed(m, u, cfg, other_rows, s);
+    const double lambda = row.ridge != 0.0f ? double(row.ridge) : double(cfg.regularization);
+    double loss = double(cfg.unobserved_weight) * double(dot(r, x, f)) + lambda * dot(x, x, f);
+    for (uint32_t j = 0; j < row.k; ++j) {
       const double d = dot(Y + size_t(s.cols[j]) * f, x, f);
-      const double c = s.conf[j];
-      loss += (c - 1.0) * d * d - 2.0 * c * d + c;
-      part.confidence += c;
+      const double extra = s.extra[j], target = s.target[j];
+      loss += extra * d * d - 2.0 * target * d + target;
+      part.confidence += extra + double(cfg.unobserved_weight);
     }
     part.loss += loss;
-    part.observed += k;
+    part.observed += row.k;
   }
 }
 
@@ -296,7 +323,11 @@ constexpr uint64_t kRowGrain = 64;  // rows per parallel_for chunk
 }  // namespace
 
 RowScratch::RowScratch(uint32_t factors, uint64_t max_row_nnz)
-    : cols(max_row_nnz), conf(max_row_nnz), weights(max_row_nnz), work(size_t(factors) * (factors + 3)) {}
+    : cols(max_row_nnz),
+      extra(max_row_nnz),
+      target(max_row_nnz),
+      weights(max_row_nnz),
+      work(size_t(factors) * (factors + 3)) {}
 
 uint32_t gram_block(uint64_t n) {
   uint64_t block = 64;
@@ -342,37 +373,45 @@ arma::fmat gram(const arma::fmat& Y, float ridge, unsigned threads) {
   return G;
 }
 
+void finish_system_gram(arma::fmat& G, const AlsConfig& cfg) {
+  if (cfg.unobserved_weight != 1.0f) G *= cfg.unobserved_weight;
+  if (cfg.reg_exponent == 0.0f) G.diag() += cfg.regularization;
+}
+
 void solve_rows(const CsrView& m, const arma::fmat& Y, const arma::fmat& gram_reg, const AlsConfig& cfg,
-                arma::fmat& X, uint32_t begin, uint32_t end, RowScratch& scratch) {
+                arma::fmat& X, uint32_t begin, uint32_t end, RowScratch& scratch, uint64_t other_rows) {
   check_shapes(m, Y, X, cfg);
   if (begin > end || end > m.rows)
     throw std::invalid_argument("solve_rows: bad row range [" + std::to_string(begin) + ", " +
                                 std::to_string(end) + ") of " + std::to_string(m.rows));
+  if (other_rows == 0) other_rows = m.cols;
   if (cfg.solver == AlsConfig::Solver::CG)
-    cg_rows(m, Y.memptr(), gram_reg.memptr(), cfg, X.memptr(), begin, end, scratch);
+    cg_rows(m, Y.memptr(), gram_reg.memptr(), cfg, other_rows, X.memptr(), begin, end, scratch);
   else
-    cholesky_rows(m, Y.memptr(), gram_reg.memptr(), cfg, X.memptr(), begin, end, scratch);
+    cholesky_rows(m, Y.memptr(), gram_reg.memptr(), cfg, other_rows, X.memptr(), begin, end, scratch);
 }
 
 void solve_half_sweep(const CsrView& m, const arma::fmat& Y, arma::fmat& X, const AlsConfig& cfg) {
   check_shapes(m, Y, X, cfg);
-  solve_all_rows(m, Y, gram(Y, cfg.regularization, cfg.threads), X, cfg);
+  arma::fmat G = gram(Y, 0.0f, cfg.threads);
+  finish_system_gram(G, cfg);
+  solve_all_rows(m, Y, G, X, cfg);
 }
 
 void solve_all_rows(const CsrView& m, const arma::fmat& Y, const arma::fmat& G, arma::fmat& X,
-                    const AlsConfig& cfg) {
+                    const AlsConfig& cfg, uint64_t other_rows) {
   check_shapes(m, Y, X, cfg);
   std::vector<RowScratch> scratch(resolve_threads(cfg.threads), RowScratch(cfg.factors, max_row_nnz(m)));
   parallel_for(
       m.rows, cfg.threads,
       [&](uint64_t b, uint64_t e, unsigned id) {
-        solve_rows(m, Y, G, cfg, X, uint32_t(b), uint32_t(e), scratch[id]);
+        solve_rows(m, Y, G, cfg, X, uint32_t(b), uint32_t(e), scratch[id], other_rows);
       },
       kRowGrain);
 }
 
 void add_loss_rows(const CsrView& user_items, const arma::fmat& user_factors, const arma::fmat& item_factors,
-                   const arma::fmat& item_gram, const AlsConfig& cfg, LossSums& sums) {
+                   const arma::fmat& item_gram, const AlsConfig& cfg, LossSums& sums, uint64_t other_rows) {
   check_shapes(user_items, item_factors, user_factors, cfg);
   const CsrView& m = user_items;
   std::vector<RowScratch> scratch(resolve_threads(cfg.threads), RowScratch(cfg.factors, max_row_nnz(m)));
@@ -381,8 +420,8 @@ void add_loss_rows(const CsrView& user_items, const arma::fmat& user_factors, co
   parallel_for(
       m.rows, cfg.threads,
       [&](uint64_t b, uint64_t e, unsigned id) {
-        loss_rows(m, item_factors.memptr(), item_gram.memptr(), cfg, user_factors.memptr(), uint32_t(b),
-                  uint32_t(e), scratch[id], parts[b / kRowGrain]);
+        loss_rows(m, item_factors.memptr(), item_gram.memptr(), cfg, other_rows ? other_rows : m.cols,
+                  user_factors.memptr(), uint32_t(b), uint32_t(e), scratch[id], parts[b / kRowGrain]);
       },
       kRowGrain);
   for (const auto& p : parts) {
@@ -392,21 +431,34 @@ void add_loss_rows(const CsrView& user_items, const arma::fmat& user_factors, co
   }
 }
 
-void add_item_norms(const arma::fmat& item_factors, LossSums& sums) {
-  for (const float v : item_factors) sums.item_norm += double(v) * v;
+void add_item_norms(const CsrView& item_users, const arma::fmat& item_factors, const AlsConfig& cfg,
+                    uint64_t users, LossSums& sums) {
+  if (cfg.reg_exponent == 0.0f) {
+    for (const float v : item_factors) sums.item_norm += double(v) * v;
+    return;
+  }
+  for (uint32_t i = 0; i < item_factors.n_cols; ++i) {
+    uint64_t positives = 0;
+    for (uint64_t e = item_users.row_begin(i); e < item_users.row_end(i); ++e)
+      positives += item_users.values[e] > 0.0f;
+    double norm = 0.0;
+    for (const float v : item_factors.col(i)) norm += double(v) * v;
+    sums.item_reg += cfg.row_regularization(positives, users) * norm;
+  }
 }
 
 double finish_loss(const LossSums& sums, uint64_t users, uint64_t videos, const AlsConfig& cfg) {
-  const double loss = sums.loss + double(cfg.regularization) * sums.item_norm;
-  const double weight = sums.confidence + double(users) * double(videos) - double(sums.observed);
+  const double loss = sums.loss + double(cfg.regularization) * sums.item_norm + sums.item_reg;
+  const double weight = sums.confidence + double(cfg.unobserved_weight) *
+                                              (double(users) * double(videos) - double(sums.observed));
   return weight > 0.0 ? loss / weight : 0.0;
 }
 
-double training_loss(const CsrView& user_items, const arma::fmat& user_factors,
+double training_loss(const CsrView& user_items, const CsrView& item_users, const arma::fmat& user_factors,
                      const arma::fmat& item_factors, const AlsConfig& cfg) {
   LossSums sums;
   add_loss_rows(user_items, user_factors, item_factors, gram(item_factors, 0.0f, cfg.threads), cfg, sums);
-  add_item_norms(item_factors, sums);
+  add_item_norms(item_users, item_factors, cfg, user_items.rows, sums);
   return finish_loss(sums, user_items.rows, user_items.cols, cfg);
 }
 

@@ -25,27 +25,65 @@ double decimal(float v) {
   return std::strtod(std::string(buf, r.ptr).c_str(), nullptr);
 }
 
-nlohmann::json config_json(const AlsConfig& c) {
-  return {{"factors", c.factors},
-          {"iterations", c.iterations},
-          {"regularization", decimal(c.regularization)},
-          {"alpha", decimal(c.alpha)},
-          {"confidence", c.confidence == AlsConfig::Confidence::Linear ? "linear" : "log"},
-          {"epsilon", decimal(c.epsilon)},
-          {"solver", c.solver == AlsConfig::Solver::CG ? "cg" : "cholesky"},
-          {"cg_steps", c.cg_steps},
-          {"threads", resolve_threads(c.threads)},
-          {"seed", c.seed}};
+}  // namespace
+
+nlohmann::json hyperparameters_json(const AlsConfig& c, const Weighting& w) {
+  nlohmann::json h{{"factors", c.factors},
+                   {"iterations", c.iterations},
+                   {"regularization", decimal(c.regularization)},
+                   {"alpha", decimal(c.alpha)},
+                   {"confidence", c.confidence == AlsConfig::Confidence::Linear ? "linear" : "log"},
+                   {"epsilon", decimal(c.epsilon)},
+                   {"solver", c.solver == AlsConfig::Solver::CG ? "cg" : "cholesky"},
+                   {"cg_steps", c.cg_steps},
+                   {"threads", resolve_threads(c.threads)},
+                   {"seed", c.seed},
+                   {"unobserved_weight", decimal(c.unobserved_weight)},
+                   {"reg_exponent", decimal(c.reg_exponent)},
+                   {"negative_weight", decimal(c.negative_weight)}};
+  h["weighting"] = w.to_json();
+  return h;
 }
+
+void read_hyperparameters(const nlohmann::json& h, AlsConfig& c, Weighting& w) {
+  c.factors = h.value("factors", c.factors);
+  c.iterations = h.value("iterations", c.iterations);
+  c.regularization = h.value("regularization", c.regularization);
+  c.alpha = h.value("alpha", c.alpha);
+  c.confidence = h.value("confidence", std::string("linear")) == "log" ? AlsConfig::Confidence::Log
+                                                                       : AlsConfig::Confidence::Linear;
+  c.epsilon = h.value("epsilon", c.epsilon);
+  c.solver = h.value("solver", std::string("cg")) == "cholesky" ? AlsConfig::Solver::Cholesky
+                                                                : AlsConfig::Solver::CG;
+  c.cg_steps = h.value("cg_steps", c.cg_steps);
+  c.seed = h.value("seed", c.seed);
+  c.unobserved_weight = h.value("unobserved_weight", c.unobserved_weight);
+  c.reg_exponent = h.value("reg_exponent", c.reg_exponent);
+  c.negative_weight = h.value("negative_weight", c.negative_weight);
+  if (h.contains("weighting")) {
+    const nlohmann::json& j = h["weighting"];
+    w.scheme = parse_scheme(j.value("scheme", std::string("none")));
+    w.k1 = j.value("k1", w.k1);
+    w.b = j.value("b", w.b);
+    w.half_life = j.value("half_life_seconds", w.half_life);
+    if (j.contains("now")) w.now = j["now"].get<int64_t>();
+  }
+}
+
+namespace {
 
 // Writes the model: md holds the factors; its meta is filled here.
 void write_trained(const Dataset& ds, const TrainConfig& cfg, const AlsConfig& als, const TrainStats& stats,
-                   ModelData md, int ranks) {
+                   ModelData md, int ranks, const WeightingStats* weighting) {
   md.factors = als.factors;
   nlohmann::json training{{"iteration_seconds", stats.iteration_seconds}, {"loss", stats.loss}};
   if (ranks > 1) training["ranks"] = ranks;
+  nlohmann::json hyper = hyperparameters_json(als, cfg.weighting);
+  if (weighting)  // what fold-in needs to weight a history the same way
+    hyper["weighting"]["stats"] = {
+        {"users", weighting->users}, {"avg_len", weighting->avg_len}, {"now", weighting->now}};
   md.meta = {{"tool", "vidrec " VIDREC_VERSION},
-             {"hyperparameters", config_json(als)},
+             {"hyperparameters", hyper},
              {"dataset",
               {{"path", cfg.dataset},
                {"content_checksum", hex64(ds.content_checksum())},
@@ -104,6 +142,9 @@ TrainReport run_train_distributed(Comm& comm, const TrainConfig& cfg,
   std::optional<OutputLock> lock;
   run_collectively(comm, [&] {
     als.validate();
+    if (cfg.weighting.active())
+      throw ConfigError(
+          "--weighting and --half-life need the whole matrix on one process: not supported under mpirun yet");
     check_output(cfg);
     if (primary) claim_output(cfg, lock);
   });
@@ -139,7 +180,7 @@ TrainReport run_train_distributed(Comm& comm, const TrainConfig& cfg,
         users.fill(first, count, out);
       };
       md.video_factors = result.item_factors.memptr();
-      write_trained(ds, cfg, als, result.stats, md, comm.size());
+      write_trained(ds, cfg, als, result.stats, md, comm.size(), nullptr);
     } catch (...) {
       users.drain();  // the other ranks are still sending
       throw;
@@ -156,20 +197,25 @@ TrainReport run_train(const TrainConfig& cfg) {
   const auto start = std::chrono::steady_clock::now();
   if (const std::unique_ptr<Comm> comm = launched_comm()) return run_train_distributed(*comm, cfg, start);
   cfg.als.validate();
+  cfg.weighting.validate();
   check_output(cfg);
   std::optional<OutputLock> lock;
   claim_output(cfg, lock);
   const Dataset ds = open_dataset(cfg, Dataset::Verify::Full);
   TrainReport rep = report_of(ds);
 
+  std::optional<WeightedMatrix> weighted;
+  if (cfg.weighting.active())
+    weighted = apply_weighting(ds.user_items(), ds.item_users(), ds.last_ts(), cfg.weighting);
   Progress progress("train", cfg.als.iterations, cfg.progress);
-  const AlsTrainResult result =
-      train_als(ds.user_items(), ds.item_users(), cfg.als, progress_printer(progress, cfg.als.iterations));
+  const AlsTrainResult result = train_als(weighted ? weighted->user_items : ds.user_items(),
+                                          weighted ? weighted->item_users : ds.item_users(), cfg.als,
+                                          progress_printer(progress, cfg.als.iterations));
   rep.stats = result.stats;
   ModelData md;
   md.user_factors = result.factors.user_factors.memptr();
   md.video_factors = result.factors.item_factors.memptr();
-  write_trained(ds, cfg, cfg.als, result.stats, md, 1);
+  write_trained(ds, cfg, cfg.als, result.stats, md, 1, weighted ? &weighted->stats : nullptr);
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   progress.finish("");
   return rep;

@@ -39,9 +39,9 @@ struct TrainReport {
   uint32_t users = 0, videos = 0;
   uint64_t pairs = 0;
   TrainStats stats;
-  double seconds = 0;  // wall time of the whole stage
-  int ranks = 1;         // processes of the job (mpirun -np)
-  bool primary = true;   // rank 0: the one that writes the model and reports
+  double seconds = 0;   // wall time of the whole stage
+  int ranks = 1;        // processes of the job (mpirun -np)
+  bool primary = true;  // rank 0: the one that writes the model and reports
 };
 
 TrainReport run_train(const TrainConfig& cfg);

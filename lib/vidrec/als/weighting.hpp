@@ -36,8 +36,8 @@ struct Weighting {
   enum class Scheme { None, Bm25, TfIdf };
   Scheme scheme = Scheme::None;
   float k1 = 100.0f, b = 0.8f;
-  double half_life = 0;         // seconds; 0 = no decay
-  std::optional<int64_t> now;   // reference time of the decay; unset = newest event
+  double half_life = 0;        // seconds; 0 = no decay
+  std::optional<int64_t> now;  // reference time of the decay; unset = newest event
   bool active() const { return scheme != Scheme::None || half_life > 0; }
   void validate() const;
   nlohmann::json to_json() const;  // {"scheme":"bm25","k1":100,"b":0.8,"half_life":"30d",...}
@@ -57,7 +57,7 @@ struct WeightingStats {
 
 struct WeightedMatrix {
   std::vector<float> user_values, item_values;  // same order as the input CSRs
-  CsrView user_items, item_users;                // the input structure with these values
+  CsrView user_items, item_users;               // the input structure with these values
   WeightingStats stats;
 };
 

@@ -11,9 +11,9 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
-#include <nlohmann/json.hpp>
 
 #include "vidrec/base/errors.hpp"
 #include "vidrec/ingest/prepare.hpp"
@@ -138,7 +138,8 @@ LaunchInputs launch_inputs(const fs::path& root, const SageMakerHyperparameters&
   LaunchInputs in;
   const fs::path rc_path = root / "input" / "config" / "resourceconfig.json";
   std::error_code ec;
-  if (fs::exists(rc_path, ec)) in.resources = parse_resource_config(read_small_file(rc_path), rc_path.string());
+  if (fs::exists(rc_path, ec))
+    in.resources = parse_resource_config(read_small_file(rc_path), rc_path.string());
   in.processes_per_host = hp.processes_per_host;
   in.als = hp.als;
   in.progress = progress;
@@ -227,6 +228,20 @@ SageMakerHyperparameters parse_hyperparameters(const nlohmann::json& h) {
                                                                     : AlsConfig::Solver::CG;
     else if (key == "cg_steps")
       als.cg_steps = count<uint32_t>(key, v);
+    else if (key == "unobserved_weight")
+      als.unobserved_weight = number<float>(key, v);
+    else if (key == "reg_exponent")
+      als.reg_exponent = number<float>(key, v);
+    else if (key == "negative_weight")
+      als.negative_weight = number<float>(key, v);
+    else if (key == "weighting")
+      out.weighting.scheme = parse_scheme(choice(key, v, {"none", "bm25", "tfidf"}));
+    else if (key == "bm25_k1")
+      out.weighting.k1 = number<float>(key, v);
+    else if (key == "bm25_b")
+      out.weighting.b = number<float>(key, v);
+    else if (key == "half_life")
+      out.weighting.half_life = parse_duration(v.is_string() ? v.get<std::string>() : v.dump());
     else if (key == "threads")
       als.threads = count<unsigned>(key, v);
     else if (key == "seed")
@@ -262,8 +277,13 @@ SageMakerTrainReport sagemaker_train(const std::string& root, bool progress) {
     hp = parse_hyperparameters(h);
   }
   hp.als.validate();  // before any data is read
+  hp.weighting.validate();
   SageMakerTrainReport rep;
   rep.plan = plan_launch(launch_inputs(r, hp, progress));
+  if (rep.plan.role != LaunchPlan::Role::Single && hp.weighting.active())
+    throw ConfigError(
+        "weighting and half_life need the whole matrix on one process: not supported with "
+        "several instances or processes_per_host > 1 yet");
   PrepareConfig prep = hp.prepare;
   prep.progress = progress;
   prep.inputs = rep.inputs = training_files(r / "input" / "data");
@@ -291,6 +311,7 @@ SageMakerTrainReport sagemaker_train(const std::string& root, bool progress) {
   }
   TrainConfig train;
   train.als = hp.als;
+  train.weighting = hp.weighting;
   train.progress = progress;
   train.dataset = prep.output;
   train.output = rep.model_path;

@@ -6,7 +6,9 @@
 // - Train: hyperparameters from ROOT/input/config/hyperparameters.json, an
 //   object whose values are strings (numbers are accepted too); keys are the
 //   `train` options (factors, iterations, regularization, alpha, confidence,
-//   epsilon, solver, cg_steps, threads, seed) and the `prepare` thresholds
+//   epsilon, solver, cg_steps, threads, seed, unobserved_weight,
+//   reg_exponent, negative_weight, weighting, bm25_k1, bm25_b, half_life
+//   (one process only)) and the `prepare` thresholds
 //   (min_user_events, min_video_events, max_reject_rate), and the
 //   multi-instance settings (processes_per_host, mpi_wait_seconds). Keys
 //   starting with "sagemaker_" are SageMaker's own and ignored; any other
@@ -47,6 +49,7 @@ std::string sagemaker_root(const std::string& flag);
 // naming the key); AlsConfig::validate and plan_launch check the rest.
 struct SageMakerHyperparameters {
   AlsConfig als;
+  Weighting weighting;
   PrepareConfig prepare;  // the thresholds only
   unsigned processes_per_host = 1;
   unsigned mpi_wait_seconds = 3600;  // leader: for every worker's ssh; worker: for the job

@@ -109,7 +109,8 @@ bool orted_running() {
 
 void start_sshd(const std::string& sshd) {
   const int st = run_process({sshd}, Stdout::Inherit, Stderr::Inherit, nullptr);
-  if (st != 0) throw IoError(sshd + ": exited with status " + std::to_string(st) + " (ssh between hosts needs it)");
+  if (st != 0)
+    throw IoError(sshd + ": exited with status " + std::to_string(st) + " (ssh between hosts needs it)");
 }
 
 void wait_for_ssh(const std::vector<std::string>& hosts, const std::string& ssh, unsigned seconds) {

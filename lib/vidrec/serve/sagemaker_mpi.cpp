@@ -59,6 +59,12 @@ std::vector<std::string> train_arguments(const LaunchInputs& in, unsigned thread
       std::to_string(threads),
       "--seed",
       std::to_string(a.seed),
+      "--unobserved-weight",
+      exact(a.unobserved_weight),
+      "--reg-exponent",
+      exact(a.reg_exponent),
+      "--negative-weight",
+      exact(a.negative_weight),
   };
   if (a.compute_loss) argv.push_back("--loss");
   if (!in.progress) argv.push_back("-q");

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "vidrec/als/config.hpp"
+#include "vidrec/als/train.hpp"
 #include "vidrec/dataset/dataset.hpp"
 #include "vidrec/model/model.hpp"
 #include "vidrec/recommend/scoring.hpp"
@@ -43,7 +44,9 @@ class ServingModel {
   std::optional<uint32_t> find_user(std::string_view id) const { return user_index_.find(id); }
   std::optional<uint32_t> find_video(std::string_view id) const { return video_index_.find(id); }
   // Top k for a user described only by (video index ascending, weight)
-  // pairs; empty when none of the weights is positive. Solved in double:
+  // pairs, weighted and solved as training did (the model's
+  // hyperparameters: alpha0, lambda_u, negative weight, BM25/TF-IDF); empty
+  // when none of the weights is positive. Solved in double:
   // exact (to the ranking) for weights up to requests.hpp's kMaxHistoryValue
   // and beyond. Throws std::runtime_error if the system is singular.
   std::vector<Scored> fold_in(const std::vector<uint32_t>& videos, const std::vector<double>& weights,
@@ -54,6 +57,8 @@ class ServingModel {
  private:
   explicit ServingModel(Model m);
   Model model_;
+  Weighting weighting_;
+  WeightingStats weighting_stats_;
   AlsConfig als_;
   arma::mat gram_;  // Y Y^T + lambda I, double (fold-in)
   NormOrderedPanel ranked_;
