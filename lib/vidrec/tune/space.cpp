@@ -41,7 +41,7 @@ const Def kDefs[kParams] = {
     {"reg-exponent", Kind::Real, 0, 2, false, false, "between 0 and 2"},
     {"negative-weight", Kind::Real, 0, kInf, false, true, "finite and >= 0"},
     {"weighting", Kind::Category, 0, 2, false, false, "none, bm25 or tfidf"},
-    {"bm25-k1", Kind::Real, 0, kInf, false, true, "finite and >= 0"},
+    {"bm25-k1", Kind::Real, 0, kInf, true, true, "finite and > 0"},
     {"bm25-b", Kind::Real, 0, 1, false, false, "between 0 and 1"},
     {"half-life", Kind::Duration, 0, kInf, false, true, "a duration >= 0 (seconds, or e.g. \"30d\")"},
 };

@@ -181,6 +181,15 @@ TuneReport run_tune(const TuneConfig& cfg) {
   train.als.threads = cfg.threads;
   train.weighting = best.weighting;
   train.progress = cfg.progress;
+  train.tune = {
+      {"metric", rep.metric},
+      {"value", rep.value},
+      {"trial", rep.best_trial},
+      {"trials", rep.trials},
+      {"evaluations", rep.evaluations},
+      {"seed", cfg.seed},
+      {"validation",
+       {{"by", cfg.by == SplitConfig::By::Time ? "time" : "random"}, {"fraction", cfg.validation_fraction}}}};
   model_lock.reset();  // run_train takes it again
   rep.train = run_train(train);
   return rep;
