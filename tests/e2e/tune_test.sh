@@ -49,7 +49,7 @@ expect_eq "$(ls "$WORK" | grep -c '^x\.vrm\(\.toml\)\?$')" "0" "failed runs writ
 # A normal run: one JSON line per evaluation on stdout, a summary on stderr.
 expect_exit 0 "tune" -- tune -o "$WORK/m.vrm" --threads 1
 cp "$WORK/out" "$WORK/lines1"
-expect_eq "$(wc -l <"$WORK/lines1")" "10" "6 trials over rungs 2, 4, 8: 10 evaluations"
+expect_eq "$(wc -l <"$WORK/lines1")" "25" "6 trials over rungs 2, 4, 8: 10 evaluations, then 5 x 3 to check"
 expect_contains "$WORK/err" "tune: best ndcg@10" "summary"
 expect_contains "$WORK/err" "settings -> $WORK/m.vrm.toml" "settings path in the summary"
 if command -v python3 >/dev/null; then
@@ -57,14 +57,14 @@ if command -v python3 >/dev/null; then
 import json, sys
 for line in open(sys.argv[1]):
     j = json.loads(line)
-    assert set(j) >= {"trial", "rung", "iterations", "parameters", "metric", "value", "seconds"}, j
+    assert set(j) >= {"trial", "rung", "iterations", "seed", "parameters", "metric", "value", "seconds"}, j
     assert j["metric"] == "ndcg@10" and j["iterations"] in (2, 4, 8), j
     assert j["parameters"]["factors"] in (8, 16) and j["parameters"]["iterations"] == j["iterations"], j
     assert j["value"] is None or 0 <= j["value"] <= 1, j
 ' "$WORK/lines1"; then pass; else fail "trial lines are not the JSON described"; fi
 else
-  expect_eq "$(grep -c '^{"trial":[0-9]*,"rung":[0-9],"iterations":[0-9]*,"parameters":{.*},"metric":"ndcg@10","value":' "$WORK/lines1")" \
-    "10" "trial lines"
+  expect_eq "$(grep -c '^{"trial":[0-9]*,"rung":[0-9],"iterations":[0-9]*,"seed":[0-9]*,"parameters":{.*},"metric":"ndcg@10","value":' "$WORK/lines1")" \
+    "25" "trial lines"
 fi
 expect_eq "$(ls -A "$WORK/tmp")" "" "the temporary directory is removed"
 

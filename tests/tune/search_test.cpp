@@ -165,12 +165,14 @@ TEST_CASE("Hyperband brackets and what a rung keeps", "[tune]") {
   CHECK(promote({{7, 1, 0.2}}) == std::vector<uint32_t>{7});
   CHECK(promote({{1, 0, nan}, {2, 0, 0.1}, {3, 0, nan}, {4, 0, nan}}) == std::vector<uint32_t>{2});
   CHECK(promote({{1, 0, nan}, {2, 0, nan}}).empty());
-  // The best overall: ties to the lower trial, then the lower rung.
-  const auto best = best_of({{3, 0, 0.4}, {2, 1, 0.4}, {2, 0, 0.4}, {5, 2, nan}});
-  REQUIRE(best);
-  CHECK(best->trial == 2);
-  CHECK(best->rung == 0);
-  CHECK(!best_of({{1, 0, nan}}));
+  // Each trial's best, best first: ties to the lower trial, a trial's to its lower rung.
+  const std::vector<Evaluation> ranked =
+      ranked_trials({{3, 0, 0.4}, {2, 1, 0.4}, {2, 0, 0.4}, {5, 2, nan}, {3, 1, 0.2}});
+  REQUIRE(ranked.size() == 2);
+  CHECK(ranked[0].trial == 2);
+  CHECK(ranked[0].rung == 0);
+  CHECK(ranked[1].trial == 3);
+  CHECK(ranked_trials({{1, 0, nan}}).empty());
 }
 
 TEST_CASE("successive halving keeps the better half and continues it from its rung", "[tune]") {
@@ -319,4 +321,61 @@ TEST_CASE("metric names", "[tune]") {
   CHECK(parse_metric("auc").of(m) == 0.75);
   for (const char* bad : {"ndcg", "ndcg@0", "ndcg@x", "ndcg@10x", "mrr@10", "auc@10", ""})
     CHECK_THROWS_WITH(parse_metric(bad), Catch::Contains("metric must be"));
+}
+
+TEST_CASE("the final check: the best mean over seeds, not the luckiest value", "[tune]") {
+  const double nan = std::nan("");
+  // Trial 4 is at rung 1 best, trial 1 at rung 0; 6 trials, 3 candidates.
+  const std::vector<Evaluation> history = {{0, 0, 0.50}, {1, 0, 0.90}, {2, 0, 0.10}, {3, 0, 0.70},
+                                           {4, 0, 0.60}, {5, 0, 0.20}, {4, 1, 0.80}, {1, 1, 0.85}};
+  // Replica r of trial t scores again[t][r - 1].
+  std::map<uint32_t, std::vector<double>> again = {{1, {0.60, 0.60}}, {4, {0.80, 0.79}}, {3, {0.70, nan}}};
+  std::vector<Job> ran;
+  auto run = [&](const std::vector<Job>& jobs) {
+    std::vector<std::optional<double>> out;
+    for (const Job& j : jobs) {
+      ran.push_back(j);
+      out.push_back(again.at(j.trial)[j.replica - 1]);
+    }
+    return out;
+  };
+  const std::optional<Choice> c = final_check(history, 3, 2, run);
+  REQUIRE(c);
+  // Means: trial 1 (0.9 + 0.6 + 0.6) / 3 = 0.7, trial 4 (0.8 + 0.8 + 0.79) / 3 = 0.7967,
+  // trial 3 failed once: out.
+  CHECK(c->trial == 4);
+  CHECK(c->rung == 1);
+  CHECK(c->mean == Approx(2.39 / 3));
+  CHECK(c->replicas == 2);
+  REQUIRE(ran.size() == 6);  // candidates in rank order, one round per replica, from the start
+  const std::vector<std::pair<uint32_t, uint32_t>> want = {{1, 0}, {4, 1}, {3, 0}, {1, 0}, {4, 1}, {3, 0}};
+  for (size_t i = 0; i < ran.size(); ++i) {
+    CHECK(ran[i].trial == want[i].first);
+    CHECK(ran[i].rung == want[i].second);
+    CHECK(ran[i].from_rung == -1);
+    CHECK(ran[i].replica == (i < 3 ? 1u : 2u));
+  }
+  CHECK(c->checks.size() == 6);
+
+  // A round cut short does not count: with one round, trial 1 (0.75) loses
+  // to trial 4 (0.8) all the same; with none, the search's best stands.
+  size_t answers = 4;
+  auto budget = [&](const std::vector<Job>& jobs) {
+    std::vector<std::optional<double>> out(jobs.size());
+    for (size_t i = 0; i < jobs.size() && answers > 0; ++i, --answers)
+      out[i] = again.at(jobs[i].trial)[jobs[i].replica - 1];
+    return out;
+  };
+  const std::optional<Choice> one = final_check(history, 3, 2, budget);
+  REQUIRE(one);
+  CHECK(one->replicas == 1);
+  CHECK(one->trial == 4);
+  CHECK(one->checks.size() == 4);
+  answers = 0;
+  const std::optional<Choice> none = final_check(history, 3, 2, budget);
+  REQUIRE(none);
+  CHECK(none->replicas == 0);
+  CHECK(none->trial == 1);
+  CHECK(none->mean == 0.9);
+  CHECK(!final_check({{0, 0, nan}}, 3, 2, run));
 }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <map>
 #include <set>
 
 #include "test_util.hpp"
@@ -80,7 +81,7 @@ TEST_CASE("tune is deterministic: same seed, any thread count, same trials and m
   std::vector<nlohmann::ordered_json> one, two, other;
   const TuneReport a = run_tune(f.config("a", 1, &one));
   const TuneReport b = run_tune(f.config("b", 2, &two));
-  REQUIRE(one.size() == 10);  // 4 + 2 + 1 evaluations, then 2 + 1
+  REQUIRE(one.size() == 25);  // 4 + 2 + 1 evaluations, then 2 + 1, then 5 trials x 3 seeds
   CHECK(one == two);
   CHECK(a.parameters == b.parameters);
   CHECK(a.value == b.value);
@@ -154,10 +155,24 @@ TEST_CASE("the final model: trained on all the data with the chosen settings", "
   Fixture f;
   std::vector<nlohmann::ordered_json> lines;
   const TuneReport rep = run_tune(f.config("m", 1, &lines));
-  // The best line is the report's.
-  double best = -1;
-  for (const auto& l : lines) best = std::max(best, l["value"].is_null() ? -1.0 : l["value"].get<double>());
-  CHECK(rep.value == best);
+  // The chosen trial has the best mean over its 4 seeds of the 5 checked.
+  std::map<uint32_t, std::pair<uint32_t, double>> checked;  // trial -> (iterations, sum of the check)
+  for (const auto& l : lines)
+    if (l["seed"] != 42) {
+      checked[l["trial"].get<uint32_t>()].first = l["iterations"].get<uint32_t>();
+      checked[l["trial"].get<uint32_t>()].second += l["value"].get<double>();
+    }
+  REQUIRE(checked.size() == 5);
+  CHECK(lines.size() == 10 + 15);
+  std::map<uint32_t, double> mean;
+  for (const auto& [trial, c] : checked)
+    for (const auto& l : lines)
+      if (l["seed"] == 42 && l["trial"] == trial && l["iterations"] == c.first)
+        mean[trial] = (c.second + l["value"].get<double>()) / 4;
+  REQUIRE(mean.size() == 5);
+  for (const auto& [trial, m] : mean) CHECK((m < rep.value || (m == rep.value && trial >= rep.best_trial)));
+  CHECK(rep.value == Approx(mean.at(rep.best_trial)));
+  CHECK(rep.seeds == 4);
   CHECK(rep.trials == 6);
   CHECK(rep.evaluations == lines.size());
   const Model m = Model::open(f.out.file("m.vrm"));

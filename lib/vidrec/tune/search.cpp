@@ -43,29 +43,26 @@ std::vector<uint32_t> promote(const std::vector<Evaluation>& rung) {
   return kept;
 }
 
-std::optional<Evaluation> best_of(const std::vector<Evaluation>& evaluations) {
-  std::optional<Evaluation> best;
-  for (const Evaluation& e : evaluations)
-    if (!std::isnan(e.value) && (!best || better(e, *best) ||
-                                 (e.trial == best->trial && e.value == best->value && e.rung < best->rung)))
-      best = e;
-  return best;
-}
-
-const Point& Proposer::propose(uint32_t trial, const std::vector<Evaluation>& history) {
-  if (trial != points_.size()) throw std::logic_error("Proposer: trials out of order");
-  // Each trial's best evaluation, then the best trials.
+std::vector<Evaluation> ranked_trials(const std::vector<Evaluation>& history) {
   std::map<uint32_t, Evaluation> best;
   for (const Evaluation& e : history) {
     if (std::isnan(e.value)) continue;
     auto [it, fresh] = best.emplace(e.trial, e);
-    if (!fresh && e.value > it->second.value) it->second = e;
+    if (!fresh && (e.value > it->second.value || (e.value == it->second.value && e.rung < it->second.rung)))
+      it->second = e;
   }
+  std::vector<Evaluation> ranked;
+  for (const auto& [trial, e] : best) ranked.push_back(e);
+  std::sort(ranked.begin(), ranked.end(), better);
+  return ranked;
+}
+
+const Point& Proposer::propose(uint32_t trial, const std::vector<Evaluation>& history) {
+  if (trial != points_.size()) throw std::logic_error("Proposer: trials out of order");
   Point u;
-  if (trial >= round_size_ && trial % 2 == 1 && !best.empty()) {
-    std::vector<Evaluation> top;
-    for (const auto& [id, e] : best) top.push_back(e);
-    std::sort(top.begin(), top.end(), better);
+  const std::vector<Evaluation> top =
+      trial >= round_size_ && trial % 2 == 1 ? ranked_trials(history) : std::vector<Evaluation>{};
+  if (!top.empty()) {
     const Point& parent = points_[top[rng_.below(std::min(kParents, top.size()))].trial];
     for (size_t i = 0; i < kParams; ++i) {
       double x = parent[i] + kStep * (rng_.uniform() + rng_.uniform() - 1);
@@ -114,6 +111,45 @@ std::vector<Evaluation> run_search(uint32_t rungs, uint64_t max_trials, const Pr
       }
     }
   }
+}
+
+std::optional<Choice> final_check(const std::vector<Evaluation>& history, uint32_t candidates,
+                                  uint32_t replicas, const RunJobsFn& run_jobs) {
+  std::vector<Evaluation> top = ranked_trials(history);
+  if (top.empty()) return std::nullopt;
+  top.resize(std::min<size_t>(top.size(), candidates));
+
+  Choice choice;
+  std::vector<double> sums;
+  for (const Evaluation& e : top) sums.push_back(e.value);
+  for (uint32_t r = 1; r <= replicas; ++r) {
+    std::vector<Job> jobs;
+    for (const Evaluation& e : top) jobs.push_back({e.trial, -1, e.rung, r});
+    const std::vector<std::optional<double>> values = run_jobs(jobs);
+    bool complete = true;
+    for (size_t i = 0; i < top.size(); ++i) {
+      if (!values[i]) {
+        complete = false;
+        continue;
+      }
+      choice.checks.push_back({top[i].trial, top[i].rung, *values[i]});
+    }
+    if (!complete) break;
+    for (size_t i = 0; i < top.size(); ++i) sums[i] += *values[i];  // NaN stays NaN: out
+    choice.replicas = r;
+  }
+  std::vector<Evaluation> means;
+  for (size_t i = 0; i < top.size(); ++i)
+    means.push_back({top[i].trial, top[i].rung, sums[i] / (choice.replicas + 1)});
+  Evaluation pick = *std::min_element(means.begin(), means.end(), better);
+  if (std::isnan(pick.value)) {  // every candidate failed with some seed: the search's best stands
+    pick = top[0];
+    choice.replicas = 0;
+  }
+  choice.trial = pick.trial;
+  choice.rung = pick.rung;
+  choice.mean = pick.value;
+  return choice;
 }
 
 }  // namespace vidrec

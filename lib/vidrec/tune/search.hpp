@@ -47,6 +47,7 @@ struct Job {
   uint32_t trial = 0;
   int from_rung = -1;  // the rung whose factors it continues; -1: from the start
   uint32_t rung = 0;
+  uint32_t replica = 0;  // > 0: the final check, with the ALS seed + replica
 };
 
 struct Bracket {
@@ -60,9 +61,9 @@ std::vector<Bracket> hyperband_round(uint32_t rungs);
 // The trials a rung keeps (see the contract), best first.
 std::vector<uint32_t> promote(const std::vector<Evaluation>& rung);
 
-// The best evaluation: highest value, ties to the lower trial, then the lower
-// rung; nothing when every one failed.
-std::optional<Evaluation> best_of(const std::vector<Evaluation>& evaluations);
+// Each trial's best evaluation (ties to the lower rung), the best trials
+// first (higher value, ties to the lower trial); failures left out.
+std::vector<Evaluation> ranked_trials(const std::vector<Evaluation>& history);
 
 // Proposes each new trial's unit coordinates (see the contract).
 class Proposer {
@@ -85,5 +86,22 @@ using RunJobsFn = std::function<std::vector<std::optional<double>>(const std::ve
 // every evaluation in the order the jobs were given.
 std::vector<Evaluation> run_search(uint32_t rungs, uint64_t max_trials, const ProposeFn& propose,
                                    const RunJobsFn& run_jobs);
+
+// The final check, against the winner's curse (the best of hundreds of noisy
+// values is mostly luck): the `candidates` best trials (ranked_trials, each
+// at the rung of its best value) are evaluated again from the start with
+// replicas 1, 2, ..., `replicas` (the ALS seed + replica), one round of all
+// candidates per replica. The choice is the highest mean over the replicas
+// every candidate completed (the search's value being replica 0), ties to
+// the lower trial; a candidate that failed once is out. A round cut short
+// by run_jobs does not count. Nothing when history has no success.
+struct Choice {
+  uint32_t trial = 0, rung = 0;
+  double mean = 0;                 // over `replicas` + 1 values
+  uint32_t replicas = 0;           // rounds completed
+  std::vector<Evaluation> checks;  // every evaluation of the check, in order
+};
+std::optional<Choice> final_check(const std::vector<Evaluation>& history, uint32_t candidates,
+                                  uint32_t replicas, const RunJobsFn& run_jobs);
 
 }  // namespace vidrec

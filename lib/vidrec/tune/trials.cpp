@@ -73,7 +73,8 @@ TrialRunner::Done TrialRunner::evaluate(const Job& job, unsigned threads, const 
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   Trial& trial = trials_[job.trial];
-  const TrainSettings s = settings_of(trial.values, val_.facts(), opt_.rungs[job.rung], opt_.seed);
+  const TrainSettings s =
+      settings_of(trial.values, val_.facts(), opt_.rungs[job.rung], opt_.seed + job.replica);
   AlsConfig als = s.als;
   als.threads = threads;
   const AlsModelFactors* from = nullptr;
@@ -117,11 +118,12 @@ TrialRunner::Done TrialRunner::evaluate(const Job& job, unsigned threads, const 
 void TrialRunner::report(const Job& job, const Done& done) {
   if (!opt_.on_evaluation) return;
   const TrainSettings s =
-      settings_of(trials_[job.trial].values, val_.facts(), opt_.rungs[job.rung], opt_.seed);
+      settings_of(trials_[job.trial].values, val_.facts(), opt_.rungs[job.rung], opt_.seed + job.replica);
   nlohmann::ordered_json j;
   j["trial"] = job.trial;
   j["rung"] = job.rung;
   j["iterations"] = s.als.iterations;
+  j["seed"] = s.als.seed;
   j["parameters"] = parameters_json(s);
   j["metric"] = opt_.metric.name();
   j["value"] = std::isnan(done.value) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(done.value);
@@ -142,7 +144,8 @@ std::vector<std::optional<double>> TrialRunner::run(const std::vector<Job>& jobs
   }
   for (size_t t = 0; t < trials_.size(); ++t)
     if (!continued[t]) trials_[t].factors.reset();
-  const bool keep = !jobs.empty() && jobs[0].rung + 1 < opt_.rungs.size() && bytes <= kKeptFactorBytes;
+  const bool keep = !jobs.empty() && jobs[0].replica == 0 && jobs[0].rung + 1 < opt_.rungs.size() &&
+                    bytes <= kKeptFactorBytes;
 
   const unsigned all = resolve_threads(opt_.threads);
   const unsigned side_by_side = unsigned(std::min<size_t>(workers_, std::max<size_t>(n, 1)));

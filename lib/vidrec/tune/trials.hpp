@@ -7,8 +7,9 @@
 //   SpillDir, from where they are opened; a split that holds nothing out is an
 //   InputError naming the dataset and what a user needs.
 // - TrialRunner::run evaluates one rung's jobs: the trial's settings
-//   (settings.hpp) with the rung's iterations, continued from its factors at
-//   the previous rung when it kept them; the model is written into the
+//   (settings.hpp) with the rung's iterations and the seed + the job's
+//   replica, continued from its factors at the previous rung when it kept
+//   them (never for a replica); the model is written into the
 //   SpillDir (one file per worker, rewritten) and scored by evaluate() on the
 //   held-out part. ALS diverging is a failed evaluation (NaN), not an error.
 // - Jobs are handed out in order; before each but the very first, the
@@ -70,6 +71,7 @@ class TrialRunner {
   void add_trial(const Point& values) { trials_.push_back({values, std::nullopt}); }
   const Point& values(uint32_t trial) const { return trials_[trial].values; }
   std::vector<std::optional<double>> run(const std::vector<Job>& jobs);
+  void set_deadline(std::chrono::steady_clock::time_point deadline) { opt_.deadline = deadline; }
   bool deadline_passed() const { return deadline_passed_; }
   // Trials side by side and threads each: for tune's report.
   unsigned workers() const { return workers_; }

@@ -21,6 +21,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr double kSearchShare = 0.9;  // of a budget; the final check gets the rest
+constexpr uint32_t kCandidates = 5;   // trials in the final check
+constexpr uint32_t kReplicas = 3;     // more seeds each
+
 std::string show(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
@@ -134,9 +138,10 @@ TuneReport run_tune(const TuneConfig& cfg) {
     opt.rungs = rungs;
     opt.seed = cfg.seed;
     opt.threads = cfg.threads;
-    if (cfg.budget_seconds > 0)
-      opt.deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(cfg.budget_seconds));
+    auto after = [start](double seconds) {
+      return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    };
+    if (cfg.budget_seconds > 0) opt.deadline = after(cfg.budget_seconds * kSearchShare);
     opt.on_evaluation = [&](const nlohmann::ordered_json& line) {
       if (cfg.on_evaluation) cfg.on_evaluation(line);
       progress.add(line);
@@ -151,23 +156,25 @@ TuneReport run_tune(const TuneConfig& cfg) {
           runner.add_trial(space.decode(proposer.propose(trial, done)));
         },
         [&](const std::vector<Job>& jobs) { return runner.run(jobs); });
+    if (cfg.budget_seconds > 0) runner.set_deadline(after(cfg.budget_seconds));
+    const std::optional<Choice> choice = final_check(
+        history, kCandidates, kReplicas, [&](const std::vector<Job>& jobs) { return runner.run(jobs); });
     progress.finish();
-
-    const std::optional<Evaluation> top = best_of(history);
-    if (!top)
+    if (!choice)
       throw InputError(cfg.dataset + ": every trial diverged (" + std::to_string(history.size()) +
                        " evaluations); narrow the space to larger regularization (--space)");
     for (const Evaluation& e : history) rep.trials = std::max<uint64_t>(rep.trials, e.trial + uint64_t{1});
-    rep.evaluations = history.size();
+    rep.evaluations = history.size() + choice->checks.size();
     rep.budget_reached = runner.deadline_passed();
-    rep.best_trial = top->trial;
-    rep.value = top->value;
-    best = settings_of(runner.values(top->trial), val.facts(), rungs[top->rung], cfg.seed);
+    rep.best_trial = choice->trial;
+    rep.value = choice->mean;
+    rep.seeds = choice->replicas + 1;
+    best = settings_of(runner.values(choice->trial), val.facts(), rungs[choice->rung], cfg.seed);
     rep.parameters = parameters_json(best);
-    comment = "vidrec tune: " + rep.metric + " " + show(rep.value) + " (trial " +
-              std::to_string(rep.best_trial) + " of " + std::to_string(rep.trials) + ", " +
-              std::to_string(rep.evaluations) + " evaluations, seed " + std::to_string(cfg.seed) +
-              ")\non a validation split of " + cfg.dataset + " (by " +
+    comment = "vidrec tune: " + rep.metric + " " + show(rep.value) + " (mean of " +
+              std::to_string(rep.seeds) + " seeds; trial " + std::to_string(rep.best_trial) + " of " +
+              std::to_string(rep.trials) + ", " + std::to_string(rep.evaluations) + " evaluations, seed " +
+              std::to_string(cfg.seed) + ")\non a validation split of " + cfg.dataset + " (by " +
               (cfg.by == SplitConfig::By::Time ? "time" : "random") + ", validation-fraction " +
               show(cfg.validation_fraction) + ")";
   }

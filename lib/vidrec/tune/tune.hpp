@@ -12,22 +12,24 @@
 //   there and are scored by evaluate.hpp's evaluate() on the held-out part,
 //   exactly as `vidrec evaluate` would score them.
 // - The search: search.hpp (Hyperband with warm starts, then local moves)
-//   over space.hpp's space. Every evaluation (a trial at a rung) is reported
-//   through on_evaluation, in the search's order, as one JSON object:
-//   {"trial", "rung", "iterations", "parameters" (train's options, settings.hpp),
-//    "metric", "value" (null when ALS diverged, with "error"), "seconds"}.
+//   over space.hpp's space, and its final check: the 5 best trials trained
+//   again with seeds + 1, + 2, + 3; the chosen trial has the highest mean
+//   over its 4 values (ties to the lower trial), at the iterations of its
+//   best rung. Every evaluation is reported through on_evaluation, in order,
+//   as one JSON object: {"trial", "rung", "iterations", "seed" (ALS's),
+//   "parameters" (train's options, settings.hpp), "metric", "value" (null
+//   when ALS diverged, with "error"), "seconds"}.
 // - Determinism: the evaluations (all but "seconds"), the settings chosen and
 //   the model are a function of the dataset, the options and the seed: not of
-//   the thread count nor of how trials share the threads. The best is the
-//   highest value over all evaluations, ties to the lower trial, then the
-//   fewer iterations.
+//   the thread count nor of how trials share the threads.
 // - Stopping: after `trials` configurations (the last bracket cut to fit) or
-//   when `budget_seconds` of search have passed, whichever comes first (at
-//   least one must be set). The budget is checked before each evaluation
-//   starts (but the first, so there is always a result): those started
-//   finish, no new one starts, so the evaluations are a prefix of the
-//   unbudgeted sequence, cut at a time-dependent point. It counts the split
-//   and the search, not the final training.
+//   when 90% of `budget_seconds` have passed, whichever comes first (at
+//   least one must be set); the final check then gets the budget's rest
+//   (rounds of the check cut by it do not count). The budget is checked
+//   before each evaluation starts (but the first, so there is always a
+//   result): those started finish, no new one starts, so the evaluations are
+//   a prefix of the unbudgeted sequence, cut at a time-dependent point. It
+//   counts the split, the search and the check, not the final training.
 // - Threads (0 = all cores): a trial gets one thread per 200k pairs of the
 //   training part (at least 1, at most all), and trials of a rung run side
 //   by side on the rest (ALS on small data does not scale with threads).
@@ -35,14 +37,14 @@
 //   atomically to config_out (default output + ".toml"), then the final model
 //   by als/train.hpp's run_train on the whole dataset, so it is exactly the
 //   model `vidrec train DATASET -o MODEL --config CONFIG` trains; its
-//   metadata records the settings and a "tune" object (metric, value, trials,
-//   evaluations, seed, validation split).
+//   metadata records the settings and a "tune" object (metric, value, seeds,
+//   trial, trials, evaluations, seed, validation split).
 // - Fails fast, before reading the dataset: a bad option or --space file is a
 //   ConfigError, and the outputs are checked (io/paths.hpp), locked and
 //   probed as train does. The output locks are held during the search; the
-//   model's is released just before run_train takes it again. A dataset none of whose users
-//   has enough pairs to hold one out, or a search in which every trial
-//   diverged, is an InputError.
+//   model's is released just before run_train takes it again. A dataset none
+//   of whose users has enough pairs to hold one out, or a search in which
+//   every trial diverged, is an InputError.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -74,7 +76,8 @@ struct TuneConfig {
 
 struct TuneReport {
   std::string metric;
-  double value = 0;  // the best evaluation's
+  double value = 0;    // the chosen trial's mean over `seeds` evaluations
+  uint32_t seeds = 1;  // of the final check
   uint32_t best_trial = 0;
   nlohmann::ordered_json parameters;  // of the best, as in the config file
   uint64_t trials = 0, evaluations = 0;
