@@ -9,6 +9,7 @@ namespace vidrec::cli {
 void register_prepare(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_train(CLI::App& app);
+void register_tune(CLI::App& app);
 void register_recommend(CLI::App& app);
 void register_similar(CLI::App& app);
 void register_split(CLI::App& app);

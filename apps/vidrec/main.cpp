@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
       ->trigger_on_parse();
   vidrec::cli::register_prepare(app);
   vidrec::cli::register_train(app);
+  vidrec::cli::register_tune(app);
   vidrec::cli::register_recommend(app);
   vidrec::cli::register_similar(app);
   vidrec::cli::register_inspect(app);

@@ -91,6 +91,7 @@ void write_trained(const Dataset& ds, const TrainConfig& cfg, const AlsConfig& a
                {"videos", ds.n_videos()},
                {"pairs", ds.nnz()}}},
              {"training", training}};
+  if (!cfg.tune.is_null()) md.meta["tune"] = cfg.tune;
   write_model(ds, md, cfg.output);
 }
 

@@ -33,6 +33,7 @@ struct TrainConfig {
   AlsConfig als;
   Weighting weighting;  // applied to the dataset's weights first (weighting.hpp)
   bool progress = true;
+  nlohmann::json tune;  // when set, the metadata's "tune" object (how `vidrec tune` chose the settings)
 };
 
 struct TrainReport {
