@@ -56,13 +56,14 @@ void register_tune(CLI::App& app) {
     };
     const TuneReport rep = run_tune(*cfg);
     if (*quiet) return;
-    std::fprintf(stderr,
-                 "tune: best %s %.6g (trial %u) of %llu trials, %llu evaluations in %.1f s%s: %s\n"
-                 "tune: settings -> %s; final model trained in %.2f s -> %s\n",
-                 rep.metric.c_str(), rep.value, rep.best_trial, static_cast<unsigned long long>(rep.trials),
-                 static_cast<unsigned long long>(rep.evaluations), rep.search_seconds,
-                 rep.budget_reached ? " (budget reached)" : "", rep.parameters.dump().c_str(),
-                 rep.config_out.c_str(), rep.train.seconds, cfg->output.c_str());
+    std::fprintf(
+        stderr,
+        "tune: best %s %.6g (trial %u, mean of %u seeds) of %llu trials, %llu evaluations in %.1f s%s: %s\n"
+        "tune: settings -> %s; final model trained in %.2f s -> %s\n",
+        rep.metric.c_str(), rep.value, rep.best_trial, rep.seeds, static_cast<unsigned long long>(rep.trials),
+        static_cast<unsigned long long>(rep.evaluations), rep.search_seconds,
+        rep.budget_reached ? " (budget reached)" : "", rep.parameters.dump().c_str(), rep.config_out.c_str(),
+        rep.train.seconds, cfg->output.c_str());
   });
 }
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "vidrec/als/train.hpp"
 
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +8,7 @@
 
 #include "vidrec/als/distributed.hpp"
 #include "vidrec/base/comm.hpp"
+#include "vidrec/base/decimal.hpp"
 #include "vidrec/base/errors.hpp"
 #include "vidrec/base/parallel.hpp"
 #include "vidrec/base/progress.hpp"
@@ -17,30 +17,20 @@
 
 namespace vidrec {
 
-namespace {
-// The float's shortest decimal form: 0.01f is written as 0.01, not 0.0099999998.
-double decimal(float v) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::strtod(std::string(buf, r.ptr).c_str(), nullptr);
-}
-
-}  // namespace
-
 nlohmann::json hyperparameters_json(const AlsConfig& c, const Weighting& w) {
   nlohmann::json h{{"factors", c.factors},
                    {"iterations", c.iterations},
-                   {"regularization", decimal(c.regularization)},
-                   {"alpha", decimal(c.alpha)},
+                   {"regularization", shortest_decimal(c.regularization)},
+                   {"alpha", shortest_decimal(c.alpha)},
                    {"confidence", c.confidence == AlsConfig::Confidence::Linear ? "linear" : "log"},
-                   {"epsilon", decimal(c.epsilon)},
+                   {"epsilon", shortest_decimal(c.epsilon)},
                    {"solver", c.solver == AlsConfig::Solver::CG ? "cg" : "cholesky"},
                    {"cg_steps", c.cg_steps},
                    {"threads", resolve_threads(c.threads)},
                    {"seed", c.seed},
-                   {"unobserved_weight", decimal(c.unobserved_weight)},
-                   {"reg_exponent", decimal(c.reg_exponent)},
-                   {"negative_weight", decimal(c.negative_weight)}};
+                   {"unobserved_weight", shortest_decimal(c.unobserved_weight)},
+                   {"reg_exponent", shortest_decimal(c.reg_exponent)},
+                   {"negative_weight", shortest_decimal(c.negative_weight)}};
   h["weighting"] = w.to_json();
   return h;
 }

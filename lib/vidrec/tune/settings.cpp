@@ -1,23 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "vidrec/tune/settings.hpp"
 
-#include <charconv>
+#include <algorithm>
 #include <cmath>
-#include <cstdlib>
 
+#include "vidrec/base/decimal.hpp"
 #include "vidrec/base/errors.hpp"
 
 namespace vidrec {
 
 namespace {
-
-// The float's shortest decimal, as a double: 0.01f prints as 0.01, and train
-// parses that back to the same float.
-double decimal(float v) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::strtod(std::string(buf, r.ptr).c_str(), nullptr);
-}
 
 size_t at(Param p) { return size_t(p); }
 
@@ -58,18 +50,18 @@ nlohmann::ordered_json parameters_json(const TrainSettings& s) {
   nlohmann::ordered_json j;
   j["factors"] = a.factors;
   j["iterations"] = a.iterations;
-  j["regularization"] = decimal(a.regularization);
-  j["alpha"] = decimal(a.alpha);
+  j["regularization"] = shortest_decimal(a.regularization);
+  j["alpha"] = shortest_decimal(a.alpha);
   const bool log = a.confidence == AlsConfig::Confidence::Log;
   j["confidence"] = log ? "log" : "linear";
-  if (log) j["epsilon"] = decimal(a.epsilon);
-  j["unobserved-weight"] = decimal(a.unobserved_weight);
-  j["reg-exponent"] = decimal(a.reg_exponent);
-  if (a.negative_weight != 0) j["negative-weight"] = decimal(a.negative_weight);
+  if (log) j["epsilon"] = shortest_decimal(a.epsilon);
+  j["unobserved-weight"] = shortest_decimal(a.unobserved_weight);
+  j["reg-exponent"] = shortest_decimal(a.reg_exponent);
+  if (a.negative_weight != 0) j["negative-weight"] = shortest_decimal(a.negative_weight);
   j["weighting"] = category_names(Param::Weighting)[size_t(w.scheme)];
   if (w.scheme == Weighting::Scheme::Bm25) {
-    j["bm25-k1"] = decimal(w.k1);
-    j["bm25-b"] = decimal(w.b);
+    j["bm25-k1"] = shortest_decimal(w.k1);
+    j["bm25-b"] = shortest_decimal(w.b);
   }
   if (w.half_life > 0) j["half-life"] = std::to_string(int64_t(w.half_life)) + "s";
   return j;
