@@ -186,7 +186,7 @@ TrainReport run_train_distributed(Comm& comm, const TrainConfig& cfg,
 
 TrainReport run_train(const TrainConfig& cfg) {
   const auto start = std::chrono::steady_clock::now();
-  if (const std::unique_ptr<Comm> comm = launched_comm()) return run_train_distributed(*comm, cfg, start);
+  if (Comm* const comm = launched_comm()) return run_train_distributed(*comm, cfg, start);
   cfg.als.validate();
   cfg.weighting.validate();
   check_output(cfg);

@@ -22,9 +22,7 @@ std::string exe_dir() {
   return slash == std::string::npos ? "." : buf.substr(0, slash);
 }
 
-}  // namespace
-
-std::unique_ptr<Comm> launched_comm() {
+std::unique_ptr<Comm> open_launched_comm() {
   if (!std::getenv("OMPI_COMM_WORLD_SIZE") && !std::getenv("PMIX_RANK")) return nullptr;
   std::vector<std::string> candidates;
   if (const char* p = std::getenv("VIDREC_MPI_PLUGIN"); p && *p) candidates.emplace_back(p);
@@ -49,6 +47,15 @@ std::unique_ptr<Comm> launched_comm() {
   }
   throw IoError("started by an MPI launcher, but this vidrec was built without MPI support (no " + tried +
                 "); install libopenmpi-dev and rebuild");
+}
+
+}  // namespace
+
+Comm* launched_comm() {
+  // Destroyed at exit, after main has printed; constructed after the plugin
+  // loaded MPI, so finalized before MPI's own exit handlers run.
+  static const std::unique_ptr<Comm> comm = open_launched_comm();
+  return comm.get();
 }
 
 }  // namespace vidrec

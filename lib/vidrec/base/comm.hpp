@@ -11,6 +11,9 @@
 //   $VIDREC_MPI_PLUGIN), so commands that never run under mpirun start
 //   without MPI's libraries. Launched by mpirun without the plugin is an
 //   IoError saying this build has no MPI support.
+// - The communicator lives until the process exits (MPI_Finalize runs then),
+//   so rank 0 prints a failure before any rank can leave the job: mpirun
+//   kills the remaining ranks as soon as one exits non-zero.
 // - Sizes are in bytes and may exceed 2^31 (implementations split them).
 // - Every call is collective over all ranks unless said otherwise, and is
 //   made from the thread that created the communicator.
@@ -51,7 +54,7 @@ class Comm {
   virtual void abort_job(int code) = 0;
 };
 
-std::unique_ptr<Comm> launched_comm();
+Comm* launched_comm();
 
 // What the plugin exports: creates the communicator (MPI_Init_thread) or
 // returns null, writing the reason to `error` (`error_size` bytes).
