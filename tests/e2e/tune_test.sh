@@ -84,6 +84,14 @@ expect_eq "$(strip "$WORK/out")" "$(strip "$WORK/lines1")" "same evaluations wit
 expect_eq "$(checksum "$WORK/m2.vrm")" "$(checksum "$WORK/m.vrm")" "same model with 2 threads"
 expect_eq "$(wc -c <"$WORK/err")" "0" "-q: nothing on stderr"
 
+# SIGTERM mid-search: the process dies of it and its temporary directory goes.
+TMPDIR="$WORK/tmp" "$VIDREC" tune "$WORK/train.vrd" -o "$WORK/killed.vrm" --trials 500 -q >/dev/null 2>&1 &
+sleep 1
+kill -TERM $!
+wait $!
+expect_eq "$?" "143" "killed by SIGTERM"
+expect_eq "$(ls -A "$WORK/tmp")" "" "SIGTERM removes the temporary directory"
+
 # The tuned model recommends, and evaluates on the held-out test part.
 expect_exit 0 "recommend" -- "$VIDREC" recommend --model "$WORK/m.vrm" --user user007 -k 5
 expect_contains "$WORK/out" '"userId":"user007","recommendations":[{"videoId":"vid' "recommendations"
