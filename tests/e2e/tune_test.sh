@@ -76,6 +76,7 @@ checksum() { "$VIDREC" inspect --json "$1" | grep -m1 '"factors_checksum"'; }
 expect_eq "$(checksum "$WORK/again.vrm")" "$(checksum "$WORK/m.vrm")" "train --config gives the same factors"
 "$VIDREC" inspect --json "$WORK/m.vrm" >"$WORK/meta.json"
 expect_contains "$WORK/meta.json" '"tune"' "tune recorded in the model"
+expect_contains "$WORK/meta.json" '"seeds": 4' "the final check's seeds recorded"
 
 # The same seed with 2 threads: the same evaluations (times aside) and model.
 expect_exit 0 "tune 2 threads" -- tune -o "$WORK/m2.vrm" --threads 2 -q
