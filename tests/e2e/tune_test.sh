@@ -8,13 +8,8 @@ VIDREC=$1
 ROOT=$2
 . "$ROOT/tests/e2e/lib.sh"
 
-# 200 users in 4 taste groups, each watching ~16 of its group's 30 videos
-# (plus a little noise), one event per minute so the time split is defined.
-awk 'BEGIN { srand(5); print "userId,videoId,interactionType,interactionValue,location,timestamp";
-  t = 1700000000;
-  for (u = 0; u < 200; u++) for (i = 0; i < 18; i++) {
-    v = rand() < 0.9 ? (u % 4) * 30 + int(rand() * rand() * 30) : int(rand() * 120);
-    printf "user%03d,vid%03d,watch,%d,X,%d\n", u, v, 1 + int(rand() * 3), t + u * 100 + i * 60 } }' >"$WORK/log.csv"
+# 200 users in 4 taste groups, 18 events each (lib.sh).
+taste_log 200 18 5 >"$WORK/log.csv"
 "$VIDREC" prepare "$WORK/log.csv" -o "$WORK/all.vrd" -q &&
   "$VIDREC" split "$WORK/all.vrd" -o "$WORK/train.vrd" --test "$WORK/test.vrd" -q ||
   { echo "setup failed"; exit 1; }
