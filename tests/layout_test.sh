@@ -18,7 +18,7 @@ declare -A may=(
   [inspect]="base io dataset ingest model"
   [evaluate]="base io dataset model recommend"
   [tune]="base io dataset model als recommend evaluate"
-  [serve]="base io dataset ingest model als recommend"
+  [serve]="base io dataset ingest model als recommend evaluate"
 )
 max_lines=500
 bad=0

@@ -14,7 +14,7 @@ namespace {
 struct Options {
   std::string model;
   std::vector<std::string> users;
-  std::string users_file, exclude_file, only_file, format;
+  std::string users_file, exclude_file, only_file, format, location;
   bool all = false, include_seen = false, strict_users = false, quiet = false, verify = false;
   int k = 10;
   unsigned threads = 0;
@@ -26,6 +26,7 @@ RecommendOptions recommend_options(const Model& m, const Options& o) {
   r.k = uint32_t(o.k);
   r.include_seen = o.include_seen;
   r.threads = o.threads;
+  r.location = o.location;
   if (!o.exclude_file.empty() || !o.only_file.empty()) {
     const auto exclude = o.exclude_file.empty() ? std::vector<std::string>{} : read_id_list(o.exclude_file);
     const auto only = o.only_file.empty() ? std::vector<std::string>{} : read_id_list(o.only_file);
@@ -53,6 +54,8 @@ void register_recommend(CLI::App& app) {
   sub->add_option("--exclude", o->exclude_file, "Never recommend the video ids in this file");
   sub->add_option("--only", o->only_file, "Recommend only video ids from this file");
   sub->add_flag("--strict-users", o->strict_users, "Unknown users are an error (exit 1), not popular videos");
+  sub->add_option("--location", o->location,
+                  "Users without a profile get the popular videos of this location (unknown: global)");
   sub->add_option("--threads", o->threads, "Worker threads for several users (0 = all cores)");
   sub->add_flag("--verify", o->verify, "Verify every checksum of the model before answering");
   sub->add_flag("-q,--quiet", o->quiet, "No progress or warnings on stderr");

@@ -43,6 +43,16 @@ void register_sagemaker(CLI::App& app) {
                        rep.worker_end == JobEnd::OrtedGone ? "the job's orted ended" : "the leader is gone");
           break;
       }
+      if (rep.validation) {
+        std::fprintf(
+            stderr,
+            "sagemaker train: validation: %zu input files, %llu users evaluated, %llu unknown to the model\n",
+            rep.validation_inputs.size(), static_cast<unsigned long long>(rep.validation->model.users),
+            static_cast<unsigned long long>(rep.validation->users_unknown));
+        // Results on stdout, at once: a tuning job reads them from the log.
+        std::fputs(tuning_metric_lines(*rep.validation).c_str(), stdout);
+        if (std::fflush(stdout) != 0) throw IoError("write to stdout failed");
+      }
     } catch (const std::exception& e) {
       write_failure(dir, e.what());  // SageMaker reports this file as the failure reason
       throw;

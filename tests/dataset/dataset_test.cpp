@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "fuzz/reseal.hpp"
 #include "test_util.hpp"
 #include "vidrec/base/errors.hpp"
 
@@ -221,4 +222,68 @@ TEST_CASE("a lazy open checks only the rows a reader asks for", "[dataset]") {
   const Dataset bad = Dataset::open(dir.file("bad.vrd"), Dataset::Verify::Lazy);
   CHECK_NOTHROW(bad.check_rows(false, 1, 5));
   CHECK_THROWS_WITH(bad.check_rows(false, 0, 1), Catch::Contains("not ascending"));
+}
+
+TEST_CASE("users' locations round trip, in optional sections", "[dataset][location]") {
+  test::TempDir dir;
+  DatasetData d = random_dataset(30, 10, 0.3, 8);
+  write_dataset(d, dir.file("plain.vrd"));
+  d.locations.ids = {"", "DE", "US,\"CA\""};  // any bytes, the empty string included
+  for (uint32_t u = 0; u < 30; ++u) d.locations.of_user.push_back(u % 4 == 3 ? kNoLocation : u % 3);
+  write_dataset(d, dir.file("loc.vrd"));
+  for (const auto verify : {Dataset::Verify::Full, Dataset::Verify::Lazy}) {
+    const Dataset ds = Dataset::open(dir.file("loc.vrd"), verify);
+    REQUIRE(ds.n_locations() == 3);
+    CHECK(ds.location_id(2) == "US,\"CA\"");
+    for (uint32_t u = 0; u < 30; ++u) CHECK(ds.user_location(u) == d.locations.of_user[u]);
+  }
+  // Without locations: no location section, every user without one.
+  const ContainerReader plain(open_container_file(dir.file("plain.vrd")), "VRDS", kDatasetVersion);
+  for (const uint32_t tag : {section::kLocationOff, section::kLocationIds, section::kUserLocation})
+    CHECK_FALSE(plain.has(tag));
+  const Dataset ds = Dataset::open(dir.file("plain.vrd"));
+  CHECK(ds.n_locations() == 0);
+  CHECK(ds.user_location(7) == kNoLocation);
+  // The data is the same: only the location sections tell the files apart.
+  const ContainerReader loc(open_container_file(dir.file("loc.vrd")), "VRDS", kDatasetVersion);
+  CHECK(loc.sections().size() == plain.sections().size() + 3);
+  for (const SectionInfo& s : plain.sections())
+    if (s.tag != kBlockSumsTag) CHECK(loc.bytes(s.tag) == plain.bytes(s.tag));
+}
+
+TEST_CASE("a version 1 dataset, from before locations, reads as without them", "[dataset][location]") {
+  const Dataset ds = Dataset::open(std::string(VIDREC_TEST_DATA) + "/v1/dataset.vrd");
+  CHECK(ds.format_version() == 1);
+  CHECK(ds.n_users() > 0);
+  CHECK(ds.n_locations() == 0);
+  for (uint32_t u = 0; u < ds.n_users(); ++u) CHECK(ds.user_location(u) == kNoLocation);
+}
+
+TEST_CASE("user locations that do not fit are refused, written or read", "[dataset][location]") {
+  test::TempDir dir;
+  DatasetData d = random_dataset(4, 4, 0.5, 3);
+  d.locations.ids = {"DE", "FR"};
+  d.locations.of_user = {0, 1, kNoLocation};  // one short
+  CHECK_THROWS_AS(write_dataset(d, dir.file("a.vrd")), std::logic_error);
+  d.locations.of_user = {0, 1, 2, kNoLocation};  // 2: no such location
+  CHECK_THROWS_AS(write_dataset(d, dir.file("a.vrd")), std::logic_error);
+  CHECK(dir.count() == 0);
+
+  // Sealed, but a user's location out of range: refused by a full open,
+  // and by a lazy one when that user's location is read.
+  d.locations.of_user = {0, 1, 1, kNoLocation};
+  write_dataset(d, dir.file("d.vrd"));
+  std::string text = test::read_text(dir.file("d.vrd"));
+  std::vector<char> bytes(text.begin(), text.end());
+  {
+    const ContainerReader r(open_container_file(dir.file("d.vrd")), "VRDS", kDatasetVersion);
+    for (const SectionInfo& s : r.sections())
+      if (s.tag == section::kUserLocation) bytes[s.offset + 4] = 5;  // user 1: location 5 of 2
+  }
+  fuzz::reseal(bytes);
+  test::write_text(dir.file("bad.vrd"), std::string(bytes.begin(), bytes.end()));
+  CHECK_THROWS_WITH(Dataset::open(dir.file("bad.vrd")), Catch::Contains("user location out of range"));
+  const Dataset lazy = Dataset::open(dir.file("bad.vrd"), Dataset::Verify::Lazy);
+  CHECK(lazy.user_location(0) == 0);
+  CHECK_THROWS_WITH(lazy.user_location(1), Catch::Contains("bad.vrd") && Catch::Contains("out of range"));
 }

@@ -98,6 +98,27 @@ if awk -v a="$model_ndcg" -v b="$pop_ndcg" 'BEGIN { exit !(a > b && a > 0 && a <
 "$VIDREC" evaluate --model "$WORK/m.vrm" --test "$WORK/test.vrd" --json -k 5 --threads 2 >"$WORK/eval2.json"
 expect_eq "$(cat "$WORK/eval2.json")" "$(cat "$WORK/eval1.json")" "same figures with 2 threads"
 
+# evaluate ranks what recommend lists: the model's figures recomputed by awk
+# from `recommend --all` and the test pairs (`inspect --dump`) are evaluate's.
+"$VIDREC" recommend --model "$WORK/m.vrm" --all -k 5 --format csv -q >"$WORK/rec.csv"
+"$VIDREC" inspect --dump csv "$WORK/test.vrd" >"$WORK/test.csv"
+awk -F, -v k=5 'FNR == 1 { next }
+  NR == FNR { rel[$1 "," $2] = 1; n[$1]++; next }
+  ($1 "," $3) in rel { h[$1]++; ap[$1] += h[$1] / $2; dcg[$1] += log(2) / log($2 + 1) }
+  END { for (u in n) {
+      idcg = 0; for (i = 1; i <= (n[u] < k ? n[u] : k); i++) idcg += log(2) / log(i + 1)
+      p += h[u] / k; r += h[u] / n[u]; m += ap[u] / (n[u] < k ? n[u] : k); g += dcg[u] / idcg; c++ }
+    printf "%.10f %.10f %.10f %.10f\n", p / c, r / c, m / c, g / c }' "$WORK/test.csv" "$WORK/rec.csv" >"$WORK/awk.txt"
+figure() { awk -v key="\"$2\":" '/^  "model": \{/ { inside = 1 } inside && index($0, key) { sub(/.*: */, ""); sub(/,$/, ""); printf "%.10f", $0; exit }' "$1"; }
+expect_eq "$(cat "$WORK/awk.txt")" "$(figure "$WORK/eval1.json" precision) $(figure "$WORK/eval1.json" recall) $(figure "$WORK/eval1.json" map) $(figure "$WORK/eval1.json" ndcg)" "figures from recommend's lists"
+
+# Figures per segment of activity (training pairs per user), in JSON and a table.
+expect_contains "$WORK/eval1.json" '"name": "1-4"' "segment 1-4 in JSON"
+expect_contains "$WORK/eval1.json" '"name": "20+"' "segment 20+ in JSON"
+expect_exit 0 "evaluate table with segments" -- "$VIDREC" evaluate --model "$WORK/m.vrm" --test "$WORK/test.vrd" -k 5
+expect_contains "$WORK/out" "by training pairs per user" "segment table"
+expect_contains "$WORK/out" "5-19     popularity" "segment rows"
+
 # Evaluating on the training data itself: every relevant video is excluded as
 # seen, which the report points out.
 expect_exit 0 "evaluate on train" -- "$VIDREC" evaluate --model "$WORK/m.vrm" --test "$WORK/train.vrd"

@@ -12,8 +12,11 @@ ROOT=$2
 SM=$WORK/sm
 LOG=$WORK/log
 BIN=$WORK/bin
-mkdir -p "$SM/input/config" "$SM/input/data/training" "$LOG" "$BIN" "$WORK/tmp"
+mkdir -p "$SM/input/config" "$SM/input/data/training" "$SM/input/data/validation" "$LOG" "$BIN" "$WORK/tmp"
 cp "$ROOT/examples/interactions.csv" "$SM/input/data/training/a.csv"
+{ head -1 "$ROOT/examples/interactions.csv"
+  for uv in u001,v005 u002,v008 u003,v007 u004,v003; do echo "$uv,watch,1,USA,2025-02-01 10:00:00"; done; } \
+  >"$SM/input/data/validation/v.csv"
 HP='"factors":"2","iterations":"15","regularization":"0.1","alpha":"2.0"'
 hyper() { printf '{%s%s}' "$HP" "${1:+,$1}" >"$SM/input/config/hyperparameters.json"; }
 hosts() { # hosts CURRENT HOST...
@@ -61,6 +64,8 @@ reset() { rm -rf "$SM/model" "$SM/output" "$LOG"/*; }
 hyper
 expect_exit 0 "single host" -- train
 [ -e "$LOG/mpirun.args" ] && fail "mpirun started for one host and one process" || pass
+grep '^validation:' "$WORK/out" >"$WORK/single.metrics"
+expect_eq "$(wc -l <"$WORK/single.metrics")" 5 "validation metrics of the single host"
 "$VIDREC" recommend --model "$SM/model/model.vrm" --user u001 -k 3 >"$WORK/single.json"
 hosts algo-1 algo-1
 reset
@@ -71,6 +76,7 @@ expect_exit 0 "one host in resourceconfig.json" -- train
 hosts algo-1 algo-1 algo-2
 reset
 expect_exit 0 "leader" -- train
+expect_eq "$(cat "$WORK/out")" "$(cat "$WORK/single.metrics")" "the leader evaluates the job's model"
 expect_contains "$LOG/ssh.hosts" "algo-2" "leader waited for the worker's ssh"
 [ -e "$LOG/sshd.started" ] && pass || fail "leader did not start sshd"
 tr '\n' ' ' <"$LOG/mpirun.args" >"$WORK/args"
@@ -95,6 +101,7 @@ expect_contains "$LOG/mpirun.args" "algo-1:2,algo-2:2" "two slots a host"
 hyper
 reset
 FAKE_MPIRUN=fail expect_exit 1 "worker died" -- train
+expect_eq "$(grep -c '^validation:' "$WORK/out")" 0 "no validation metrics after a failed job"
 expect_contains "$SM/output/failure" "mpirun exited with status 1" "status in the failure reason"
 expect_contains "$SM/output/failure" "rank 1 on node algo-2 exited on signal 9" "stderr in the failure reason"
 expect_contains "$WORK/err" "rank 1 on node algo-2" "stderr passed through"
@@ -137,6 +144,7 @@ for i in $(seq 1 200); do [ -e "$LOG/sshd.started" ] && break; sleep 0.05; done
 "$BIN/orted" 1
 expect_worker_exit 5 "after the job's orted ended"
 expect_contains "$WORK/werr" "worker algo-2 done (the job's orted ended)" "worker says why it ended"
+expect_eq "$(grep -c '^validation:' "$WORK/wout")" 0 "a worker does not evaluate"
 [ -e "$SM/model/model.vrm" ] && fail "worker wrote a model" || pass
 expect_eq "$(ls "$WORK/tmp")" "" "the worker's dataset is removed"
 

@@ -7,47 +7,12 @@
 VIDREC=$1
 ROOT=$2
 . "$ROOT/tests/e2e/lib.sh"
-SERVER_PID=""
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill -KILL "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-  fi
-  SERVER_PID=""
-}
-trap 'stop_server; rm -rf "$WORK"' EXIT
+. "$ROOT/tests/e2e/server_lib.sh"
 
 "$VIDREC" prepare "$ROOT/examples/interactions.csv" -o "$WORK/ex.vrd" -q &&
   "$VIDREC" train "$WORK/ex.vrd" -o "$WORK/a.vrm" --config "$ROOT/examples/train.toml" -q &&
   "$VIDREC" train "$WORK/ex.vrd" -o "$WORK/b.vrm" --config "$ROOT/examples/train.toml" --seed 7 -q ||
   { echo "setup failed"; exit 1; }
-
-# start_server LOG COMMAND... -- runs COMMAND with PORT set to a free port
-# (bounded retries on a taken one) and waits for /ping; sets SERVER_PID, PORT.
-start_server() {
-  local log=$1 try i
-  shift
-  for try in 1 2 3 4 5 6 7 8; do
-    PORT=$((20000 + RANDOM % 40000))
-    PORT=$PORT "$@" 2>"$log" &
-    SERVER_PID=$!
-    for i in $(seq 1 100); do
-      [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ping")" = 200 ] && return 0
-      kill -0 "$SERVER_PID" 2>/dev/null || break
-      sleep 0.05
-    done
-    stop_server
-    grep -q "cannot listen" "$log" || break
-  done
-  echo "server did not start: $(head -c 400 "$log")" >&2
-  return 1
-}
-
-# post PATH BODY [CONTENT_TYPE] -> status code on stdout, body in $WORK/body
-post() {
-  curl -s -o "$WORK/body" -w '%{http_code}' -H "Content-Type: ${3-application/json}" --data-binary "$2" \
-    "http://127.0.0.1:$PORT$1"
-}
 
 # load_in_background -- 300 /invocations requests, one after another, in the
 # background: one status a line in $WORK/codes; sets LOAD.
@@ -263,18 +228,37 @@ expect_contains "$WORK/server.log" '"event":"stopped"' "shutdown logged"
 # The SageMaker contract on a temporary root, through docker/entrypoint.sh.
 SM=$WORK/sm
 mkdir -p "$SM/input/config" "$SM/input/data/training/day2"
-printf '{"factors":"2","iterations":"15","regularization":"0.1","alpha":"2.0","sagemaker_job":"x"}' \
-  >"$SM/input/config/hyperparameters.json"
+# SageMaker's own keys, a tuning job's included, are ignored.
+printf '{"factors":"2","iterations":"15","regularization":"0.1","alpha":"2.0","sagemaker_job":"x",%s}' \
+  '"_tuning_objective_metric":"validation:ndcg@10"' >"$SM/input/config/hyperparameters.json"
 head -30 "$ROOT/examples/interactions.csv" >"$SM/input/data/training/a.csv"
 { head -1 "$ROOT/examples/interactions.csv"; tail -n +31 "$ROOT/examples/interactions.csv"; } |
   gzip >"$SM/input/data/training/day2/b.csv.gz"
 echo "ignored" >"$SM/input/data/training/README.txt"
+# A validation channel: videos the users have not watched, a user (u099) and
+# a video (v099) the model does not know.
+mkdir -p "$SM/input/data/validation"
+{ head -1 "$ROOT/examples/interactions.csv"
+  for uv in u001,v005 u002,v008 u003,v007 u004,v003 u006,v006 u008,v001 u099,v001 u007,v099; do
+    echo "$uv,watch,1,USA,2025-02-01 10:00:00"; done; } | gzip >"$SM/input/data/validation/v.csv.gz"
 export PATH="$(dirname "$VIDREC"):$PATH"
 expect_exit 0 "sagemaker train" -- env SM_ROOT="$SM" bash "$ROOT/docker/entrypoint.sh" train -q
+cp "$WORK/out" "$WORK/sm_out"
 [ -s "$SM/model/model.vrm" ] && pass || fail "no model at model/model.vrm"
 [ -e "$SM/output/failure" ] && fail "failure file after success" || pass
 expect_exit 0 "same data as prepare+train" -- "$VIDREC" recommend --model "$SM/model/model.vrm" --user u001 -k 3
 if cmp -s "$WORK/out" "$WORK/cli.json"; then pass; else fail "sagemaker model differs: $(cat "$WORK/out")"; fi
+# The tuning metrics on stdout are `evaluate`'s figures on the prepared channel.
+expect_eq "$(grep -c '^validation:' "$WORK/sm_out")" 5 "five validation metric lines"
+"$VIDREC" prepare "$SM/input/data/validation/v.csv.gz" -o "$WORK/val.vrd" -q
+"$VIDREC" evaluate --model "$SM/model/model.vrm" --test "$WORK/val.vrd" --json >"$WORK/val.json"
+expect_contains "$WORK/val.json" '"users_unknown": 1' "the unknown validation user skipped"
+model_figure() { # FILE NAME: the model's figure, printed as the tuning lines print it
+  awk -v key="\"$2\":" '/^  "model": \{/ { inside = 1 } inside && index($0, key) { sub(/.*: */, ""); sub(/,$/, ""); printf "%.6f\n", $0; exit }' "$1"
+}
+for m in ndcg@10 precision@10 recall@10 map@10 auc; do
+  expect_contains "$WORK/sm_out" "validation:$m=$(model_figure "$WORK/val.json" "${m%@10}")" "validation $m is evaluate's"
+done
 
 start_server "$WORK/sm.log" sh -c "SM_ROOT='$SM' SAGEMAKER_BIND_TO_PORT=\$PORT exec bash '$ROOT/docker/entrypoint.sh' \
   serve --host 127.0.0.1" || exit 1

@@ -12,15 +12,16 @@ mkdir -p "$TMP"
 tmp_empty() { expect_eq "$(ls -A "$TMP")" "" "$1: spill directory removed"; }
 
 # N rows: duplicates (user x video collisions), ids past 16 bytes, pairs whose
-# sum overflows float32 (vbig), malformed rows; weights exact in double.
+# sum overflows float32 (vbig), malformed rows; weights exact in double; users
+# in two locations (ties between them) or none.
 gen() {
   awk -v n="$1" -v seed="$2" 'BEGIN {
     srand(seed); print "userId,videoId,interactionType,interactionValue,location,timestamp"
     for (i = 0; i < n; i++) {
       u = int(rand() * 20000); v = int(rand() * rand() * 3000)
-      printf "%s%d,v%d%s,%s,%d,US,%d\n", (u % 7 == 0 ? "a-long-user-identifier-" : "u"), u, v,
+      printf "%s%d,v%d%s,%s,%d,%s,%d\n", (u % 7 == 0 ? "a-long-user-identifier-" : "u"), u, v,
         (v % 50 == 0 ? "-with-a-long-suffix" : ""), (rand() < 0.3 ? "like" : "watch"), int(rand() * 5),
-        1700000000 + int(rand() * 1000000)
+        (u % 5 == 0 ? "" : rand() < 0.5 ? "US" : "DE"), 1700000000 + int(rand() * 1000000)
       if (i % 10007 == 0) print "u0,vbig,watch,3e38,US,1700000000"
       if (i % 49999 == 49998) printf "u%d,v1,watch,abc,US,1700000000\n", u
     }

@@ -6,12 +6,16 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <numeric>
 #include <random>
 #include <set>
+#include <string_view>
 
 #include "test_util.hpp"
 #include "vidrec/base/errors.hpp"
+#include "vidrec/recommend/recommend.hpp"
 
 using namespace vidrec;
 
@@ -51,6 +55,29 @@ Model make_model(const test::TempDir& dir, const DatasetData& train, uint32_t f,
 Dataset make_test(const test::TempDir& dir, const DatasetData& test) {
   write_dataset(test, dir.file("test.vrd"));
   return Dataset::open(dir.file("test.vrd"));
+}
+
+// Users u1000.., videos v1000..; for each (user, video) in turn, where(u, r)
+// with r = rng() % modulo says whether the pair is in training and in test.
+constexpr int kTrain = 1, kTest = 2;
+struct RandomCase {
+  std::vector<std::string> users, videos;
+  std::vector<std::vector<uint32_t>> train, test;
+};
+template <class Where>
+RandomCase random_case(uint32_t n_users, uint32_t n_videos, std::mt19937& rng, uint32_t modulo, Where where) {
+  RandomCase c;
+  for (uint32_t u = 0; u < n_users; ++u) c.users.push_back("u" + std::to_string(1000 + u));
+  for (uint32_t v = 0; v < n_videos; ++v) c.videos.push_back("v" + std::to_string(1000 + v));
+  c.train.resize(n_users);
+  c.test.resize(n_users);
+  for (uint32_t u = 0; u < n_users; ++u)
+    for (uint32_t v = 0; v < n_videos; ++v) {
+      const int w = where(u, rng() % modulo);
+      if (w & kTrain) c.train[u].push_back(v);
+      if (w & kTest) c.test[u].push_back(v);
+    }
+  return c;
 }
 
 EvaluateConfig cfg_k(uint32_t k, unsigned threads = 1) {
@@ -140,16 +167,11 @@ TEST_CASE("metrics match a brute-force reference on random models", "[evaluate]"
   const uint32_t n_users = 300, n_videos = 50, f = 3, k = 7;
   std::mt19937 rng(5);
   std::normal_distribution<float> normal;
-  std::vector<std::string> users, videos;
-  for (uint32_t u = 0; u < n_users; ++u) users.push_back("u" + std::to_string(1000 + u));
-  for (uint32_t v = 0; v < n_videos; ++v) videos.push_back("v" + std::to_string(1000 + v));
-  std::vector<std::vector<uint32_t>> train(n_users), test(n_users);
-  for (uint32_t u = 0; u < n_users; ++u)
-    for (uint32_t v = 0; v < n_videos; ++v) {
-      const uint32_t r = rng() % 10;
-      if (r < 2) train[u].push_back(v);
-      if (r == 2 || (r == 3 && u % 2)) test[u].push_back(v);
-    }
+  const RandomCase rc = random_case(n_users, n_videos, rng, 10, [](uint32_t u, uint32_t r) {
+    return (r < 2 ? kTrain : 0) | (r == 2 || (r == 3 && u % 2) ? kTest : 0);
+  });
+  const auto &users = rc.users, &videos = rc.videos;
+  const auto &train = rc.train, &test = rc.test;
   std::vector<float> uf(n_users * f), vf(n_videos * f);
   for (float& x : uf) x = normal(rng);
   for (float& x : vf) x = normal(rng);
@@ -258,4 +280,205 @@ TEST_CASE("evaluate config rules and inputs", "[evaluate]") {
   CHECK_THROWS_AS(run_evaluate(cfg), FormatError);
   cfg.eval.k = 0;  // checked before any file is opened
   CHECK_THROWS_AS(run_evaluate(cfg), ConfigError);
+}
+
+namespace {
+
+// Every evaluated user's model list, as evaluate saw it (the observer runs on
+// the worker threads).
+std::map<uint32_t, std::vector<Scored>> lists_of(const Model& m, const Dataset& t, uint32_t k,
+                                                 unsigned threads) {
+  std::map<uint32_t, std::vector<Scored>> lists;
+  std::mutex mu;
+  evaluate(m, t, cfg_k(k, threads), [&](uint32_t u, const std::vector<Scored>& top) {
+    std::lock_guard<std::mutex> lock(mu);
+    CHECK(lists.emplace(u, top).second);
+  });
+  return lists;
+}
+
+// evaluate's lists hold recommend's (for_users and for_user) video for video
+// and score for score. A user whose factors are all zero is ranked by the
+// model all the same (every score 0: the lowest unseen indices), also where
+// recommend serves such a user popular videos.
+void check_lists_are_recommends(const Model& m, const Dataset& t, uint32_t k) {
+  const auto lists = lists_of(m, t, k, 3);
+  RecommendOptions ro;
+  ro.k = k;
+  ro.threads = 2;
+  const Recommender rec(m, ro);
+  std::vector<std::string_view> ids;
+  for (const auto& entry : lists) ids.push_back(m.user_id(entry.first));
+  size_t i = 0;
+  auto same = [](const std::vector<Scored>& a, const std::vector<Scored>& b) {
+    REQUIRE(a.size() == b.size());
+    for (size_t r = 0; r < a.size(); ++r) {
+      CHECK(a[r].video == b[r].video);
+      CHECK(a[r].score == b[r].score);
+    }
+  };
+  rec.for_users(ids, 2, [&](const Recommendations& r) {
+    INFO("user " << r.id);
+    const uint32_t u = std::next(lists.begin(), int64_t(i++))->first;
+    const std::vector<Scored>& got = lists.at(u);
+    const float* x = m.user_vector(u);
+    if (std::all_of(x, x + m.factors(), [](float v) { return v == 0; })) {
+      std::vector<Scored> lowest;
+      for (uint32_t v = 0; v < m.n_videos() && lowest.size() < k; ++v)
+        if (!std::binary_search(m.seen_begin(u), m.seen_end(u), v)) lowest.push_back({v, 0.0f});
+      same(got, lowest);
+      if (r.source == Source::Popular) return;
+    }
+    REQUIRE(r.source == Source::Model);
+    same(got, r.items);
+    same(got, rec.for_user(r.id).items);
+  });
+  CHECK(i == lists.size());
+}
+
+}  // namespace
+
+TEST_CASE("evaluate ranks exactly as recommend does, near-ties and exact ties included", "[evaluate]") {
+  // 150 users, 300 videos (no multiple of 16), 37 factors: sums of many
+  // products, where another summation order would reorder near-ties. Then
+  // the same with factors of a few values, full of exact ties, and users
+  // whose factors are all zero (every score ties).
+  std::mt19937 rng(11);
+  const uint32_t n_users = 150, n_videos = 300;
+  const RandomCase rc = random_case(n_users, n_videos, rng, 20, [](uint32_t, uint32_t r) {
+    return (r == 0 ? kTrain : 0) | (r == 1 ? kTest : 0);
+  });
+  for (const uint32_t f : {37u, 3u}) {
+    INFO("factors " << f);
+    std::normal_distribution<float> normal;
+    std::vector<float> uf(n_users * f), vf(n_videos * f);
+    for (float& x : uf) x = f == 3 ? float(int(rng() % 3) - 1) : normal(rng);
+    for (float& x : vf) x = f == 3 ? float(int(rng() % 3) - 1) * 0.5f : normal(rng);
+    if (f == 3) std::fill(uf.begin(), uf.begin() + 2 * f, 0.0f);  // users 0 and 1
+    test::TempDir dir;
+    const Model m = make_model(dir, data_of(rc.users, rc.videos, rc.train), f, uf, vf);
+    const Dataset t = make_test(dir, data_of(rc.users, rc.videos, rc.test));
+    for (uint32_t k : {1u, 10u, 400u}) {
+      INFO("k " << k);
+      check_lists_are_recommends(m, t, k);
+    }
+  }
+}
+
+TEST_CASE("videos with identical factors: evaluate and recommend order them alike", "[evaluate]") {
+  test::TempDir dir;
+  // v1 and v2 have the same factors: u0 (1, 1) scores v0 0, v1 2, v2 2, v3 1;
+  // training u0 {v0}, u1 {v3}. Both tools put v1 (the lower index) first.
+  const Model m = make_model(dir, data_of({"u0", "u1"}, {"v0", "v1", "v2", "v3"}, {{0}, {3}}), 2,
+                             {1, 1, 1, 1}, {0, 0, 1, 1, 1, 1, 0.5f, 0.5f});
+  // Test: u0 {v2}, u1 {v1}.
+  const Dataset t = make_test(dir, data_of({"u0", "u1"}, {"v1", "v2"}, {{1}, {0}}));
+  RecommendOptions ro;
+  ro.k = 2;
+  const Recommender rec(m, ro);
+  for (const char* user : {"u0", "u1"}) {
+    const auto r = rec.for_user(user);
+    REQUIRE(r.items.size() == 2);
+    CHECK(r.items[0].video == 1);
+    CHECK(r.items[1].video == 2);
+  }
+  check_lists_are_recommends(m, t, 2);
+  // k = 1: both lists are [v1]: u0 misses (its v2 is the twin ranked
+  // second), u1 hits.
+  const EvaluateReport one = evaluate(m, t, cfg_k(1));
+  CHECK(one.model.precision == Approx(0.5));
+  // k = 2: u0 hits at rank 2 (AP 1/2, NDCG 1/log2(3)), u1 at rank 1.
+  const EvaluateReport two = evaluate(m, t, cfg_k(2));
+  CHECK(two.model.map == Approx((0.5 + 1) / 2));
+  CHECK(two.model.ndcg == Approx((1 / std::log2(3.0) + 1) / 2));
+  // AUC, ties 1/2: u0 (candidates v1 2, v2 2, v3 1; R = {v2}): (1/2 + 1) / 2;
+  // u1 (candidates v0 0, v1 2, v2 2; R = {v1}): (1 + 1/2) / 2.
+  CHECK(two.model.auc == Approx(0.75));
+}
+
+TEST_CASE("metrics per segment of user activity, by hand", "[evaluate]") {
+  // One factor; videos v00..v24 with factors 25, 24, ..., 1 and every user's
+  // factor 1, so the model ranks candidates by index. k = 2, g = 1/log2(3).
+  // Training (pairs -> segment): uA {v0} (1: 1-4), uD {v1, v2} (2: 1-4),
+  // uB {v0..v4} (5: 5-19), uC {v0..v19} (20: 20+), uE {} (0: no segment).
+  std::vector<std::string> videos;
+  std::vector<float> vf;
+  for (uint32_t v = 0; v < 25; ++v) {
+    videos.push_back((v < 10 ? "v0" : "v") + std::to_string(v));
+    vf.push_back(float(25 - v));
+  }
+  std::vector<uint32_t> first5, first20;
+  for (uint32_t v = 0; v < 20; ++v) (v < 5 ? first5 : first20).push_back(v);
+  first20.insert(first20.begin(), first5.begin(), first5.end());
+  test::TempDir dir;
+  const Model m =
+      make_model(dir, data_of({"uA", "uB", "uC", "uD", "uE"}, videos, {{0}, first5, first20, {1, 2}, {}}), 1,
+                 {1, 1, 1, 1, 1}, vf);
+  // Test: uA {v1}, uB {v6}, uC {v20, v24}, uD {v5}, uE {v0}.
+  //   uA: top [v1 v2], hit at 1: P 1/2, R 1, AP 1, NDCG 1.
+  //   uB: top [v5 v6], hit at 2: P 1/2, R 1, AP 1/2, NDCG g.
+  //   uC: top [v20 v21], hit at 1, |R| 2: P 1/2, R 1/2, AP 1/2, NDCG 1/(1+g).
+  //   uD: top [v0 v3], no hit: all 0.
+  //   uE: top [v0 v1], hit at 1: P 1/2, R 1, AP 1, NDCG 1.
+  // Model AUC: uA 23/23 (v1 beats every other candidate); uD: v5 under v0,
+  // v3, v4 of 22 others: 19/22; uB: v6 under v5 of 19: 18/19; uC: v20 over
+  // v21..v23, v24 under them: 3/6; uE: v0 over all 24: 1.
+  // Popularity: v0..v2 3 users, v3 v4 2, v5..v19 1, v20..v24 0, order by
+  // index within ties: the lists are the model's. AUC, ties 1/2: uA: v1 ties
+  // v2, beats 22: 22.5/23; uD: v5 under v0 v3 v4, ties v6..v19, beats 5:
+  // 12/22; uB: v6 ties 14, beats 5: 12/19; uC: all tie: 1/2; uE: v0 ties v1
+  // v2, beats 22: 23/24.
+  const Dataset t =
+      make_test(dir, data_of({"uA", "uB", "uC", "uD", "uE"}, videos, {{1}, {6}, {20, 24}, {5}, {0}}));
+  const EvaluateReport r = evaluate(m, t, cfg_k(2));
+  const double g = 1 / std::log2(3.0);
+  CHECK(r.model.users == 5);
+  REQUIRE(r.segments.size() == 3);
+  const SegmentMetrics &s1 = r.segments[0], &s5 = r.segments[1], &s20 = r.segments[2];
+  CHECK(s1.name == "1-4");
+  CHECK(s5.name == "5-19");
+  CHECK(s20.name == "20+");
+  CHECK(s1.model.users == 2);
+  CHECK(s5.model.users == 1);
+  CHECK(s20.model.users == 1);
+
+  CHECK(s1.model.precision == Approx(0.25));
+  CHECK(s1.model.recall == Approx(0.5));
+  CHECK(s1.model.map == Approx(0.5));
+  CHECK(s1.model.ndcg == Approx(0.5));
+  CHECK(s1.model.auc == Approx((1 + 19.0 / 22) / 2));
+  CHECK(s1.model.recommended_videos == 4);  // v1 v2 v0 v3
+  CHECK(s1.model.coverage == Approx(4.0 / 25));
+  CHECK(s5.model.precision == Approx(0.5));
+  CHECK(s5.model.recall == Approx(1));
+  CHECK(s5.model.map == Approx(0.5));
+  CHECK(s5.model.ndcg == Approx(g));
+  CHECK(s5.model.auc == Approx(18.0 / 19));
+  CHECK(s5.model.coverage == Approx(2.0 / 25));
+  CHECK(s20.model.recall == Approx(0.5));
+  CHECK(s20.model.map == Approx(0.5));
+  CHECK(s20.model.ndcg == Approx(1 / (1 + g)));
+  CHECK(s20.model.auc == Approx(0.5));
+
+  CHECK(s1.popularity.users == 2);
+  CHECK(s1.popularity.precision == Approx(0.25));
+  CHECK(s1.popularity.auc == Approx((22.5 / 23 + 12.0 / 22) / 2));
+  CHECK(s5.popularity.auc == Approx(12.0 / 19));
+  CHECK(s20.popularity.auc == Approx(0.5));
+  CHECK(s20.popularity.coverage == Approx(2.0 / 25));
+
+  // The totals count uE too.
+  CHECK(r.model.precision == Approx(0.5 * 4 / 5));
+  CHECK(r.model.auc == Approx((1 + 19.0 / 22 + 18.0 / 19 + 0.5 + 1) / 5));
+  CHECK(r.popularity.auc == Approx((22.5 / 23 + 12.0 / 22 + 12.0 / 19 + 0.5 + 23.0 / 24) / 5));
+
+  const nlohmann::json j = r.to_json();
+  REQUIRE(j["segments"].size() == 3);
+  CHECK(j["segments"][1]["name"] == "5-19");
+  CHECK(j["segments"][1]["users"] == 1);
+  CHECK(j["segments"][1]["model"]["ndcg"].get<double>() == Approx(g));
+  CHECK(j["segments"][0]["popularity"]["users"] == 2);
+  const std::string text = r.to_text();
+  CHECK(text.find("by training pairs per user") != std::string::npos);
+  CHECK(text.find("5-19     model             1       0.5000") != std::string::npos);
 }

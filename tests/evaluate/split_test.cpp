@@ -223,3 +223,19 @@ TEST_CASE("run_split writes both parts with provenance, and checks its inputs", 
   few.split.test_fraction = 0.2;
   CHECK_THROWS_WITH(run_split(few), Catch::Contains("needs at least 5 distinct videos"));
 }
+
+TEST_CASE("split keeps every user's location in both parts", "[split][location]") {
+  test::TempDir dir;
+  DatasetData d = random_dataset(30, 20, 0.3, 3);
+  d.locations.ids = {"DE", "FR"};
+  for (uint32_t u = 0; u < 30; ++u) d.locations.of_user.push_back(u % 3 == 2 ? kNoLocation : u % 2);
+  const SplitParts p = split_dataset(store(dir, d, "in.vrd"), config(0.5, SplitConfig::By::Random));
+  const std::pair<const DatasetData*, const char*> parts[] = {{&p.train, "train.vrd"}, {&p.test, "test.vrd"}};
+  for (const auto& [data, name] : parts) {
+    INFO(name);
+    const Dataset out = store(dir, *data, name);
+    REQUIRE(out.n_locations() == 2);
+    CHECK(out.location_id(1) == "FR");
+    for (uint32_t u = 0; u < 30; ++u) CHECK(out.user_location(u) == d.locations.of_user[u]);
+  }
+}

@@ -146,3 +146,25 @@ TEST_CASE("an input path that is not UTF-8 does not fail the run", "[prepare]") 
   const std::string recorded = ds.provenance()["inputs"][0].get<std::string>();
   CHECK(recorded.find("log\xEF\xBF\xBD\xEF\xBF\xBD.csv") != std::string::npos);  // U+FFFD each
 }
+
+TEST_CASE("negative values (dislikes) are valid rows, summed as usual", "[prepare][location]") {
+  test::TempDir dir;
+  test::write_text(dir.file("log.csv"),
+                   "u1,v1,watch,1,FR,1\nu1,v1,dislike,-3,FR,2\nu1,v2,skip,-0.5,DE,3\nu2,v1,like,2,,4\n");
+  PrepareConfig c;
+  c.inputs = {dir.file("log.csv")};
+  c.output = dir.file("out.vrd");
+  c.progress = false;
+  const PrepareReport rep = run_prepare(c);
+  CHECK(rep.ingest.rows_valid == 4);
+  CHECK(rep.ingest.rows_malformed() == 0);
+  CHECK(rep.ingest.value_sum == -0.5);
+  const Dataset ds = Dataset::open(dir.file("out.vrd"));
+  REQUIRE(ds.nnz() == 3);
+  const CsrView m = ds.user_items();
+  CHECK(std::vector<float>(m.values, m.values + 3) == std::vector<float>{-2.0f, -0.5f, 2.0f});
+  REQUIRE(ds.n_locations() == 1);  // u1: FR (2 rows) over DE (1); u2: none
+  CHECK(ds.location_id(0) == "FR");
+  CHECK(ds.user_location(0) == 0);
+  CHECK(ds.user_location(1) == kNoLocation);
+}

@@ -17,11 +17,14 @@ namespace {
 // A log with many distinct pairs (more than 4M of memory holds), 2000 pairs
 // of ~20 rows each, duplicate rows, ids past the interner's 16 inline bytes,
 // pairs whose sum overflows float32 and malformed rows. With kTypeWeights
-// most weights are decimals whose sums are not exact in double.
+// most weights are decimals whose sums are not exact in double. Users are
+// seen in up to three locations (one past 16 bytes, and none), so the
+// location chosen often breaks a tie.
 const std::map<std::string, double, std::less<>> kTypeWeights{{"like", 0.1}, {"share", 0.3}, {"comment", 0.7}};
 
 std::string big_log(size_t rows, uint32_t seed) {
   static const char* const kTypes[] = {",watch,", ",like,", ",share,", ",comment,"};
+  static const char* const kPlaces[] = {",US,", ",DE,", ",,", ",a-region-with-a-long-name,", ",FR,"};
   std::mt19937 rng(seed);
   std::ostringstream o;
   o << "userId,videoId,interactionType,interactionValue,location,timestamp\n";
@@ -31,7 +34,8 @@ std::string big_log(size_t rows, uint32_t seed) {
     const uint32_t v = hot ? rng() % 20 : uint32_t(std::min(rng() % 3000, rng() % 3000));
     o << (u % 7 == 0 ? "a-rather-long-user-id-" : "u") << u << ",v" << v;
     if (v % 50 == 0) o << "-with-a-long-video-suffix";
-    o << kTypes[rng() % 4] << (rng() % 8) * 0.25 << ",US," << 1700000000 + rng() % 1000000 << "\n";
+    o << kTypes[rng() % 4] << (rng() % 8) * 0.25 << kPlaces[(u + rng() % 3) % 5]
+      << 1700000000 + rng() % 1000000 << "\n";
     if (i % 10007 == 0) o << "u0,vbig,watch,3e38,US,1700000000\n";  // repeated: overflows
     if (i % 49999 == 49998) o << "u" << u << ",v1,watch,abc,US,1700000000\n";  // malformed
   }
@@ -87,6 +91,7 @@ TEST_CASE("prepare spilling to disk writes the same files as in memory", "[prepa
     CHECK(b.prune.rounds == a.prune.rounds);
     if (prune.min_user_events) CHECK(a.prune.rounds > 0);
     check_same_files(dir, "mem", "disk");
+    CHECK(Dataset::open(dir.file("disk.vrd")).n_locations() == 4);
     CHECK(std::filesystem::is_empty(dir.file("tmp")));
   }
 }
@@ -110,6 +115,9 @@ TEST_CASE("runs beyond the fan-in are merged in passes, to the same aggregate", 
   CHECK(a.video_ids == b.video_ids);
   CHECK(a.indptr == b.indptr);
   CHECK(a.video_counts == b.video_counts);
+  CHECK(a.locations.ids.size() == 4);
+  CHECK(a.locations.ids == b.locations.ids);
+  CHECK(a.locations.of_user == b.locations.of_user);
   CHECK(std::tie(p1.rounds, p1.users_removed, p1.videos_removed, p1.pairs_removed, p1.events_removed,
                  p1.overflow_pairs, p1.overflow_events) ==
         std::tie(p2.rounds, p2.users_removed, p2.videos_removed, p2.pairs_removed, p2.events_removed,

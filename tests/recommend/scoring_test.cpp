@@ -196,3 +196,47 @@ TEST_CASE("a per-video scale multiplies scores (cosine)", "[scoring]") {
   top_k(p, &qp, &e, 1, 3, &out);
   for (const Scored& s : out) CHECK(s.score == Approx(0.70710678));
 }
+
+TEST_CASE("top_k hands back every score, the very values it ranked", "[scoring]") {
+  std::mt19937 rng(3);
+  for (uint32_t n : {17u, 1000u, 4099u})
+    for (uint32_t f : {7u, 64u}) {
+      const Case c = make_case(n, f, rng);
+      std::vector<uint8_t> blocked(n, 0);
+      for (uint32_t v = 0; v < n; v += 5) blocked[v] = 1;
+      std::vector<uint32_t> seen;
+      for (uint32_t v = 2; v < n; v += 9) seen.push_back(v);
+      const uint32_t count = 19, k = 10;  // two blocks of eight and three singles
+      Queries qs(count, f, rng, blocked, seen);
+      std::vector<float> buffer(uint64_t(count) * panel_stride(n), -1.0f);
+      std::vector<float*> scores;
+      for (uint32_t i = 0; i < count; ++i) scores.push_back(buffer.data() + uint64_t(i) * panel_stride(n));
+      std::vector<std::vector<Scored>> with(count), without(count);
+      top_k(c.view(), qs.pointers.data(), qs.exclusions.data(), count, k, with.data(), scores.data());
+      top_k(c.view(), qs.pointers.data(), qs.exclusions.data(), count, k, without.data());
+      for (uint32_t i = 0; i < count; ++i) {
+        INFO("n=" << n << " f=" << f << " query " << i);
+        // Every video's score, excluded ones too, against a double reference.
+        for (uint32_t v = 0; v < n; ++v) {
+          double s = 0;
+          for (uint32_t j = 0; j < f; ++j) s += double(qs.q[i][j]) * c.factors[uint64_t(v) * f + j];
+          CHECK(scores[i][v] == Approx(s).margin(1e-4));
+        }
+        // The list is the eligible videos sorted by those very floats, ties
+        // to the lower index; asking for the scores changes nothing.
+        std::vector<uint32_t> order;
+        for (uint32_t v = 0; v < n; ++v)
+          if (!qs.exclusions[i].excludes(v)) order.push_back(v);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](uint32_t a, uint32_t b) { return scores[i][a] > scores[i][b]; });
+        REQUIRE(with[i].size() == std::min<size_t>(k, order.size()));
+        REQUIRE(without[i].size() == with[i].size());
+        for (size_t r = 0; r < with[i].size(); ++r) {
+          CHECK(with[i][r].video == order[r]);
+          CHECK(with[i][r].score == scores[i][order[r]]);
+          CHECK(without[i][r].video == with[i][r].video);
+          CHECK(without[i][r].score == with[i][r].score);
+        }
+      }
+    }
+}

@@ -423,6 +423,94 @@ std::vector<std::pair<long double, uint32_t>> exact_fold_in(const ServingModel& 
 }
 }  // namespace
 
+TEST_CASE("serve: fold-in repeats alpha0, lambda_u, negative pairs and BM25 as training defined them",
+          "[serve]") {
+  // A model trained with every option, then one history solved here from
+  // the definitions (config.hpp, weighting.hpp) with the statistics read
+  // from the dataset itself, in long double.
+  const Trained& base = trained();
+  TrainConfig t;
+  t.dataset = base.dir.file("d.vrd");
+  t.output = base.dir.file("options.vrm");
+  t.als.factors = 6;
+  t.als.iterations = 5;
+  t.als.regularization = 0.02f;
+  t.als.alpha = 3.0f;
+  t.als.unobserved_weight = 0.2f;
+  t.als.reg_exponent = 0.5f;
+  t.als.negative_weight = 1.5f;
+  t.als.threads = 1;
+  t.weighting.scheme = Weighting::Scheme::Bm25;
+  t.weighting.k1 = 5.0f;
+  t.weighting.b = 0.5f;
+  t.progress = false;
+  run_train(t);
+  const auto sm = ServingModel::load(t.output);
+  const Dataset ds = Dataset::open(t.dataset);
+  const Model& m = sm->model();
+  const size_t f = m.factors();
+  std::vector<long double> df(ds.n_videos(), 0), len(ds.n_users(), 0);
+  const CsrView ui = ds.user_items();
+  for (uint32_t u = 0; u < ui.rows; ++u)
+    for (uint64_t e = ui.row_begin(u); e < ui.row_end(u); ++e) {
+      df[ui.indices[e]] += 1;
+      len[u] += ui.values[e];
+    }
+  long double avg = 0;
+  for (const long double l : len) avg += l / len.size();
+  const auto v = [&](const char* id) { return *sm->find_video(id); };
+  std::vector<uint32_t> videos = {v("g0v1"), v("g0v4"), v("g1v2"), v("g2v7")};
+  std::sort(videos.begin(), videos.end());
+  const std::vector<double> weights = {2, -4, 1, 3};  // paired with the sorted videos
+  long double hist_len = 0;
+  for (const double w : weights) hist_len += w > 0 ? w : 0;
+  auto y = [&](uint32_t vid, size_t a) { return (long double)m.video_factors()[size_t(vid) * f + a]; };
+  const long double a0 = 0.2L, alpha = 3.0L;
+  std::vector<std::vector<long double>> A(f, std::vector<long double>(f + 1, 0.0L));
+  for (uint32_t vid = 0; vid < m.n_videos(); ++vid)
+    for (size_t a = 0; a < f; ++a)
+      for (size_t b = 0; b < f; ++b) A[a][b] += a0 * y(vid, a) * y(vid, b);
+  long double positives = 0;
+  for (size_t j = 0; j < videos.size(); ++j) {
+    long double c = 0, p = 0;
+    if (weights[j] > 0) {
+      const long double idf = std::log((long double)ds.n_users()) - std::log(1 + df[videos[j]]);
+      const long double w = weights[j] * 6.0L / (5.0L * (0.5L + 0.5L * hist_len / avg) + weights[j]) * idf;
+      c = 1 + alpha * w, p = 1, positives += 1;
+    } else {
+      c = a0 + 1.5L * (alpha * -weights[j]);  // negative weight 1.5 x (c(|w|) - 1)
+    }
+    for (size_t a = 0; a < f; ++a) {
+      for (size_t b = 0; b < f; ++b) A[a][b] += (c - a0) * y(videos[j], a) * y(videos[j], b);
+      A[a][f] += c * p * y(videos[j], a);
+    }
+  }
+  const long double lambda = 0.02L * std::sqrt(positives + a0 * m.n_videos());
+  for (size_t a = 0; a < f; ++a) A[a][a] += lambda;
+  for (size_t col = 0; col < f; ++col)  // Gauss-Jordan; A is positive definite
+    for (size_t r = 0; r < f; ++r)
+      if (r != col) {
+        const long double factor = A[r][col] / A[col][col];
+        for (size_t c = col; c <= f; ++c) A[r][c] -= factor * A[col][c];
+      }
+  std::vector<std::pair<long double, uint32_t>> want;
+  for (uint32_t vid = 0; vid < m.n_videos(); ++vid) {
+    if (std::find(videos.begin(), videos.end(), vid) != videos.end()) continue;
+    long double score = 0;
+    for (size_t a = 0; a < f; ++a) score += A[a][f] / A[a][a] * y(vid, a);
+    want.emplace_back(score, vid);
+  }
+  std::sort(want.begin(), want.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  Exclusion ex;
+  ex.seen_begin = videos.data();
+  ex.seen_end = videos.data() + videos.size();
+  const auto got = sm->fold_in(videos, weights, ex, 5);
+  REQUIRE(got.size() == 5);
+  const long double scale = std::fabs(want.front().first);
+  for (size_t i = 0; i < got.size(); ++i)
+    CHECK(std::fabs((long double)got[i].score - want[i].first) <= 1e-4L * scale);
+}
+
 TEST_CASE("serve: fold-in with large history values ranks as an exact solve does", "[serve]") {
   const auto sm = ServingModel::load(trained().model);
   const auto v = [&](const char* id) { return *sm->find_video(id); };

@@ -85,6 +85,44 @@ std::optional<uint32_t> IdIndex::find(std::string_view id) const {
   return std::nullopt;
 }
 
+LocationSections::LocationSections(const std::vector<std::string>& ids, const uint32_t* of_user,
+                                   uint64_t n_users)
+    : table_(ids), of_user_(of_user), n_users_(n_users) {
+  if (ids.empty()) return;
+  if (!of_user) throw std::logic_error("LocationSections: locations without a location per user");
+  for (uint64_t u = 0; u < n_users; ++u)
+    if (of_user[u] >= ids.size() && of_user[u] != kNoLocation)
+      throw std::logic_error("LocationSections: a user's location is out of range");
+}
+
+std::vector<std::pair<uint32_t, uint64_t>> LocationSections::sizes() const {
+  if (table_.offsets.size() == 1) return {};
+  return {{kLocationOff, table_.offsets.size() * 8},
+          {kLocationIds, table_.blob.size()},
+          {kUserLocation, n_users_ * 4}};
+}
+
+void LocationSections::append(ContainerStream& w, size_t first) const {
+  if (table_.offsets.size() == 1) return;
+  w.append(first, table_.offsets);
+  w.append(first + 1, table_.blob.data(), table_.blob.size());
+  w.append(first + 2, of_user_, n_users_ * 4);
+}
+
+LocationView read_locations(const ContainerReader& r, uint64_t n_users, bool check) {
+  LocationView l;
+  if (!r.has(kLocationOff) && !r.has(kLocationIds) && !r.has(kUserLocation)) return l;
+  const uint64_t off_bytes = r.bytes(kLocationOff).size();
+  if (off_bytes % 8 != 0 || off_bytes < 16 || off_bytes / 8 - 1 >= kNoLocation)
+    r.corrupt("location table size");
+  l.ids = read_id_table(r, kLocationOff, kLocationIds, off_bytes / 8 - 1, check);
+  l.of_user = r.array<uint32_t>(kUserLocation, n_users);
+  l.reader = &r;
+  if (check)
+    for (uint64_t u = 0; u < n_users; ++u) l.user(uint32_t(u));
+  return l;
+}
+
 namespace {
 // Pointers first: a row must not send the index loop past the section.
 void check_csr_rows(const ContainerReader& r, const CsrView& m, uint32_t begin, uint32_t end,
@@ -146,13 +184,14 @@ struct DatasetWriter::Impl {
 
 DatasetWriter::DatasetWriter(const std::string& path, const std::vector<std::string>& user_ids,
                              const std::vector<std::string>& video_ids, const std::vector<uint64_t>& indptr,
-                             const std::vector<uint64_t>& video_counts, const nlohmann::json& provenance)
+                             const std::vector<uint64_t>& video_counts, const nlohmann::json& provenance,
+                             const UserLocations& locations)
     : impl_(std::make_unique<Impl>(path)) {
   Impl& m = *impl_;
   const uint64_t n_users = user_ids.size(), n_videos = video_ids.size();
   if (indptr.size() != n_users + 1 || indptr[0] != 0 || !std::is_sorted(indptr.begin(), indptr.end()) ||
-      video_counts.size() != n_videos)
-    throw std::logic_error("DatasetWriter: row pointers or video counts do not fit the ids");
+      video_counts.size() != n_videos || (!locations.ids.empty() && locations.of_user.size() != n_users))
+    throw std::logic_error("DatasetWriter: row pointers, video counts or user locations do not fit the ids");
   m.nnz = indptr.back();
   std::vector<uint64_t> col_ptr(n_videos + 1, 0);
   for (size_t v = 0; v < n_videos; ++v) col_ptr[v + 1] = col_ptr[v] + video_counts[v];
@@ -167,25 +206,27 @@ DatasetWriter::DatasetWriter(const std::string& path, const std::vector<std::str
   // Input paths need not be UTF-8, which JSON requires: replaced, not thrown on.
   const std::string meta = provenance.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   const IdTable users(user_ids), videos(video_ids);
+  const LocationSections where(locations.ids, locations.of_user.data(), n_users);
   const uint64_t n4 = m.nnz * 4, n8 = m.nnz * 8;
-  m.stream = std::make_unique<ContainerStream>(
-      m.out, "VRDS", kDatasetVersion,
-      std::vector<std::pair<uint32_t, uint64_t>>{{kDims, 24},
-                                                 {kMeta, meta.size()},
-                                                 {kUserOff, users.offsets.size() * 8},
-                                                 {kUserIds, users.blob.size()},
-                                                 {kVideoOff, videos.offsets.size() * 8},
-                                                 {kVideoIds, videos.blob.size()},
-                                                 {kRowPtr, indptr.size() * 8},
-                                                 {kRowIdx, n4},
-                                                 {kRowWgt, n4},
-                                                 {kRowEvents, n4},
-                                                 {kRowFirst, n8},
-                                                 {kRowLast, n8},
-                                                 {kColPtr, col_ptr.size() * 8},
-                                                 {kColIdx, n4},
-                                                 {kColWgt, n4}});
+  std::vector<std::pair<uint32_t, uint64_t>> sections{{kDims, 24},
+                                                      {kMeta, meta.size()},
+                                                      {kUserOff, users.offsets.size() * 8},
+                                                      {kUserIds, users.blob.size()},
+                                                      {kVideoOff, videos.offsets.size() * 8},
+                                                      {kVideoIds, videos.blob.size()},
+                                                      {kRowPtr, indptr.size() * 8},
+                                                      {kRowIdx, n4},
+                                                      {kRowWgt, n4},
+                                                      {kRowEvents, n4},
+                                                      {kRowFirst, n8},
+                                                      {kRowLast, n8},
+                                                      {kColPtr, col_ptr.size() * 8},
+                                                      {kColIdx, n4},
+                                                      {kColWgt, n4}};
+  for (const auto& s : where.sizes()) sections.push_back(s);
+  m.stream = std::make_unique<ContainerStream>(m.out, "VRDS", kDatasetVersion, sections);
   ContainerStream& w = *m.stream;
+  where.append(w, kPartColWgt + 1);
   w.append(kPartDims, dims);
   w.append(kPartMeta, meta.data(), meta.size());
   w.append(kPartUserOff, users.offsets);
@@ -247,7 +288,7 @@ uint64_t write_dataset(const DatasetData& d, const std::string& path) {
     if (v >= video_counts.size()) throw std::logic_error("write_dataset: video index out of range");
     ++video_counts[v];
   }
-  DatasetWriter w(path, d.user_ids, d.video_ids, d.indptr, video_counts, d.provenance);
+  DatasetWriter w(path, d.user_ids, d.video_ids, d.indptr, video_counts, d.provenance, d.locations);
   w.append({d.indices.data(), d.weights.data(), d.events.data(), d.first_ts.data(), d.last_ts.data(), nnz});
   return w.commit();
 }
@@ -271,6 +312,7 @@ Dataset Dataset::from_file(std::shared_ptr<const MappedFile> file, Verify verify
   ds.nnz_ = dims[2];
   ds.users_ = read_id_table(*r, kUserOff, kUserIds, ds.n_users_, full);
   ds.videos_ = read_id_table(*r, kVideoOff, kVideoIds, ds.n_videos_, full);
+  ds.locations_ = read_locations(*r, ds.n_users_, full);
 
   ds.rows_ = {ds.n_users_, ds.n_videos_, r->array<uint64_t>(kRowPtr, ds.n_users_ + uint64_t{1}),
               r->array<uint32_t>(kRowIdx, ds.nnz_), r->array<float>(kRowWgt, ds.nnz_)};

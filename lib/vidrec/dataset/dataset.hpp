@@ -9,6 +9,11 @@
 //   within a user) with, per entry, the summed weight (float32), the number of
 //   events and the first/last timestamp; its transpose (video x user, CSR of
 //   the same weights) is stored too, so training needs no transposition.
+// - Each user's location (optional, since files without it still read as
+//   "no location"): the distinct locations as an id table (LOFF/LIDS,
+//   ascending) and one u32 per user (ULOC), an index into it or kNoLocation.
+//   Written only when some user has a location, so a file without locations
+//   is laid out as before; readers that predate the sections skip them.
 // - Provenance (inputs, options, counts) is a JSON section; everything else is
 //   checksummed separately, and content_checksum() ignores provenance.
 // - Written atomically (io/atomic_file.hpp). Opening checks magic, version,
@@ -36,6 +41,8 @@ constexpr uint32_t kDims = make_tag("DIMS");
 constexpr uint32_t kMeta = make_tag("META");
 constexpr uint32_t kUserOff = make_tag("UOFF"), kUserIds = make_tag("UIDS");
 constexpr uint32_t kVideoOff = make_tag("VOFF"), kVideoIds = make_tag("VIDS");
+constexpr uint32_t kLocationOff = make_tag("LOFF"), kLocationIds = make_tag("LIDS");
+constexpr uint32_t kUserLocation = make_tag("ULOC");
 }  // namespace section
 
 // Shared by the dataset and model files: ids as u64 offsets + one byte blob,
@@ -82,6 +89,50 @@ class IdIndex {
 IdView read_id_table(const ContainerReader& r, uint32_t off_tag, uint32_t blob_tag, uint64_t count,
                      bool check = true);
 
+// A user without a location.
+constexpr uint32_t kNoLocation = UINT32_MAX;
+
+// Each user's location, as written: the locations used, ascending and
+// distinct, and per user an index into them or kNoLocation. Both empty when
+// no user has one (the sections are then not written).
+struct UserLocations {
+  std::vector<std::string> ids;
+  std::vector<uint32_t> of_user;
+};
+
+// The location sections of a dataset or model file as (tag, bytes) in file
+// order, ready for a ContainerStream; none when `ids` is empty. Throws
+// std::logic_error unless of_user holds one valid entry per user.
+class LocationSections {
+ public:
+  LocationSections(const std::vector<std::string>& ids, const uint32_t* of_user, uint64_t n_users);
+  std::vector<std::pair<uint32_t, uint64_t>> sizes() const;
+  // Appends the sections' bytes as parts first, first + 1, ... of `w`.
+  void append(ContainerStream& w, size_t first) const;
+
+ private:
+  IdTable table_;
+  const uint32_t* of_user_;
+  uint64_t n_users_;
+};
+
+// The location sections as read; empty (count 0, every user kNoLocation) in
+// a file without them. With `check` every entry is checked now, else each
+// one as it is read (a lazy reader).
+struct LocationView {
+  IdView ids;
+  const uint32_t* of_user = nullptr;
+  const ContainerReader* reader = nullptr;
+  uint32_t count() const { return ids.count; }
+  uint32_t user(uint32_t u) const {
+    if (!of_user) return kNoLocation;
+    reader->check_elements<uint32_t>(section::kUserLocation, u, 1);
+    if (of_user[u] >= ids.count && of_user[u] != kNoLocation) reader->corrupt("user location out of range");
+    return of_user[u];
+  }
+};
+LocationView read_locations(const ContainerReader& r, uint64_t n_users, bool check);
+
 // An owning, in-memory dataset: what features builds and write_dataset stores.
 struct DatasetData {
   std::vector<std::string> user_ids;   // ascending
@@ -91,6 +142,7 @@ struct DatasetData {
   std::vector<float> weights;
   std::vector<uint32_t> events;
   std::vector<int64_t> first_ts, last_ts;
+  UserLocations locations;
   nlohmann::json provenance = nlohmann::json::object();
 };
 
@@ -116,7 +168,8 @@ class DatasetWriter {
   // or when entries overflow a row count or a video count.
   DatasetWriter(const std::string& path, const std::vector<std::string>& user_ids,
                 const std::vector<std::string>& video_ids, const std::vector<uint64_t>& indptr,
-                const std::vector<uint64_t>& video_counts, const nlohmann::json& provenance);
+                const std::vector<uint64_t>& video_counts, const nlohmann::json& provenance,
+                const UserLocations& locations = {});
   ~DatasetWriter();
   DatasetWriter(const DatasetWriter&) = delete;
   DatasetWriter& operator=(const DatasetWriter&) = delete;
@@ -160,6 +213,10 @@ class Dataset {
   std::optional<uint32_t> find_user(std::string_view id) const { return users_.find(id); }
   const IdView& user_table() const { return users_; }
   std::optional<uint32_t> find_video(std::string_view id) const { return videos_.find(id); }
+  // Locations: 0 and kNoLocation for every user in a file without them.
+  uint32_t n_locations() const { return locations_.count(); }
+  std::string_view location_id(uint32_t l) const { return locations_.ids.at(l); }
+  uint32_t user_location(uint32_t u) const { return locations_.user(u); }
   const nlohmann::json& provenance() const { return provenance_; }
   // Identifies the data, not how it was produced (provenance is left out).
   uint64_t content_checksum() const { return content_checksum_; }
@@ -172,6 +229,7 @@ class Dataset {
   uint32_t version_ = 0, n_users_ = 0, n_videos_ = 0;
   uint64_t nnz_ = 0, content_checksum_ = 0;
   IdView users_, videos_;
+  LocationView locations_;
   CsrView rows_, cols_;
   const uint32_t* events_ = nullptr;
   const int64_t *first_ts_ = nullptr, *last_ts_ = nullptr;

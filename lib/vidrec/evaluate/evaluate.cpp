@@ -2,13 +2,13 @@
 #include "vidrec/evaluate/evaluate.hpp"
 
 #include <algorithm>
-#include <armadillo>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
 #include "vidrec/base/errors.hpp"
 #include "vidrec/base/parallel.hpp"
+#include "vidrec/recommend/recommend.hpp"
 
 namespace vidrec {
 
@@ -20,6 +20,11 @@ constexpr uint32_t kNone = UINT32_MAX;
 // so the array is allocated once per thread, not once per user.
 enum : uint8_t { kCandidate = 0, kRelevant = 1, kExcluded = 2 };
 
+// Activity segments by training pairs: [kSegmentFloor[i], kSegmentFloor[i + 1]).
+constexpr uint64_t kSegmentFloor[] = {1, 5, 20, UINT64_MAX};
+constexpr const char* kSegmentName[] = {"1-4", "5-19", "20+"};
+constexpr size_t kSegments = 3;
+
 struct UserFigures {
   double precision = 0, recall = 0, ap = 0, ndcg = 0, auc = 0;
   bool auc_defined = false;
@@ -27,13 +32,21 @@ struct UserFigures {
 
 struct EvalUser {
   uint32_t test_user, model_user;
+  int segment;  // -1: no training pair
 };
 
+// Bits of a video's `recommended` byte: in anyone's top k, in the top k of a
+// user of segment s.
+constexpr uint8_t kAnyone = 1;
+constexpr uint8_t segment_bit(int s) { return uint8_t(2u << s); }
+
 struct Scratch {
-  arma::fmat users;   // factors x block
-  arma::fmat scores;  // videos x block
+  std::vector<float> scores;  // block x panel stride
+  std::vector<float*> score_rows;
+  std::vector<uint32_t> model_users;
+  std::vector<std::vector<Scored>> lists;
   std::vector<uint8_t> state;
-  std::vector<uint32_t> candidates, top;
+  std::vector<uint32_t> top;
   std::vector<double> relevant_scores;
   std::vector<uint8_t> recommended_model, recommended_popular;
 };
@@ -58,28 +71,37 @@ void list_figures(const std::vector<uint32_t>& top, const uint8_t* state, uint64
   f.ndcg = dcg / idcg;
 }
 
-// AUC over the candidates: sort the (few) relevant scores once, then place each
-// non-relevant candidate among them by binary search -- O(V log |R|) per user
-// instead of comparing all |R| x V pairs.
+// AUC over the candidates: each non-relevant candidate is placed among the
+// relevant scores -- O(V log |R|) per user by binary search in the sorted
+// scores instead of comparing all |R| x V pairs, or, for the few relevant
+// videos most users have, by a branch-free scan of them, which is faster.
 template <class Score>
 void auc_figure(uint32_t n_videos, const uint8_t* state, Score score, std::vector<double>& rel,
                 UserFigures& f) {
+  constexpr size_t kScan = 8;
   rel.clear();
   for (uint32_t v = 0; v < n_videos; ++v)
     if (state[v] == kRelevant) rel.push_back(score(v));
   std::sort(rel.begin(), rel.end());
-  double correct = 0;
-  uint64_t negatives = 0;
+  uint64_t above = 0, tied = 0, negatives = 0;  // relevant scores above / equal to a candidate's
   for (uint32_t v = 0; v < n_videos; ++v) {
     if (state[v] != kCandidate) continue;
     ++negatives;
     const double s = score(v);
-    const auto lo = std::lower_bound(rel.begin(), rel.end(), s);
-    const auto hi = std::upper_bound(lo, rel.end(), s);
-    correct += double(rel.end() - hi) + 0.5 * double(hi - lo);
+    if (rel.size() <= kScan) {
+      for (const double r : rel) {
+        above += r > s;
+        tied += r == s;
+      }
+    } else {
+      const auto lo = std::lower_bound(rel.begin(), rel.end(), s);
+      const auto hi = std::upper_bound(lo, rel.end(), s);
+      above += uint64_t(rel.end() - hi);
+      tied += uint64_t(hi - lo);
+    }
   }
   f.auc_defined = !rel.empty() && negatives > 0;
-  if (f.auc_defined) f.auc = correct / (double(rel.size()) * double(negatives));
+  if (f.auc_defined) f.auc = (double(above) + 0.5 * double(tied)) / (double(rel.size()) * double(negatives));
 }
 
 // What every user's evaluation reads.
@@ -90,9 +112,10 @@ struct Context {
   uint32_t k;
 };
 
-// Both rankers' figures for one user, given the model's scores of every video.
-void evaluate_user(const Context& c, EvalUser eu, const float* score, Scratch& s, UserFigures& fm,
-                   UserFigures& fp) {
+// Both rankers' figures for one user, given the model's top k and its scores
+// of every video.
+void evaluate_user(const Context& c, EvalUser eu, const std::vector<Scored>& list, const float* score,
+                   Scratch& s, UserFigures& fm, UserFigures& fp) {
   const Model& model = c.model;
   const uint32_t nv = model.n_videos(), k = c.k;
   const uint32_t *seen_b = model.seen_begin(eu.model_user), *seen_e = model.seen_end(eu.model_user);
@@ -103,17 +126,11 @@ void evaluate_user(const Context& c, EvalUser eu, const float* score, Scratch& s
     if (mv != kNone && s.state[mv] == kCandidate) s.state[mv] = kRelevant;
   }
   const uint64_t relevant = te - tb;
+  const uint8_t mark = kAnyone | (eu.segment >= 0 ? segment_bit(eu.segment) : 0);
 
-  // Model: top k by score, ties to the lower video index.
-  s.candidates.clear();
-  for (uint32_t v = 0; v < nv; ++v)
-    if (s.state[v] != kExcluded) s.candidates.push_back(v);
-  const size_t take = std::min<size_t>(k, s.candidates.size());
-  std::partial_sort(
-      s.candidates.begin(), s.candidates.begin() + int64_t(take), s.candidates.end(),
-      [score](uint32_t a, uint32_t b) { return score[a] != score[b] ? score[a] > score[b] : a < b; });
-  s.top.assign(s.candidates.begin(), s.candidates.begin() + int64_t(take));
-  for (uint32_t v : s.top) s.recommended_model[v] = 1;
+  s.top.clear();
+  for (const Scored& x : list) s.top.push_back(x.video);
+  for (uint32_t v : s.top) s.recommended_model[v] |= mark;
   list_figures(s.top, s.state.data(), relevant, k, fm);
   auc_figure(
       nv, s.state.data(), [score](uint32_t v) { return double(score[v]); }, s.relevant_scores, fm);
@@ -124,7 +141,7 @@ void evaluate_user(const Context& c, EvalUser eu, const float* score, Scratch& s
   s.top.clear();
   for (uint32_t i = 0; i < nv && s.top.size() < k; ++i)
     if (s.state[order[i]] != kExcluded) s.top.push_back(order[i]);
-  for (uint32_t v : s.top) s.recommended_popular[v] = 1;
+  for (uint32_t v : s.top) s.recommended_popular[v] |= mark;
   list_figures(s.top, s.state.data(), relevant, k, fp);
   auc_figure(
       nv, s.state.data(), [popularity](uint32_t v) { return double(popularity[v]); }, s.relevant_scores, fp);
@@ -134,9 +151,15 @@ void evaluate_user(const Context& c, EvalUser eu, const float* score, Scratch& s
     if (c.video_map[c.test.indices[i]] != kNone) s.state[c.video_map[c.test.indices[i]]] = kCandidate;
 }
 
-RankingMetrics reduce(const std::vector<UserFigures>& figs, const std::vector<uint8_t>& recommended) {
+// The figures of the users of `segment` (-1: all) averaged, in user order;
+// coverage from the videos whose `recommended` byte has `bit`.
+RankingMetrics reduce(const std::vector<UserFigures>& figs, const std::vector<EvalUser>& users, int segment,
+                      const std::vector<uint8_t>& recommended, uint8_t bit) {
   RankingMetrics m;
-  for (const UserFigures& f : figs) {
+  for (size_t i = 0; i < figs.size(); ++i) {
+    if (segment >= 0 && users[i].segment != segment) continue;
+    const UserFigures& f = figs[i];
+    ++m.users;
     m.precision += f.precision;
     m.recall += f.recall;
     m.map += f.ap;
@@ -146,7 +169,6 @@ RankingMetrics reduce(const std::vector<UserFigures>& figs, const std::vector<ui
       ++m.auc_users;
     }
   }
-  m.users = figs.size();
   if (m.users) {
     m.precision /= double(m.users);
     m.recall /= double(m.users);
@@ -154,7 +176,8 @@ RankingMetrics reduce(const std::vector<UserFigures>& figs, const std::vector<ui
     m.ndcg /= double(m.users);
   }
   if (m.auc_users) m.auc /= double(m.auc_users);
-  m.recommended_videos = uint64_t(std::count(recommended.begin(), recommended.end(), uint8_t{1}));
+  m.recommended_videos =
+      uint64_t(std::count_if(recommended.begin(), recommended.end(), [bit](uint8_t r) { return r & bit; }));
   if (!recommended.empty()) m.coverage = double(m.recommended_videos) / double(recommended.size());
   return m;
 }
@@ -167,7 +190,8 @@ void EvaluateConfig::validate() const {
     throw ConfigError("threads must be <= 4096 (0 = all cores), got " + std::to_string(threads));
 }
 
-EvaluateReport evaluate(const Model& model, const Dataset& test, const EvaluateConfig& cfg) {
+EvaluateReport evaluate(const Model& model, const Dataset& test, const EvaluateConfig& cfg,
+                        const ListObserver& observe) {
   cfg.validate();
   EvaluateReport rep;
   rep.k = cfg.k;
@@ -192,7 +216,11 @@ EvaluateReport evaluate(const Model& model, const Dataset& test, const EvaluateC
       rep.pairs_unknown_user += e - b;
       continue;
     }
-    users.push_back({u, *mu});
+    const uint64_t trained = uint64_t(model.seen_end(*mu) - model.seen_begin(*mu));
+    int segment = -1;
+    for (size_t s = 0; s < kSegments; ++s)
+      if (trained >= kSegmentFloor[s] && trained < kSegmentFloor[s + 1]) segment = int(s);
+    users.push_back({u, *mu, segment});
     for (uint64_t i = b; i < e; ++i) {
       const uint32_t mv = video_map[t.indices[i]];
       if (mv == kNone)
@@ -206,13 +234,15 @@ EvaluateReport evaluate(const Model& model, const Dataset& test, const EvaluateC
                      " test users is known to the model " + model.path() +
                      "; was the model trained on the train part of this split?");
 
-  const uint32_t f = model.factors();
-  // Not written through: the mapped model is read-only.
-  const arma::fmat video_factors(const_cast<float*>(model.video_factors()), f, nv, false, true);
+  RecommendOptions ro;
+  ro.k = k;
+  const Recommender rec(model, ro);
+  const uint32_t stride = model.panel().stride;
   const Context ctx{model, t, video_map, k};
-  // Blocks keep the score matrix near 32 MB per thread (8M floats) whatever
-  // the catalogue size, while giving the BLAS product enough columns.
-  const uint64_t block = std::clamp<uint64_t>((uint64_t{1} << 23) / std::max<uint32_t>(nv, 1), 1, 128);
+  // Blocks keep the scores near 32 MB per thread (8M floats) whatever the
+  // catalogue size, and hand the kernel as many users as for_users does.
+  const uint64_t block = std::min<uint64_t>(
+      std::clamp<uint64_t>((uint64_t{1} << 23) / std::max<uint32_t>(stride, 1), 1, 256), users.size());
   const uint64_t n_blocks = (users.size() + block - 1) / block;
   std::vector<UserFigures> fig_model(users.size()), fig_popular(users.size());
   std::vector<Scratch> scratch(resolve_threads(cfg.threads));
@@ -225,17 +255,20 @@ EvaluateReport evaluate(const Model& model, const Dataset& test, const EvaluateC
           s.state.assign(nv, kCandidate);
           s.recommended_model.assign(nv, 0);
           s.recommended_popular.assign(nv, 0);
+          s.scores.resize(block * stride);
+          for (uint64_t j = 0; j < block; ++j) s.score_rows.push_back(s.scores.data() + j * stride);
+          s.lists.resize(block);
         }
         for (uint64_t blk = block_begin; blk < block_end; ++blk) {
           const uint64_t first = blk * block, count = std::min<uint64_t>(block, users.size() - first);
-          s.users.set_size(f, count);
-          for (uint64_t j = 0; j < count; ++j)
-            std::copy_n(model.user_vector(users[first + j].model_user), f, s.users.colptr(j));
-          s.scores = video_factors.t() * s.users;
-
-          for (uint64_t j = 0; j < count; ++j)
-            evaluate_user(ctx, users[first + j], s.scores.colptr(j), s, fig_model[first + j],
+          s.model_users.clear();
+          for (uint64_t j = 0; j < count; ++j) s.model_users.push_back(users[first + j].model_user);
+          rec.rank(s.model_users.data(), count, s.lists.data(), s.score_rows.data());
+          for (uint64_t j = 0; j < count; ++j) {
+            if (observe) observe(users[first + j].model_user, s.lists[j]);
+            evaluate_user(ctx, users[first + j], s.lists[j], s.score_rows[j], s, fig_model[first + j],
                           fig_popular[first + j]);
+          }
         }
       },
       1);
@@ -248,8 +281,15 @@ EvaluateReport evaluate(const Model& model, const Dataset& test, const EvaluateC
       rec_popular[v] |= s.recommended_popular[v];
     }
   }
-  rep.model = reduce(fig_model, rec_model);
-  rep.popularity = reduce(fig_popular, rec_popular);
+  rep.model = reduce(fig_model, users, -1, rec_model, kAnyone);
+  rep.popularity = reduce(fig_popular, users, -1, rec_popular, kAnyone);
+  for (size_t seg = 0; seg < kSegments; ++seg) {
+    SegmentMetrics m;
+    m.name = kSegmentName[seg];
+    m.model = reduce(fig_model, users, int(seg), rec_model, segment_bit(int(seg)));
+    m.popularity = reduce(fig_popular, users, int(seg), rec_popular, segment_bit(int(seg)));
+    rep.segments.push_back(std::move(m));
+  }
   return rep;
 }
 
@@ -274,6 +314,8 @@ nlohmann::json RankingMetrics::to_json() const {
 }
 
 nlohmann::json EvaluateReport::to_json() const {
+  nlohmann::json segs = nlohmann::json::array();
+  for (const SegmentMetrics& s : segments) segs.push_back(s.to_json());
   return {{"k", k},
           {"test_users", test_users},
           {"users_evaluated", model.users},
@@ -284,12 +326,31 @@ nlohmann::json EvaluateReport::to_json() const {
           {"pairs_seen_in_training", pairs_seen_in_training},
           {"model_videos", model_videos},
           {"model", model.to_json()},
+          {"popularity", popularity.to_json()},
+          {"segments", segs}};
+}
+
+nlohmann::json SegmentMetrics::to_json() const {
+  return {{"name", name},
+          {"users", model.users},
+          {"model", model.to_json()},
           {"popularity", popularity.to_json()}};
 }
 
+namespace {
+std::string auc_cell(const RankingMetrics& m) {
+  char c[32];
+  if (m.auc_users)
+    std::snprintf(c, sizeof c, "%.4f", m.auc);
+  else
+    std::snprintf(c, sizeof c, "n/a");
+  return c;
+}
+}  // namespace
+
 std::string EvaluateReport::to_text() const {
   std::ostringstream o;
-  char line[160];
+  char line[200];
   std::snprintf(line, sizeof line, "k = %u; %llu test users, %llu evaluated, %llu unknown to the model\n", k,
                 static_cast<unsigned long long>(test_users), static_cast<unsigned long long>(model.users),
                 static_cast<unsigned long long>(users_unknown));
@@ -314,21 +375,30 @@ std::string EvaluateReport::to_text() const {
   row("recall" + at, model.recall, popularity.recall);
   row("map" + at, model.map, popularity.map);
   row("ndcg" + at, model.ndcg, popularity.ndcg);
-  auto cell = [](const RankingMetrics& m) {
-    char c[32];
-    if (m.auc_users)
-      std::snprintf(c, sizeof c, "%.4f", m.auc);
-    else
-      std::snprintf(c, sizeof c, "n/a");
-    return std::string(c);
-  };
-  std::snprintf(line, sizeof line, "%-16s %10s %11s\n", "auc", cell(model).c_str(), cell(popularity).c_str());
+  std::snprintf(line, sizeof line, "%-16s %10s %11s\n", "auc", auc_cell(model).c_str(),
+                auc_cell(popularity).c_str());
   o << line;
   row("coverage" + at, model.coverage, popularity.coverage);
   std::snprintf(line, sizeof line, "%-16s %10llu %11llu\n", "users",
                 static_cast<unsigned long long>(model.users),
                 static_cast<unsigned long long>(popularity.users));
   o << line;
+
+  // One row per segment and ranker.
+  o << "\nby training pairs per user:\n";
+  std::snprintf(line, sizeof line, "%-8s %-10s %8s %12s %10s %8s %8s %8s %12s\n", "pairs", "ranker", "users",
+                ("precision" + at).c_str(), ("recall" + at).c_str(), ("map" + at).c_str(),
+                ("ndcg" + at).c_str(), "auc", ("coverage" + at).c_str());
+  o << line;
+  for (const SegmentMetrics& s : segments)
+    for (const auto& [ranker, m] :
+         {std::pair<const char*, const RankingMetrics&>{"model", s.model},
+          std::pair<const char*, const RankingMetrics&>{"popularity", s.popularity}}) {
+      std::snprintf(line, sizeof line, "%-8s %-10s %8llu %12.4f %10.4f %8.4f %8.4f %8s %12.4f\n",
+                    s.name.c_str(), ranker, static_cast<unsigned long long>(m.users), m.precision, m.recall,
+                    m.map, m.ndcg, auc_cell(m).c_str(), m.coverage);
+      o << line;
+    }
   return o.str();
 }
 

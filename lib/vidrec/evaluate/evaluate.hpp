@@ -11,10 +11,15 @@
 // - Evaluated: every test user known to the model with >= 1 test pair. For
 //   each, the candidates are all model videos except the user's training
 //   videos (Model::seen_begin/seen_end), the same exclusion as recommend. The
-//   model scores a candidate by the dot product of user and video factors;
-//   the baseline by its popularity (distinct training users). Top k: highest
-//   score first, ties to the lower video index -- the baseline's top k is thus
-//   exactly Model::popular_order minus the seen videos.
+//   model's top k is what `vidrec recommend` lists for the user, ties and
+//   all: it is ranked by Recommender::rank, the path recommend takes, whose
+//   kernel also hands back every candidate's score (the dot product of user
+//   and video factors) for the AUC. A user whose factors are all zero is
+//   still ranked by the model (every score 0, so the lowest video indices),
+//   where recommend may fall back to popular videos. The baseline scores a
+//   candidate by its popularity (distinct training users); top k: highest
+//   score first, ties to the lower video index -- exactly
+//   Model::popular_order minus the seen videos.
 // - Metrics, per user then averaged over evaluated users (relevant set R =
 //   the user's test videos, hits = |top k n R|):
 //     precision@k = hits / k
@@ -29,17 +34,24 @@
 //                   that have both kinds of candidate (auc_users)
 //   and once over all users: coverage = distinct videos in anyone's top k /
 //   videos in the model.
+// - Segments by activity: the same metrics over the users with 1-4, 5-19 and
+//   20+ training pairs (seen videos in the model), coverage over the
+//   segment's lists. (A user without training pairs, which split never
+//   makes, counts in the totals only.)
 // - Results do not depend on the thread count: per-user figures are summed in
 //   user order after the parallel part.
-// - Scores are computed for blocks of users with one matrix-matrix product
-//   (video factors^T x user factors), blocks spread over threads.
+// - Blocks of users are ranked at once (recommend's batched kernel), blocks
+//   spread over threads.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "vidrec/dataset/dataset.hpp"
 #include "vidrec/model/model.hpp"
+#include "vidrec/recommend/scoring.hpp"
 
 namespace vidrec {
 
@@ -57,6 +69,13 @@ struct RankingMetrics {
   nlohmann::json to_json() const;
 };
 
+// The users of one activity segment and their metrics.
+struct SegmentMetrics {
+  std::string name;  // "1-4", "5-19", "20+" training pairs
+  RankingMetrics model, popularity;
+  nlohmann::json to_json() const;
+};
+
 struct EvaluateReport {
   uint32_t k = 0;
   uint64_t test_users = 0;     // test users with >= 1 pair
@@ -65,13 +84,20 @@ struct EvaluateReport {
   uint64_t pairs_unknown_user = 0, pairs_unknown_video = 0, pairs_seen_in_training = 0;
   uint32_t model_videos = 0;
   RankingMetrics model, popularity;
+  std::vector<SegmentMetrics> segments;  // ascending activity
   nlohmann::json to_json() const;
-  std::string to_text() const;  // an aligned table, model and baseline side by side
+  std::string to_text() const;  // aligned tables: model and baseline side by side, then per segment
 };
+
+// Sees each evaluated user's model top k (model user index, best first),
+// called from the worker threads: lets tests hold the lists against
+// recommend's.
+using ListObserver = std::function<void(uint32_t model_user, const std::vector<Scored>& top)>;
 
 // Throws ConfigError for a bad config and InputError when no test user is
 // known to the model.
-EvaluateReport evaluate(const Model& model, const Dataset& test, const EvaluateConfig& cfg);
+EvaluateReport evaluate(const Model& model, const Dataset& test, const EvaluateConfig& cfg,
+                        const ListObserver& observe = {});
 
 struct EvaluateStageConfig {
   std::string model;

@@ -34,6 +34,9 @@ DatasetData empty_like(const Dataset& ds) {
   d.video_ids.reserve(ds.n_videos());
   for (uint32_t u = 0; u < ds.n_users(); ++u) d.user_ids.emplace_back(ds.user_id(u));
   for (uint32_t v = 0; v < ds.n_videos(); ++v) d.video_ids.emplace_back(ds.video_id(v));
+  for (uint32_t l = 0; l < ds.n_locations(); ++l) d.locations.ids.emplace_back(ds.location_id(l));
+  if (ds.n_locations())
+    for (uint32_t u = 0; u < ds.n_users(); ++u) d.locations.of_user.push_back(ds.user_location(u));
   d.indptr.reserve(ds.n_users() + size_t{1});
   d.indptr.push_back(0);
   return d;

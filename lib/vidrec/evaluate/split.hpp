@@ -17,8 +17,8 @@
 // - Every pair of the input lands in exactly one part, with its weight, event
 //   count and timestamps unchanged. Both parts keep the input's full user and
 //   video id lists (indices align across input, train and test, and a model
-//   trained on train knows every test id); users or videos with no entries in
-//   one part are normal.
+//   trained on train knows every test id) and its users' locations; users or
+//   videos with no entries in one part are normal.
 // - Provenance of each part records the split parameters, which part it is,
 //   and the input's path and content checksum.
 // - run_split validates the configuration (ConfigError; also outputs naming

@@ -15,6 +15,7 @@
 #include "vidrec/base/exact_sum.hpp"
 #include "vidrec/base/huge_pages.hpp"
 #include "vidrec/ingest/interner.hpp"
+#include "vidrec/ingest/locations.hpp"
 
 namespace vidrec {
 
@@ -109,14 +110,16 @@ constexpr size_t kMinBuffer = 1024;
 }  // namespace
 
 struct Aggregator::Impl {
-  Interner users, videos;
+  Interner users, videos, locations;
+  LocationCounts location_rows;
   // Rows waiting for their ids, interner slots prefetched. Two batches
   // alternate, and a batch is resolved only once the next one has filled, so
   // every row's prefetch has had kBatch rows' time to land.
   struct Pending {
-    IdKey user, video;
+    IdKey user, video, location;
     double weight;
     int64_t ts;
+    bool located;  // the row has a location
   };
   struct Batch {
     std::vector<Pending> rows;
@@ -124,6 +127,7 @@ struct Aggregator::Impl {
   };
   static constexpr size_t kBatch = 32;
   Batch batches[2];
+  std::vector<std::pair<uint32_t, uint32_t>> located;  // (user, location) of the batch resolving
   int filling = 0;
   struct Partition {
     GrowArray<Event> buffer;
@@ -148,13 +152,19 @@ struct Aggregator::Impl {
 
   void resolve(Batch& batch) {
     const char* text = batch.text.data();
+    located.clear();
     for (const Pending& p : batch.rows) {
       const uint32_t u = users.id(p.user, text);
       const uint32_t v = videos.id(p.video, text);
+      if (p.located) {
+        location_rows.prefetch(u);
+        located.emplace_back(u, locations.id(p.location, text));
+      }
       Partition& part = parts[u & (kPartitions - 1)];
       if (part.buffer.size() == part.buffer.capacity()) flush(part);
       part.buffer.push_back({uint64_t(u) << 32 | v, p.weight, p.ts});
     }
+    location_rows.add(located);
     batch.rows.clear();
     batch.text.clear();
   }
@@ -225,8 +235,13 @@ Aggregator::~Aggregator() = default;
 void Aggregator::add(const Row& row, double weight) {
   Impl& m = *impl_;
   Impl::Batch& batch = m.batches[m.filling];
-  const Impl::Pending p{Interner::key(row.user, batch.text), Interner::key(row.video, batch.text), weight,
-                        row.timestamp};
+  const bool located = !row.location.empty();
+  const Impl::Pending p{Interner::key(row.user, batch.text),
+                        Interner::key(row.video, batch.text),
+                        located ? Interner::key(row.location, batch.text) : IdKey{},
+                        weight,
+                        row.timestamp,
+                        located};
   m.users.prefetch_slot(p.user);
   m.videos.prefetch_slot(p.video);
   batch.rows.push_back(p);
@@ -312,6 +327,12 @@ const Aggregator::Shape& Aggregator::close(const PruneOptions& prune, PruneStats
   m.old_user.assign(shape.user_ids.size(), 0);
   for (uint32_t u = 0; u < n_users; ++u)
     if (user_index[u] != UINT32_MAX) m.old_user[user_index[u]] = u;
+  m.location_rows.finish();
+  std::vector<uint32_t> chosen(m.old_user.size());
+  for (size_t u = 0; u < chosen.size(); ++u) chosen[u] = m.location_rows.best(m.old_user[u], m.locations);
+  shape.locations = number_locations(m.locations, chosen);
+  m.location_rows = {};
+  m.locations = Interner();
   return shape;
 }
 
@@ -354,8 +375,9 @@ void Aggregator::emit(const std::function<void(const EntryBlock&)>& sink) {
 
 uint64_t Aggregator::memory_bytes() const {
   const Impl& m = *impl_;
-  uint64_t bytes = m.users.memory_bytes() + m.videos.memory_bytes() +
-                   m.scratch.capacity() * sizeof(Event) + m.fresh.capacity() * sizeof(Pair);
+  uint64_t bytes = m.users.memory_bytes() + m.videos.memory_bytes() + m.locations.memory_bytes() +
+                   m.location_rows.memory_bytes() + m.scratch.capacity() * sizeof(Event) +
+                   m.fresh.capacity() * sizeof(Pair);
   for (const Impl::Partition& part : m.parts)
     bytes += part.buffer.capacity() * sizeof(Event) + part.pairs.capacity() * sizeof(Pair);
   // close() and drain() add a run and an order entry per user, an index per video.
@@ -368,10 +390,12 @@ uint64_t Aggregator::pairs() const {
   return n;
 }
 
-void Aggregator::drain(const std::function<void(std::string_view, const std::vector<RawPair>&)>& sink) {
+void Aggregator::drain(const std::function<void(std::string_view, const std::vector<RawPair>&,
+                                                const std::vector<RawLocation>&)>& sink) {
   Impl& m = *impl_;
   if (m.closed() || m.emitted()) throw std::logic_error("Aggregator::drain after close()");
   m.flush_all();
+  m.location_rows.finish();
   std::vector<uint32_t> rank(m.videos.size());
   {
     const std::vector<uint32_t> order = m.videos.sorted_order();
@@ -385,6 +409,7 @@ void Aggregator::drain(const std::function<void(std::string_view, const std::vec
     }
   std::vector<uint64_t> row, row_tmp;  // video rank << 32 | position in the run
   std::vector<RawPair> out;
+  std::vector<RawLocation> where;
   const int video_bits = bits_for(m.videos.size());
   for (const uint32_t u : m.users.sorted_order()) {
     const Pair* b = m.parts[u & (kPartitions - 1)].pairs.begin() + m.runs[u].at;
@@ -396,7 +421,13 @@ void Aggregator::drain(const std::function<void(std::string_view, const std::vec
       const Pair& p = b[r & 0xffffffff];
       out.push_back({m.videos.name(uint32_t(video_of(p.key))), p.weight, p.events, p.first, p.last});
     }
-    sink(m.users.name(u), out);
+    where.clear();
+    m.location_rows.for_user(u, [&](uint32_t l, uint32_t rows) {
+      where.push_back({m.locations.name(l), rows});
+    });
+    std::sort(where.begin(), where.end(),
+              [](const RawLocation& x, const RawLocation& y) { return x.location < y.location; });
+    sink(m.users.name(u), out, where);
   }
   m.parts.clear();
 }
@@ -421,6 +452,7 @@ DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {
   d.user_ids = std::move(shape.user_ids);
   d.video_ids = std::move(shape.video_ids);
   d.indptr = std::move(shape.indptr);
+  d.locations = std::move(shape.locations);
   return d;
 }
 

@@ -19,6 +19,8 @@
 //   (dropping a video can push a user under the bar, and back).
 // - Output ids are sorted (see dataset.hpp), so the result does not depend on
 //   the order the rows arrived in.
+// - Each user's location is chosen as locations.hpp says; negative weights
+//   are summed like any other (a pair whose sum is <= 0 is still a pair).
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -112,6 +114,7 @@ class Aggregator : public RowSink {
     std::vector<std::string> user_ids, video_ids;  // ascending
     std::vector<uint64_t> indptr;                  // n_users + 1
     std::vector<uint64_t> video_counts;            // entries per video
+    UserLocations locations;                       // of the users kept
   };
   // Ends the input: prunes (filling `stats`), numbers users and videos by id
   // and sizes every row and column. Once only.
@@ -133,10 +136,17 @@ class Aggregator : public RowSink {
     uint32_t events;
     int64_t first, last;
   };
+  // A user's rows in one location, as drain() hands them over.
+  struct RawLocation {
+    std::string_view location;
+    uint32_t rows;
+  };
   // Instead of close(): every pair, overflowing ones included and nothing
-  // pruned, in (user id, video id) byte order, one user's row per call.
-  // Consumes the aggregate. What spill.hpp writes as one sorted run.
-  void drain(const std::function<void(std::string_view user, const std::vector<RawPair>& row)>& sink);
+  // pruned, in (user id, video id) byte order, one user's row per call,
+  // with the user's row counts per location in location byte order.
+  // Consumes the aggregate. What spill.hpp writes as sorted runs.
+  void drain(const std::function<void(std::string_view user, const std::vector<RawPair>& row,
+                                      const std::vector<RawLocation>& locations)>& sink);
 
  private:
   struct Impl;

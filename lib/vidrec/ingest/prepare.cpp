@@ -183,7 +183,7 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
     provenance["counts"] = rep.to_json();
     // Streamed: the entries go from the aggregate to the file a block at a time.
     DatasetWriter out(cfg.output, shape.user_ids, shape.video_ids, shape.indptr, shape.video_counts,
-                      provenance);
+                      provenance, shape.locations);
     agg.emit([&out](const EntryBlock& b) { out.append(b); });
     out.commit();
   }

@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <fstream>
 #include <optional>
+#include <stdexcept>
 
 #include "vidrec/base/errors.hpp"
 #include "vidrec/base/progress.hpp"
 #include "vidrec/ingest/interner.hpp"
+#include "vidrec/ingest/locations.hpp"
 #include "vidrec/ingest/spill_run.hpp"
 #include "vidrec/io/spill_dir.hpp"
 
@@ -70,13 +72,16 @@ struct SpillingAggregator::Impl {
   std::unique_ptr<Aggregator> agg = std::make_unique<Aggregator>();
   uint32_t rows = 0;
   std::optional<SpillDir> dir;
-  std::vector<std::string> runs;
+  // Sorted runs of pairs, and of (user, location) row counts (as pair
+  // records: the location as the video, the rows as the events).
+  std::vector<std::string> runs, location_runs;
   uint64_t spilled = 0, spilled_bytes = 0;
   Progress progress;
   // The merged path: every user and video seen, the merged pairs' file.
   bool merged = false;
   std::vector<std::string> users;  // ascending
-  Interner videos;
+  Interner videos, locations;
+  std::vector<uint32_t> user_location;  // per merged user: a number of `locations`, or kNoLocation
   std::vector<char> user_alive, video_alive;
   std::vector<uint32_t> user_index, video_index;  // new numbers, UINT32_MAX: dropped
   std::string pairs_path;
@@ -91,10 +96,19 @@ struct SpillingAggregator::Impl {
   void spill() {
     if (!dir) dir.emplace(opt.tmp_dir);
     SpillWriter out(dir->next_file(), buffer);
-    agg->drain([&out](std::string_view user, const std::vector<Aggregator::RawPair>& row) {
-      for (const Aggregator::RawPair& p : row) write_record(out, user, p.video, p.weight, p.events, p.first, p.last);
+    std::optional<SpillWriter> where;  // made when a row had a location
+    agg->drain([&](std::string_view user, const std::vector<Aggregator::RawPair>& row,
+                   const std::vector<Aggregator::RawLocation>& locs) {
+      for (const Aggregator::RawPair& p : row)
+        write_record(out, user, p.video, p.weight, p.events, p.first, p.last);
+      if (!locs.empty() && !where) where.emplace(dir->next_file(), buffer);
+      for (const Aggregator::RawLocation& l : locs) write_record(*where, user, l.location, {}, l.rows, 0, 0);
     });
     out.close();
+    if (where) {
+      where->close();
+      location_runs.push_back(where->path());
+    }
     agg.reset();  // freed before the next one grows
     agg = std::make_unique<Aggregator>();
     runs.push_back(out.path());
@@ -104,12 +118,13 @@ struct SpillingAggregator::Impl {
   }
 
   // Merges groups of at most max_fan_in runs until one pass remains.
-  void reduce_runs() {
+  void reduce_runs(std::vector<std::string>& files) {
     const size_t fan_in = std::max<size_t>(2, opt.max_fan_in);
-    while (runs.size() > fan_in) {
+    while (files.size() > fan_in) {
       std::vector<std::string> next;
-      for (size_t at = 0; at < runs.size(); at += fan_in) {
-        const std::vector<std::string> group(runs.begin() + at, runs.begin() + std::min(runs.size(), at + fan_in));
+      for (size_t at = 0; at < files.size(); at += fan_in) {
+        const std::vector<std::string> group(files.begin() + at,
+                                             files.begin() + std::min(files.size(), at + fan_in));
         if (group.size() == 1) {
           next.push_back(group[0]);
           continue;
@@ -122,7 +137,7 @@ struct SpillingAggregator::Impl {
         for (const std::string& g : group) std::remove(g.c_str());  // disk back early
         next.push_back(out.path());
       }
-      runs.swap(next);
+      files.swap(next);
     }
   }
 
@@ -133,7 +148,8 @@ struct SpillingAggregator::Impl {
     agg.reset();
     progress.finish(std::to_string(spilled) + " runs, " + human_bytes(double(spilled_bytes)) + " in " +
                     dir->path());
-    reduce_runs();
+    reduce_runs(runs);
+    reduce_runs(location_runs);
     pairs_path = dir->next_file();
     SpillWriter out(pairs_path, buffer);
     Progress mp("merge", spilled_bytes, opt.progress);
@@ -158,7 +174,34 @@ struct SpillingAggregator::Impl {
     }, [&mp](uint64_t done) { mp.update(done, human_bytes(double(done))); });
     out.close();
     for (const std::string& r : runs) std::remove(r.c_str());
+    merge_locations();
     mp.finish("");
+  }
+
+  // Each merged user's location, from the location runs: a user's counts
+  // arrive together, in location byte order, after the user's pairs were
+  // merged (every row that has a location made a pair).
+  void merge_locations() {
+    user_location.assign(users.size(), kNoLocation);
+    size_t at = 0;
+    uint32_t best_rows = 0;
+    std::string long_id;
+    merge_runs(
+        location_runs, buffer,
+        [&](const RunRecord& r) {
+          while (at < users.size() && users[at] != r.user) ++at;
+          if (at == users.size()) throw std::logic_error("spill: a location run names a user without pairs");
+          long_id.clear();
+          const IdKey key = Interner::key(r.video, long_id);
+          const uint32_t l = locations.id(key, long_id.data());
+          uint32_t& best = user_location[at];
+          if (best == kNoLocation || better_location(r.events, r.video, best_rows, locations.name(best))) {
+            best = l;
+            best_rows = r.events;
+          }
+        },
+        [](uint64_t) {});
+    for (const std::string& r : location_runs) std::remove(r.c_str());
   }
 
   void shape_up(const PruneOptions& prune, PruneStats& stats) {
@@ -166,12 +209,17 @@ struct SpillingAggregator::Impl {
       for_each_pair(pairs_path, buffer, [&visit](const PairRec& p) { visit(p.user, p.video, p.events); });
     });
     user_index.assign(users.size(), UINT32_MAX);
+    std::vector<uint32_t> chosen;
     for (size_t u = 0; u < users.size(); ++u)
       if (user_alive[u]) {
         user_index[u] = uint32_t(shape.user_ids.size());
         shape.user_ids.push_back(std::move(users[u]));
+        chosen.push_back(user_location[u]);
       }
     users = {};
+    shape.locations = number_locations(locations, chosen);
+    user_location = {};
+    locations = Interner();
     video_index.assign(videos.size(), UINT32_MAX);
     for (const uint32_t v : videos.sorted_order())
       if (video_alive[v]) {

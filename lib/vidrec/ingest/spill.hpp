@@ -17,10 +17,13 @@
 // - Merging holds one buffer per run (at most max_fan_in at once; more runs
 //   are merged in passes) and writes the distinct pairs to one more file;
 //   overflow, pruning and the CSR shape are computed by reading it again.
+// - Each user's (location, rows) counts go to runs of their own, merged the
+//   same way; the location chosen (locations.hpp) is the one Aggregator
+//   chooses.
 // - What the output phase holds whatever the budget, as the dataset needs it
-//   before its entries: every id seen (user ids as strings, video ids in an
-//   Interner), 8-byte counts and flags per id, the row pointers, and
-//   DatasetWriter's transpose (8 bytes per pair).
+//   before its entries: every id seen (user ids as strings, video ids and
+//   locations in Interners), 8-byte counts and flags per id, a location per
+//   user, the row pointers, and DatasetWriter's transpose (8 bytes per pair).
 // - Runs live in a SpillDir under tmp_dir (io/spill_dir.hpp): removed on
 //   success, on an exception and on SIGINT/SIGTERM. Write errors (a full
 //   disk) are IoErrors naming the file.

@@ -62,6 +62,7 @@ nlohmann::json describe_file(const std::string& path) {
         {"content_checksum", hex64(ds.content_checksum())},
         {"users", ds.n_users()},
         {"videos", ds.n_videos()},
+        {"locations", ds.n_locations()},
         {"pairs", ds.nnz()},
         {"events", events},
         {"weight_sum", weight},
@@ -89,6 +90,7 @@ nlohmann::json describe_file(const std::string& path) {
         {"factors_checksum", hex64(m.factors_checksum())},
         {"users", m.n_users()},
         {"videos", m.n_videos()},
+        {"locations", m.n_locations()},
         {"factors", m.factors()},
         {"seen_pairs", m.seen_total()},
         {"most_popular", popular},
@@ -106,8 +108,8 @@ std::string describe_text(const nlohmann::json& j) {
     << j["format_version"] << ", " << j["file_bytes"] << " bytes";
   if (j["kind"] == "model") {
     o << ", factors checksum " << j["factors_checksum"].get<std::string>() << "\n";
-    o << "  users " << j["users"] << ", videos " << j["videos"] << ", factors " << j["factors"]
-      << ", seen pairs " << j["seen_pairs"] << "\n";
+    o << "  users " << j["users"] << ", videos " << j["videos"] << ", locations " << j["locations"]
+      << ", factors " << j["factors"] << ", seen pairs " << j["seen_pairs"] << "\n";
     const auto& meta = j["meta"];
     if (meta.contains("hyperparameters"))
       o << "  hyperparameters " << json_text(meta["hyperparameters"]) << "\n";
@@ -126,8 +128,9 @@ std::string describe_text(const nlohmann::json& j) {
   }
   o << ", content checksum " << j["content_checksum"].get<std::string>() << "\n";
   if (j["kind"] == "dataset") {
-    o << "  users " << j["users"] << ", videos " << j["videos"] << ", pairs " << j["pairs"] << ", events "
-      << j["events"] << ", density " << j["density"].get<double>() << "\n";
+    o << "  users " << j["users"] << ", videos " << j["videos"] << ", locations " << j["locations"]
+      << ", pairs " << j["pairs"] << ", events " << j["events"] << ", density " << j["density"].get<double>()
+      << "\n";
     o << "  weight sum " << j["weight_sum"].get<double>() << "\n";
     if (j.contains("first_timestamp"))
       o << "  time span " << j["first_timestamp"].get<std::string>() << " .. "

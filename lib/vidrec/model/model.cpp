@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
+#include <utility>
 
 #include "vidrec/base/errors.hpp"
 
@@ -17,6 +18,51 @@ bool all_finite(const float* x, uint64_t n) {
   for (uint64_t i = 0; i < n; ++i)
     if (!std::isfinite(x[i])) return false;
   return true;
+}
+
+// Per location, its users and its videos ranked by the number of its users
+// with a positive pair on them (ties to the lower index), as CSR rows.
+struct LocationRanking {
+  std::vector<uint32_t> of_user, users;
+  std::vector<uint64_t> ptr;
+  std::vector<uint32_t> videos, counts;
+};
+
+LocationRanking rank_locations(const Dataset& ds) {
+  const uint32_t n_loc = ds.n_locations(), n_users = ds.n_users();
+  LocationRanking r;
+  if (n_loc == 0) return r;
+  r.of_user.resize(n_users);
+  r.users.assign(n_loc, 0);
+  for (uint32_t u = 0; u < n_users; ++u)
+    if ((r.of_user[u] = ds.user_location(u)) != kNoLocation) ++r.users[r.of_user[u]];
+  // The users of each location together (a counting sort), so each location
+  // is counted in one pass over its users' rows.
+  std::vector<uint64_t> first(n_loc + 1, 0);
+  for (uint32_t l = 0; l < n_loc; ++l) first[l + 1] = first[l] + r.users[l];
+  std::vector<uint32_t> by_location(first.back());
+  std::vector<uint64_t> next(first.begin(), first.end() - 1);
+  for (uint32_t u = 0; u < n_users; ++u)
+    if (r.of_user[u] != kNoLocation) by_location[next[r.of_user[u]]++] = u;
+
+  const CsrView rows = ds.user_items();
+  std::vector<uint32_t> count(ds.n_videos(), 0), touched;
+  r.ptr.assign(1, 0);
+  for (uint32_t l = 0; l < n_loc; ++l) {
+    touched.clear();
+    for (uint64_t i = first[l]; i < first[l + 1]; ++i)
+      for (uint64_t k = rows.row_begin(by_location[i]); k < rows.row_end(by_location[i]); ++k)
+        if (rows.values[k] > 0 && count[rows.indices[k]]++ == 0) touched.push_back(rows.indices[k]);
+    std::sort(touched.begin(), touched.end(), [&count](uint32_t a, uint32_t b) {
+      return count[a] != count[b] ? count[a] > count[b] : a < b;
+    });
+    for (const uint32_t v : touched) {
+      r.videos.push_back(v);
+      r.counts.push_back(std::exchange(count[v], 0));
+    }
+    r.ptr.push_back(r.videos.size());
+  }
+  return r;
 }
 }  // namespace
 
@@ -41,11 +87,12 @@ uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string
   users = {};
   videos = {};
 
-  // Popularity: distinct users per video; ties broken by video index so the
-  // order is reproducible.
+  // Popularity: users with a positive pair (negative feedback is no vote
+  // for a video); ties broken by video index so the order is reproducible.
   const CsrView cols = ds.item_users();
-  std::vector<uint32_t> popularity(n_videos), order(n_videos);
-  for (uint32_t v = 0; v < n_videos; ++v) popularity[v] = uint32_t(cols.row_end(v) - cols.row_begin(v));
+  std::vector<uint32_t> popularity(n_videos, 0), order(n_videos);
+  for (uint32_t v = 0; v < n_videos; ++v)
+    for (uint64_t k = cols.row_begin(v); k < cols.row_end(v); ++k) popularity[v] += cols.values[k] > 0;
   std::iota(order.begin(), order.end(), 0u);
   std::stable_sort(order.begin(), order.end(),
                    [&](uint32_t a, uint32_t b) { return popularity[a] > popularity[b]; });
@@ -59,25 +106,37 @@ uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string
     inv_norms[v] = sq > 0 ? float(1 / std::sqrt(sq)) : 0.0f;  // a zero vector is similar to nothing
   }
 
+  std::vector<std::string> location_ids;
+  for (uint32_t l = 0; l < ds.n_locations(); ++l) location_ids.emplace_back(ds.location_id(l));
+  const LocationRanking ranking = rank_locations(ds);
+  const LocationSections where(location_ids, ranking.of_user.data(), n_users);
+
   const CsrView rows = ds.user_items();
   const uint64_t user_bytes = n_users * f * sizeof(float);
   AtomicFile out(path);
   // Sections in file order; the user factors may arrive a chunk at a time.
-  ContainerStream w(out, "VRMD", kModelVersion,
-                    {{kDims, dims.size() * 8},
-                     {kMeta, meta.size()},
-                     {kUserOff, user_table.offsets.size() * 8},
-                     {kUserIds, user_table.blob.size()},
-                     {kVideoOff, video_table.offsets.size() * 8},
-                     {kVideoIds, video_table.blob.size()},
-                     {kUserFactors, user_bytes},
-                     {kVideoFactors, n_videos * f * sizeof(float)},
-                     {kSeenPtr, (n_users + 1) * sizeof(uint64_t)},
-                     {kSeenIdx, nnz * sizeof(uint32_t)},
-                     {kPopularity, popularity.size() * 4},
-                     {kPopularOrder, order.size() * 4},
-                     {kPanel, panel.size() * 4},
-                     {kInvNorms, inv_norms.size() * 4}});
+  std::vector<std::pair<uint32_t, uint64_t>> sections{{kDims, dims.size() * 8},
+                                                      {kMeta, meta.size()},
+                                                      {kUserOff, user_table.offsets.size() * 8},
+                                                      {kUserIds, user_table.blob.size()},
+                                                      {kVideoOff, video_table.offsets.size() * 8},
+                                                      {kVideoIds, video_table.blob.size()},
+                                                      {kUserFactors, user_bytes},
+                                                      {kVideoFactors, n_videos * f * sizeof(float)},
+                                                      {kSeenPtr, (n_users + 1) * sizeof(uint64_t)},
+                                                      {kSeenIdx, nnz * sizeof(uint32_t)},
+                                                      {kPopularity, popularity.size() * 4},
+                                                      {kPopularOrder, order.size() * 4},
+                                                      {kPanel, panel.size() * 4},
+                                                      {kInvNorms, inv_norms.size() * 4}};
+  if (!location_ids.empty()) {
+    for (const auto& s : where.sizes()) sections.push_back(s);
+    sections.insert(sections.end(), {{kLocationUsers, ranking.users.size() * 4},
+                                     {kLocationPtr, ranking.ptr.size() * 8},
+                                     {kLocationVideos, ranking.videos.size() * 4},
+                                     {kLocationCounts, ranking.counts.size() * 4}});
+  }
+  ContainerStream w(out, "VRMD", kModelVersion, sections);
   size_t i = 0;
   w.append(i++, dims);
   w.append(i++, meta.data(), meta.size());
@@ -105,6 +164,14 @@ uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string
   w.append(i++, order);
   w.append(i++, panel);
   w.append(i++, inv_norms);
+  if (!location_ids.empty()) {
+    where.append(w, i);
+    i += 3;
+    w.append(i++, ranking.users);
+    w.append(i++, ranking.ptr);
+    w.append(i++, ranking.videos);
+    w.append(i++, ranking.counts);
+  }
   return w.commit();
 }
 
@@ -137,6 +204,25 @@ Model Model::from_file(std::shared_ptr<const MappedFile> file, Verify verify) {
   m.seen_idx_ = r->array<uint32_t>(kSeenIdx, nnz);
   r->check_elements<uint64_t>(kSeenPtr, m.n_users_, 1);
   if (m.seen_ptr_[m.n_users_] != nnz) r->corrupt("seen-video pointers do not end at the entry count");
+  m.locations_ = read_locations(*r, m.n_users_, full);
+  if (const uint32_t n_loc = m.locations_.count()) {
+    m.location_users_ = r->array<uint32_t>(kLocationUsers, n_loc);
+    m.location_ptr_ = r->array<uint64_t>(kLocationPtr, n_loc + uint64_t{1});
+    r->check_elements<uint64_t>(kLocationPtr, 0, 1);
+    r->check_elements<uint64_t>(kLocationPtr, n_loc, 1);
+    const uint64_t total = m.location_ptr_[n_loc];
+    if (m.location_ptr_[0] != 0) r->corrupt("location ranking pointers do not start at 0");
+    m.location_videos_ = r->array<uint32_t>(kLocationVideos, total);
+    m.location_counts_ = r->array<uint32_t>(kLocationCounts, total);
+    m.structure_checked_ = full;
+    if (full) {
+      for (uint32_t l = 0; l < n_loc; ++l)
+        if (m.location_ptr_[l + 1] < m.location_ptr_[l])
+          r->corrupt("location ranking pointers not ascending");
+      for (uint64_t k = 0; k < total; ++k)
+        if (m.location_videos_[k] >= m.n_videos_) r->corrupt("location ranking video out of range");
+    }
+  }
   m.popularity_ = r->array<uint32_t>(kPopularity, m.n_videos_);
   m.popular_order_ = r->array<uint32_t>(kPopularOrder, m.n_videos_);
   const uint32_t stride = panel_stride(m.n_videos_);
@@ -169,6 +255,27 @@ std::pair<const uint32_t*, const uint32_t*> Model::seen(uint32_t u) const {
   if (b > e || e > seen_total()) reader_->corrupt("seen-video pointers of user " + std::to_string(u));
   reader_->check_elements<uint32_t>(kSeenIdx, b, e - b);
   return {seen_idx_ + b, seen_idx_ + e};
+}
+
+bool Model::has_profile(uint32_t u) const {
+  const float* x = user_vector(u);
+  return std::any_of(x, x + factors_, [](float a) { return a != 0.0f; });
+}
+
+LocationPopular Model::location_popular(uint32_t l) const {
+  if (l >= n_locations())
+    throw std::out_of_range("Model::location_popular: no location " + std::to_string(l));
+  reader_->check_elements<uint32_t>(kLocationUsers, l, 1);
+  reader_->check_elements<uint64_t>(kLocationPtr, l, 2);
+  const uint64_t b = location_ptr_[l], e = location_ptr_[l + 1];
+  if (b > e || e > location_ptr_[n_locations()])
+    reader_->corrupt("location ranking pointers of location " + std::to_string(l));
+  reader_->check_elements<uint32_t>(kLocationVideos, b, e - b);
+  reader_->check_elements<uint32_t>(kLocationCounts, b, e - b);
+  if (!structure_checked_)
+    for (uint64_t k = b; k < e; ++k)
+      if (location_videos_[k] >= n_videos_) reader_->corrupt("location ranking video out of range");
+  return {location_videos_ + b, location_counts_ + b, uint32_t(e - b), location_users_[l]};
 }
 
 const uint32_t* Model::popularity() const {

@@ -5,9 +5,20 @@
 // - Holds user and video factors (float32, one contiguous vector per user or
 //   video), the id maps (sorted, as in the dataset, so ids are found by binary
 //   search in the mapped file), each user's seen videos (CSR, for excluding
-//   them), video popularity (distinct users; and the videos ranked by it, for
-//   cold start), the hyperparameters, the dataset's content checksum and the
-//   training statistics (JSON).
+//   them: every pair of the dataset, whatever its weight), video popularity
+//   (users with a positive pair, w > 0; and the videos ranked by it, ties to
+//   the lower index, for cold start), the hyperparameters, the dataset's
+//   content checksum and the training statistics (JSON).
+// - Locations, when the dataset has them (optional sections; a model without
+//   them, older ones included, has none): the dataset's location table and
+//   each user's location, the users per location, and per location its
+//   videos ranked by popularity among its users (users of the location with
+//   a positive pair on the video; ties to the lower video index), only the
+//   videos with at least one such user, so the lists hold at most as many
+//   entries as the dataset has positive pairs.
+// - A user whose factor vector is all zero has no profile (has_profile()):
+//   ALS gives exactly 0 to a user without positive pairs, and every score of
+//   such a user would be 0.
 // - Same container as the dataset (io/container.hpp): versioned, checksummed per
 //   section and per 64 KiB block, written atomically, memory-mapped on open so
 //   loading costs nothing until a vector is touched. Verify::Full checks every
@@ -47,7 +58,19 @@ constexpr uint32_t kUserFactors = make_tag("UFAC"), kVideoFactors = make_tag("VF
 constexpr uint32_t kSeenPtr = make_tag("SPTR"), kSeenIdx = make_tag("SIDX");
 constexpr uint32_t kPopularity = make_tag("POPC"), kPopularOrder = make_tag("POPR");
 constexpr uint32_t kPanel = make_tag("VPAN"), kInvNorms = make_tag("VINV");
+// Per location: its users, the row pointers of its ranked videos, the videos, their users there.
+constexpr uint32_t kLocationUsers = make_tag("LUSR"), kLocationPtr = make_tag("LPTR");
+constexpr uint32_t kLocationVideos = make_tag("LVID"), kLocationCounts = make_tag("LCNT");
 }  // namespace section
+
+// A location's videos ranked by popularity among its users: `count` of them,
+// `videos[i]` liked (w > 0) by `users[i]` of the location's `location_users`.
+struct LocationPopular {
+  const uint32_t* videos = nullptr;
+  const uint32_t* users = nullptr;
+  uint32_t count = 0;
+  uint32_t location_users = 0;
+};
 
 // What train hands to write_model; factors are column-major f x n (one
 // column per user/video), exactly the layout stored.
@@ -63,8 +86,8 @@ struct ModelData {
   nlohmann::json meta = nlohmann::json::object();  // hyperparameters, dataset, training stats
 };
 
-// Writes atomically; ids, seen videos and popularity come from the dataset
-// the factors were trained on. Returns the header checksum.
+// Writes atomically; ids, seen videos, popularity and locations come from
+// the dataset the factors were trained on. Returns the header checksum.
 uint64_t write_model(const Dataset& dataset, const ModelData& data, const std::string& path);
 
 class Model {
@@ -87,6 +110,8 @@ class Model {
   }
   const float* user_factors() const;
   const float* video_factors() const;
+  // False when user u's factor vector is all zero (see the contract).
+  bool has_profile(uint32_t u) const;
   // Videos user u interacted with, ascending: [first, second).
   std::pair<const uint32_t*, const uint32_t*> seen(uint32_t u) const;
   const uint32_t* seen_begin(uint32_t u) const { return seen(u).first; }
@@ -105,6 +130,12 @@ class Model {
   std::optional<uint32_t> find_video(std::string_view id) const { return videos_.find(id); }
   const IdView& user_table() const { return users_; }
   const IdView& video_table() const { return videos_; }
+  // Locations: 0, and kNoLocation for every user, in a model without them.
+  uint32_t n_locations() const { return locations_.count(); }
+  std::string_view location_id(uint32_t l) const { return locations_.ids.at(l); }
+  std::optional<uint32_t> find_location(std::string_view id) const { return locations_.ids.find(id); }
+  uint32_t user_location(uint32_t u) const { return locations_.user(u); }
+  LocationPopular location_popular(uint32_t l) const;
   const nlohmann::json& meta() const { return meta_; }
   uint32_t format_version() const { return reader_->version(); }
   uint64_t header_checksum() const { return reader_->header_checksum(); }
@@ -118,6 +149,11 @@ class Model {
   uint32_t n_users_ = 0, n_videos_ = 0, factors_ = 0;
   const float *user_factors_ = nullptr, *video_factors_ = nullptr;
   IdView users_, videos_;
+  LocationView locations_;
+  const uint32_t* location_users_ = nullptr;
+  const uint64_t* location_ptr_ = nullptr;
+  const uint32_t *location_videos_ = nullptr, *location_counts_ = nullptr;
+  bool structure_checked_ = false;  // Verify::Full: the location ranking's videos are in range
   const uint64_t* seen_ptr_ = nullptr;
   const uint32_t *seen_idx_ = nullptr, *popularity_ = nullptr, *popular_order_ = nullptr;
   const float *panel_ = nullptr, *inv_norms_ = nullptr;

@@ -28,12 +28,44 @@ Recommender::Recommender(const Model& model, RecommendOptions options)
   opt_.validate();
   if (!opt_.blocked.empty() && opt_.blocked.size() != model.n_videos())
     throw std::invalid_argument("Recommender: blocked map size differs from the model's videos");
-  const double users = std::max<uint32_t>(1, model.n_users());
-  for (uint32_t i = 0; i < model.n_videos() && popular_.size() < opt_.k; ++i) {
-    const uint32_t v = model.popular(i);
-    if (opt_.blocked.empty() || !opt_.blocked[v])
-      popular_.push_back({v, float(model.popularity()[v] / users)});
+  if (!opt_.location.empty()) location_ = model.find_location(opt_.location).value_or(kNoLocation);
+  Exclusion blocked;
+  blocked.blocked = opt_.blocked.empty() ? nullptr : opt_.blocked.data();
+  popular_ = popular(location_, blocked);
+}
+
+std::vector<Scored> Recommender::popular(uint32_t location, const Exclusion& excluded) const {
+  std::vector<Scored> out;
+  std::vector<uint32_t> taken;  // sorted: the padding must not repeat them
+  if (location != kNoLocation) {
+    const LocationPopular p = model_.location_popular(location);
+    const double users = std::max<uint32_t>(1, p.location_users);
+    for (uint32_t i = 0; i < p.count && out.size() < opt_.k; ++i)
+      if (!excluded.excludes(p.videos[i])) out.push_back({p.videos[i], float(p.users[i] / users)});
+    for (const Scored& s : out) taken.push_back(s.video);
+    std::sort(taken.begin(), taken.end());
   }
+  const double users = std::max<uint32_t>(1, model_.n_users());
+  for (uint32_t i = 0; i < model_.n_videos() && out.size() < opt_.k; ++i) {
+    const uint32_t v = model_.popular(i);
+    if (!excluded.excludes(v) && !std::binary_search(taken.begin(), taken.end(), v))
+      out.push_back({v, location != kNoLocation ? 0.0f : float(model_.popularity()[v] / users)});
+  }
+  return out;
+}
+
+bool Recommender::fallback(std::optional<uint32_t> user, Recommendations& r) const {
+  if (user && model_.has_profile(*user)) return false;
+  r.source = Source::Popular;
+  uint32_t location = location_;
+  if (!user) {
+    r.items = popular_;
+  } else {
+    if (opt_.location.empty()) location = model_.user_location(*user);
+    r.items = popular(location, exclusion(*user));
+  }
+  if (location != kNoLocation) r.location = model_.location_id(location);
+  return true;
 }
 
 Exclusion Recommender::exclusion(uint32_t user) const {
@@ -52,11 +84,7 @@ Recommendations Recommender::for_user(std::string_view user_id) const {
   Recommendations r;
   r.id = user_id;
   const auto u = model_.find_user(user_id);
-  if (!u) {
-    r.source = Source::Popular;
-    r.items = popular_;
-    return r;
-  }
+  if (fallback(u, r)) return r;
   // One interactive request: worth both cores once the catalogue is large.
   const VideoPanel panel = model_.panel();
   const bool split = uint64_t(panel.stride) * panel.factors >= kParallelFloats;
@@ -77,31 +105,36 @@ void Recommender::for_users(const std::vector<std::string_view>& ids, unsigned t
     parallel_for(
         n, threads,
         [&](uint64_t b, uint64_t e, unsigned) {
-          std::vector<const float*> queries;
-          std::vector<Exclusion> exclusions;
+          std::vector<uint32_t> users;
           std::vector<size_t> slots;
           std::vector<std::vector<Scored>> out;
           for (uint64_t i = b; i < e; ++i) {
             Recommendations& r = window[i];
             r.id = ids[start + i];
             const auto u = model_.find_user(r.id);
-            if (!u) {
-              r.source = Source::Popular;
-              r.items = popular_;
-              continue;
-            }
-            queries.push_back(model_.user_vector(*u));
-            exclusions.push_back(exclusion(*u));
+            if (fallback(u, r)) continue;
+            users.push_back(*u);
             slots.push_back(i);
           }
-          out.resize(queries.size());
-          top_k(model_.panel(), queries.data(), exclusions.data(), queries.size(), opt_.k, out.data());
+          out.resize(users.size());
+          rank(users.data(), users.size(), out.data());
           for (size_t j = 0; j < slots.size(); ++j) window[slots[j]].items.swap(out[j]);
         },
         kChunk);
     for (const Recommendations& r : window) sink(r);
     if (progress) progress(start + n);
   }
+}
+
+void Recommender::rank(const uint32_t* users, size_t count, std::vector<Scored>* out,
+                       float* const* scores) const {
+  std::vector<const float*> queries(count);
+  std::vector<Exclusion> exclusions(count);
+  for (size_t i = 0; i < count; ++i) {
+    queries[i] = model_.user_vector(users[i]);
+    exclusions[i] = exclusion(users[i]);
+  }
+  top_k(model_.panel(), queries.data(), exclusions.data(), count, opt_.k, out, scores);
 }
 
 std::vector<Scored> Recommender::similar(uint32_t v) const {
@@ -234,6 +267,10 @@ void ResultWriter::write(const Recommendations& r) {
     line_ += kind_ == Kind::Recommend ? "{\"userId\":" : "{\"videoId\":";
     append_json_string(line_, r.id);
     if (r.source == Source::Popular) line_ += ",\"source\":\"popular\"";
+    if (!r.location.empty()) {
+      line_ += ",\"location\":";
+      append_json_string(line_, r.location);
+    }
     line_ += kind_ == Kind::Recommend ? ",\"recommendations\":[" : ",\"similar\":[";
     for (size_t i = 0; i < r.items.size(); ++i) {
       if (i) line_ += ',';

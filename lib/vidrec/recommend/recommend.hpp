@@ -4,16 +4,29 @@
 //
 // Contract
 // - A user known to the model gets the top k videos by the dot product of the
-//   factors (source Model); videos the user interacted with are excluded
-//   unless include_seen; `blocked` videos never appear (--exclude / --only).
-// - A user the model has never seen gets the most popular videos (distinct
-//   users), score = share of users who watched it, marked source Popular.
+//   factors (source Model); videos the user interacted with (any pair,
+//   negative feedback included) are excluded unless include_seen; `blocked`
+//   videos never appear (--exclude / --only).
+// - A user without a usable profile gets the popular videos instead, marked
+//   source Popular: a user the model has never seen, and a known user whose
+//   factors are all zero (no positive pair in training; Model::has_profile),
+//   the latter's seen videos excluded unless include_seen. Popularity counts
+//   users with a positive pair. The list is the popular videos of a location
+//   when there is one (score: the share of the location's users with a
+//   positive pair on the video), padded from the global order (score 0: no
+//   user of the location liked them) when it has fewer than k, without
+//   duplicates; else the global order (score: the share of all users). The
+//   location is options.location when the model knows it; a known user
+//   without a profile, when options.location is empty, has the one stored
+//   for the user. An unknown location gives the global order, no location
+//   marked. A user with a profile is never given a location.
 // - Many users are scored in blocks on several threads (scoring.hpp); output
 //   is in input order and identical to scoring them one by one.
 // - similar(): videos by cosine of the factors, the video itself excluded.
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -29,6 +42,7 @@ struct RecommendOptions {
   bool include_seen = false;
   std::vector<uint8_t> blocked;  // empty, or one byte per model video (non-zero = never recommend)
   unsigned threads = 0;          // for one large request (for_user); 0 = all cores
+  std::string location;          // for users without a profile; empty = none given
   void validate() const;         // k >= 1
 };
 
@@ -37,6 +51,7 @@ enum class Source { Model, Popular };
 struct Recommendations {
   std::string_view id;  // the user (or video, for similar) asked about
   Source source = Source::Model;
+  std::string_view location;  // the location whose popular videos these are; empty = none
   std::vector<Scored> items;
 };
 
@@ -50,15 +65,29 @@ class Recommender {
   void for_users(const std::vector<std::string_view>& user_ids, unsigned threads,
                  const std::function<void(const Recommendations&)>& sink,
                  const std::function<void(size_t done)>& progress = {}) const;
+  // out[i] = the top k of model user users[i], ranked as for_users ranks a
+  // known user with a profile (same kernel, exclusions and ties; no popular
+  // fallback: a user without a profile gets scores of 0), on the calling thread.
+  // With `scores`, scores[i] also gets that user's score of every video
+  // (top_k's contract): evaluate ranks through here.
+  void rank(const uint32_t* users, size_t count, std::vector<Scored>* out,
+            float* const* scores = nullptr) const;
   // Most similar videos to video v (a model index).
   std::vector<Scored> similar(uint32_t v) const;
   const Model& model() const { return model_; }
 
  private:
   Exclusion exclusion(uint32_t user) const;
+  // Fills r with the popular fallback when `user` (nullopt: unknown) has no
+  // usable profile; false when it has one.
+  bool fallback(std::optional<uint32_t> user, Recommendations& r) const;
+  // The popular videos of `location` (kNoLocation: the global order) that
+  // `excluded` lets through.
+  std::vector<Scored> popular(uint32_t location, const Exclusion& excluded) const;
   const Model& model_;
   RecommendOptions opt_;
-  std::vector<Scored> popular_;
+  uint32_t location_ = kNoLocation;  // opt_.location in the model
+  std::vector<Scored> popular_;      // for unknown users
 };
 
 // Ids, one per line ("-" = stdin): blank lines skipped, spaces trimmed.
@@ -75,8 +104,10 @@ Format parse_format(const std::string& name);
 //         (a JSON array of them when several results are written)
 //   jsonl one such object per line
 //   csv   userId,rank,videoId,score
-// Popular fallbacks carry "source":"popular" in JSON. For similar(), the keys
-// are "videoId" and "similar", and the CSV header videoId,rank,similarVideoId,score.
+// Popular fallbacks carry "source":"popular" in JSON, followed by
+// "location":"L" when they are a location's; CSV and TSV keep their four
+// columns and mark neither. For similar(), the keys are "videoId" and
+// "similar", and the CSV header videoId,rank,similarVideoId,score.
 class ResultWriter {
  public:
   enum class Kind { Recommend, Similar };

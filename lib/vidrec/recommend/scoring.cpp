@@ -95,8 +95,10 @@ VIDREC_KERNEL float hmax(v16 v) {
   return std::max(std::max(m4[0], m4[1]), std::max(m4[2], m4[3]));
 }
 
-VIDREC_KERNEL void offer_tile(Heap& h, v16 acc, const VideoPanel& p, uint32_t v0) {
+// `keep`, when set, receives the tile's scores (top_k's `scores`).
+VIDREC_KERNEL void offer_tile(Heap& h, v16 acc, const VideoPanel& p, uint32_t v0, float* keep) {
   if (p.scale) acc *= load(p.scale + v0);
+  if (keep) store(keep + v0, acc);
   if (!(hmax(acc) > h.threshold())) return;
   const uint32_t end = std::min(kLanes, p.n - v0);
   for (uint32_t j = 0; j < end; ++j) h.offer(v0 + j, acc[j]);
@@ -104,8 +106,8 @@ VIDREC_KERNEL void offer_tile(Heap& h, v16 acc, const VideoPanel& p, uint32_t v0
 
 // Eight queries against videos [begin, end), 16 videos a step: each panel
 // row is loaded once and used by eight independent FMA chains.
-VIDREC_HOT void block8(const VideoPanel& p, const float* const* q, Heap* heaps, uint32_t begin,
-                       uint32_t end) {
+VIDREC_HOT void block8(const VideoPanel& p, const float* const* q, Heap* heaps, uint32_t begin, uint32_t end,
+                       float* const* keep) {
   const uint32_t f = p.factors;
   for (uint32_t v0 = begin; v0 < end; v0 += kLanes) {
     v16 acc[kBlock] = {};
@@ -114,13 +116,14 @@ VIDREC_HOT void block8(const VideoPanel& p, const float* const* q, Heap* heaps, 
       const v16 y = load(col + uint64_t(k) * p.stride);
       for (size_t b = 0; b < kBlock; ++b) acc[b] += q[b][k] * y;
     }
-    for (size_t b = 0; b < kBlock; ++b) offer_tile(heaps[b], acc[b], p, v0);
+    for (size_t b = 0; b < kBlock; ++b) offer_tile(heaps[b], acc[b], p, v0, keep ? keep[b] : nullptr);
   }
 }
 
 // One query against videos [begin, end), 64 videos a step: four independent
 // chains hide the FMA latency.
-VIDREC_HOT void single(const VideoPanel& p, const float* q, Heap& heap, uint32_t begin, uint32_t end) {
+VIDREC_HOT void single(const VideoPanel& p, const float* q, Heap& heap, uint32_t begin, uint32_t end,
+                       float* keep) {
   const uint32_t f = p.factors;
   uint32_t v0 = begin;
   for (; v0 + 4 * kLanes <= end; v0 += 4 * kLanes) {
@@ -133,15 +136,15 @@ VIDREC_HOT void single(const VideoPanel& p, const float* q, Heap& heap, uint32_t
       a2 += q[k] * load(row + 32);
       a3 += q[k] * load(row + 48);
     }
-    offer_tile(heap, a0, p, v0);
-    if (v0 + 16 < p.n) offer_tile(heap, a1, p, v0 + 16);
-    if (v0 + 32 < p.n) offer_tile(heap, a2, p, v0 + 32);
-    if (v0 + 48 < p.n) offer_tile(heap, a3, p, v0 + 48);
+    offer_tile(heap, a0, p, v0, keep);
+    if (v0 + 16 < p.n) offer_tile(heap, a1, p, v0 + 16, keep);
+    if (v0 + 32 < p.n) offer_tile(heap, a2, p, v0 + 32, keep);
+    if (v0 + 48 < p.n) offer_tile(heap, a3, p, v0 + 48, keep);
   }
   for (; v0 < end; v0 += kLanes) {
     v16 acc = {};
     for (uint32_t k = 0; k < f; ++k) acc += q[k] * load(p.data + uint64_t(k) * p.stride + v0);
-    offer_tile(heap, acc, p, v0);
+    offer_tile(heap, acc, p, v0, keep);
   }
 }
 
@@ -269,7 +272,7 @@ bool Exclusion::excludes(uint32_t v) const {
 }
 
 void top_k(const VideoPanel& panel, const float* const* queries, const Exclusion* exclusions, size_t count,
-           uint32_t k, std::vector<Scored>* out) {
+           uint32_t k, std::vector<Scored>* out, float* const* scores) {
   // Scoring streams the panel from memory; with many queries, all of them
   // take their turn on one cache-sized slice of videos before the next slice
   // is loaded, so memory traffic is shared by all queries instead of eight.
@@ -280,8 +283,10 @@ void top_k(const VideoPanel& panel, const float* const* queries, const Exclusion
   const size_t blocked = count / kBlock * kBlock;
   for (uint32_t begin = 0; begin < panel.n; begin += slice) {
     const uint32_t end = std::min(panel.stride, begin + slice);
-    for (size_t i = 0; i < blocked; i += kBlock) block8(panel, queries + i, &heaps[i], begin, end);
-    for (size_t i = blocked; i < count; ++i) single(panel, queries[i], heaps[i], begin, end);
+    for (size_t i = 0; i < blocked; i += kBlock)
+      block8(panel, queries + i, &heaps[i], begin, end, scores ? scores + i : nullptr);
+    for (size_t i = blocked; i < count; ++i)
+      single(panel, queries[i], heaps[i], begin, end, scores ? scores[i] : nullptr);
   }
   for (size_t i = 0; i < count; ++i) heaps[i].take(out[i]);
 }
@@ -305,7 +310,7 @@ std::vector<Scored> top_k_parallel(const VideoPanel& panel, const float* query, 
           const uint32_t end = uint32_t(std::min<uint64_t>(begin + uint64_t(step), panel.stride));
           Heap heap;
           heap.reset(k, &exclusion);
-          if (begin < end) single(panel, query, heap, begin, end);
+          if (begin < end) single(panel, query, heap, begin, end, nullptr);
           heap.take(found[part]);
         }
       },

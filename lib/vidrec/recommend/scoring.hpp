@@ -35,8 +35,11 @@ struct Exclusion {
 };
 
 // out[i] = top k of queries[i] (factors floats each) under exclusions[i].
+// With `scores`, scores[i] (panel.stride floats) also receives query i's
+// score of every video v < n, excluded or not: the very values ranked, for a
+// caller that needs them all (evaluate's AUC) without a second pass.
 void top_k(const VideoPanel& panel, const float* const* queries, const Exclusion* exclusions, size_t count,
-           uint32_t k, std::vector<Scored>* out);
+           uint32_t k, std::vector<Scored>* out, float* const* scores = nullptr);
 
 // The video factors ordered for exact early termination: videos by
 // descending norm, in tiles of 16 that hold their factors together (element

@@ -49,6 +49,7 @@ Recommendations answer(const ServingModel& sm, const Invocation& inv) {
   opt.k = inv.k;
   opt.include_seen = inv.include_seen;
   opt.threads = 1;  // requests already run on many threads
+  opt.location = inv.location;
   if (!inv.exclude.empty()) {
     size_t unknown = 0;  // videos the model does not know can never be recommended anyway
     opt.blocked = block_map(m, &inv.exclude, nullptr, unknown);
@@ -113,12 +114,12 @@ Api::Started Api::invocations(std::shared_ptr<const ServingModel> model, std::st
   d->results.resize(d->invs.size());
   d->blocked.reserve(d->invs.size());
   d->jobs.reserve(d->invs.size());
-  // Known users without a history become jobs for the caller to score; the
-  // rest are answered here.
+  // Known users with a profile and without a history become jobs for the
+  // caller to score; the rest are answered here.
   for (size_t i = 0; i < d->invs.size(); ++i) {
     const Invocation& inv = d->invs[i];
     const auto u = inv.has_history ? std::nullopt : m.find_user(inv.user_id);
-    if (!u) {
+    if (!u || !m.model().has_profile(*u)) {
       d->results[i] = answer(m, inv);
       continue;
     }

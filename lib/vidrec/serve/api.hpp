@@ -16,8 +16,9 @@
 // - With "history", the user's factors are solved against the video factors
 //   (the exact ALS user step with the model's hyperparameters, as implicit's
 //   recalculate_user), and the history's videos are excluded unless
-//   include_seen. A user without factors or usable history gets the popular
-//   videos, marked "source":"popular".
+//   include_seen. A user without a usable profile (unknown, or factors all
+//   zero) and without usable history gets the popular videos, marked
+//   "source":"popular" (of the request's "location", as recommend.hpp says).
 #pragma once
 #include <cstdint>
 #include <memory>

@@ -172,6 +172,13 @@ Invocation parse_invocation(const nlohmann::json& j, const std::string& where) {
     inv.include_seen = s->get<bool>();
   }
   if (const auto e = j.find("exclude"); e != j.end()) inv.exclude = parse_ids(*e, where + "exclude");
+  if (const auto l = j.find("location"); l != j.end()) {
+    // The parser has already refused strings that are not UTF-8.
+    if (!l->is_string() || l->get_ref<const std::string&>().size() > kMaxLocationBytes)
+      throw InputError(where + "location must be a string of at most " + std::to_string(kMaxLocationBytes) +
+                       " bytes, got " + shown(*l));
+    inv.location = l->get<std::string>();
+  }
   if (const auto h = j.find("history"); h != j.end()) {
     inv.history = parse_history(*h, where + "history");
     inv.has_history = true;

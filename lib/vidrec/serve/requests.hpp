@@ -23,6 +23,9 @@ constexpr size_t kMaxJsonDepth = 32;
 // Largest |history[].value| accepted, and |sum| of one video's values: fold-in
 // stays exact (see serving_model.hpp).
 constexpr double kMaxHistoryValue = 1e9;
+// Longest "location" accepted, in bytes: far beyond a country or region
+// code, short enough that a lookup costs nothing.
+constexpr size_t kMaxLocationBytes = 256;
 
 struct HistoryItem {
   std::string video_id;
@@ -37,6 +40,7 @@ struct Invocation {
   std::vector<std::string> exclude;
   std::vector<HistoryItem> history;
   bool has_history = false;
+  std::string location;  // for a user without a profile (recommend.hpp); empty = none
 };
 
 // Parses a request body: InputError when it is not JSON, nests deeper than

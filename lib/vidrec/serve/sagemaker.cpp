@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "vidrec/base/errors.hpp"
+#include "vidrec/dataset/dataset.hpp"
 #include "vidrec/ingest/prepare.hpp"
 #include "vidrec/io/paths.hpp"
 #include "vidrec/serve/requests.hpp"
@@ -77,6 +78,17 @@ bool is_log_file(const fs::path& p) {
   return ends(".csv") || ends(".csv.gz");
 }
 
+constexpr const char* kValidationChannel = "validation";
+
+std::vector<std::string> channel_files(const fs::path& channel) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(channel))
+    if (e.is_regular_file() && is_log_file(e.path())) files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw InputError(channel.string() + ": no .csv or .csv.gz files in the channel");
+  return files;
+}
+
 std::vector<std::string> training_files(const fs::path& data) {
   std::error_code ec;
   if (!fs::is_directory(data, ec))
@@ -85,16 +97,31 @@ std::vector<std::string> training_files(const fs::path& data) {
   if (!fs::is_directory(channel, ec)) {
     std::vector<fs::path> channels;
     for (const auto& e : fs::directory_iterator(data))
-      if (e.is_directory()) channels.push_back(e.path());
+      if (e.is_directory() && e.path().filename() != kValidationChannel) channels.push_back(e.path());
     if (channels.empty()) throw InputError(data.string() + ": no input data channel");
     channel = *std::min_element(channels.begin(), channels.end());
   }
-  std::vector<std::string> files;
-  for (const auto& e : fs::recursive_directory_iterator(channel))
-    if (e.is_regular_file() && is_log_file(e.path())) files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  if (files.empty()) throw InputError(channel.string() + ": no .csv or .csv.gz files in the channel");
-  return files;
+  return channel_files(channel);
+}
+
+// The validation channel's files; none without the channel.
+std::vector<std::string> validation_files(const fs::path& data) {
+  std::error_code ec;
+  const fs::path channel = data / kValidationChannel;
+  return fs::is_directory(channel, ec) ? channel_files(channel) : std::vector<std::string>{};
+}
+
+// Before training: a validation set sharing no user with the training data
+// would be refused by evaluate only once the model exists.
+void check_validation_users(const std::string& training, const std::string& validation,
+                            const fs::path& channel) {
+  // Lazy: only the training ids are read, and the training reads it whole anyway.
+  const Dataset train = Dataset::open(training, Dataset::Verify::Lazy), val = Dataset::open(validation);
+  const CsrView rows = val.user_items();
+  for (uint32_t u = 0; u < val.n_users(); ++u)
+    if (rows.row_begin(u) != rows.row_end(u) && train.find_user(val.user_id(u))) return;
+  throw InputError(channel.string() + ": none of its " + std::to_string(val.n_users()) +
+                   " users is in the training data, so the model cannot be evaluated on it");
 }
 
 // A scratch directory for the intermediate dataset, removed on exit: private
@@ -209,7 +236,9 @@ SageMakerHyperparameters parse_hyperparameters(const nlohmann::json& h) {
   AlsConfig& als = out.als;
   PrepareConfig& prep = out.prepare;
   for (const auto& [key, v] : h.items()) {
-    if (key.rfind("sagemaker_", 0) == 0) continue;
+    // SageMaker's own keys (sagemaker_*, and _tuning_objective_metric and
+    // the like from tuning jobs) are not ours.
+    if (key.rfind("sagemaker_", 0) == 0 || key.rfind('_', 0) == 0) continue;
     if (key == "factors")
       als.factors = count<uint32_t>(key, v);
     else if (key == "iterations")
@@ -287,6 +316,9 @@ SageMakerTrainReport sagemaker_train(const std::string& root, bool progress) {
   PrepareConfig prep = hp.prepare;
   prep.progress = progress;
   prep.inputs = rep.inputs = training_files(r / "input" / "data");
+  // Workers train only; the leader evaluates once the job has ended.
+  if (rep.plan.role != LaunchPlan::Role::Worker)
+    rep.validation_inputs = validation_files(r / "input" / "data");
   const bool single = rep.plan.role == LaunchPlan::Role::Single;
   std::optional<ScratchDir> scratch;
   if (single)
@@ -305,8 +337,26 @@ SageMakerTrainReport sagemaker_train(const std::string& root, bool progress) {
     // ssh, when the container's hostname is not its SageMaker name.
     start_sshd(sshd_program());
   run_prepare(prep);
+  // Validation logs are judged as they come: no pruning, the training's
+  // reject-rate limit.
+  PrepareConfig val;
+  if (!rep.validation_inputs.empty()) {
+    val.inputs = rep.validation_inputs;
+    val.output = (fs::path(prep.output).parent_path() / "validation.vrd").string();
+    val.max_reject_rate = prep.max_reject_rate;
+    val.progress = progress;
+    run_prepare(val);
+    check_validation_users(prep.output, val.output, r / "input" / "data" / kValidationChannel);
+  }
+  EvaluateStageConfig eval;
+  eval.model = rep.model_path;
+  eval.test = val.output;
+  eval.eval.k = kTuningK;
+  eval.eval.threads = hp.als.threads;
   if (!single) {
     run_distributed(rep, hp, progress);
+    if (rep.plan.role == LaunchPlan::Role::Leader && rep.job_status == 0 && !rep.validation_inputs.empty())
+      rep.validation = run_evaluate(eval);
     return rep;
   }
   TrainConfig train;
@@ -318,7 +368,24 @@ SageMakerTrainReport sagemaker_train(const std::string& root, bool progress) {
   rep.train = run_train(train);
   // The lock guards cron runs; in a SageMaker artifact it would be clutter.
   fs::remove(train.output + ".lock", ec);
+  if (!rep.validation_inputs.empty()) rep.validation = run_evaluate(eval);
   return rep;
+}
+
+std::string tuning_metric_lines(const EvaluateReport& r) {
+  const std::string at = "@" + std::to_string(r.k);
+  std::string out;
+  auto line = [&](const std::string& name, double value) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "=%.6f\n", value);
+    out += "validation:" + name + buf;
+  };
+  line("ndcg" + at, r.model.ndcg);
+  line("precision" + at, r.model.precision);
+  line("recall" + at, r.model.recall);
+  line("map" + at, r.model.map);
+  if (r.model.auc_users) line("auc", r.model.auc);
+  return out;
 }
 
 void write_failure(const std::string& root, const std::string& reason) {

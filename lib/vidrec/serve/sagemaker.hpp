@@ -11,19 +11,29 @@
 //   (one process only)) and the `prepare` thresholds
 //   (min_user_events, min_video_events, max_reject_rate), and the
 //   multi-instance settings (processes_per_host, mpi_wait_seconds). Keys
-//   starting with "sagemaker_" are SageMaker's own and ignored; any other
+//   starting with "sagemaker_" or "_" (a tuning job's
+//   _tuning_objective_metric) are SageMaker's own and ignored; any other
 //   unknown key, or a value that does not parse or breaks a rule, is a
 //   ConfigError naming it.
 //   The data are every *.csv / *.csv.gz file under ROOT/input/data/training/
-//   (or, without that channel, the first channel by name), read in path
-//   order. prepare + train then write ROOT/model/model.vrm (atomically).
+//   (or, without that channel, the first channel by name but validation),
+//   read in path order. prepare + train then write ROOT/model/model.vrm
+//   (atomically).
+// - Validation: with a channel ROOT/input/data/validation/ (raw logs, like
+//   training), its files are prepared too (no pruning; the same reject-rate
+//   limit), before training, and must share a user with the training data
+//   (else an InputError naming the channel, before training). Once the model
+//   is written, `evaluate` at k = kTuningK ranks it on them (unknown users
+//   and videos as evaluate treats them); the caller prints
+//   tuning_metric_lines for a tuning job's metric regexes.
 // - Several hosts in ROOT/input/config/resourceconfig.json, or
 //   processes_per_host > 1: every host prepares the data into the same local
 //   path (shared_dataset_path); the leader starts one `mpirun` over all hosts
 //   (sagemaker_mpi.hpp) whose rank 0 writes the model; a worker serves ssh
 //   until the job has come and gone and writes no model. A failed mpirun is
 //   no exception: its status and stderr come back in the report, for the
-//   caller to make them the job's. The programs are
+//   caller to make them the job's. The leader evaluates after a successful
+//   mpirun; workers ignore the validation channel. The programs are
 //   $VIDREC_MPIRUN (else mpirun), $VIDREC_SSH (else ssh) and $VIDREC_SSHD
 //   (else /usr/sbin/sshd), so tests can stand in for them.
 // - On failure the caller writes the reason to ROOT/output/failure
@@ -32,9 +42,11 @@
 //   $SAGEMAKER_BIND_TO_PORT or 8080, bodies up to SageMaker's 6 MB limit.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "vidrec/als/train.hpp"
+#include "vidrec/evaluate/evaluate.hpp"
 #include "vidrec/ingest/prepare.hpp"
 #include "vidrec/serve/sagemaker_launch.hpp"
 #include "vidrec/serve/sagemaker_mpi.hpp"
@@ -57,6 +69,9 @@ struct SageMakerHyperparameters {
 
 SageMakerHyperparameters parse_hyperparameters(const nlohmann::json& h);
 
+// The list length of the validation metrics (their names say it: ndcg@10).
+constexpr uint32_t kTuningK = 10;
+
 struct SageMakerTrainReport {
   std::vector<std::string> inputs;
   std::string model_path;
@@ -65,6 +80,9 @@ struct SageMakerTrainReport {
   int job_status = 0;         // Leader: mpirun's exit status
   std::string job_failure;    // Leader, status != 0: the reason, with the end of mpirun's stderr
   JobEnd worker_end = JobEnd::OrtedGone;  // Worker: what ended the wait
+
+  std::vector<std::string> validation_inputs;  // Single and Leader; empty without the channel
+  std::optional<EvaluateReport> validation;    // the model on them, once trained
 };
 
 SageMakerTrainReport sagemaker_train(const std::string& root, bool progress);
@@ -72,6 +90,12 @@ SageMakerTrainReport sagemaker_train(const std::string& root, bool progress);
 // Writes `reason` to ROOT/output/failure (SageMaker shows it as the job's
 // failure reason). Best effort: never throws.
 void write_failure(const std::string& root, const std::string& reason);
+
+// The model's validation metrics, one "validation:NAME=VALUE" line each
+// (ndcg@k, precision@k, recall@k, map@k, then auc where defined), VALUE a
+// plain decimal with 6 places, for the metric definitions of a tuning job
+// (README, "SageMaker hyperparameter tuning").
+std::string tuning_metric_lines(const EvaluateReport& validation);
 
 ServeConfig sagemaker_serve_config(const std::string& root);
 
