@@ -10,11 +10,7 @@ ROOT=$2
 # 400 users (ids unlike the examples') in 4 taste groups, each watching ~20
 # of its group's 30 videos (plus a little noise), one event per minute so the
 # time split is well defined.
-awk 'BEGIN { srand(3); print "userId,videoId,interactionType,interactionValue,location,timestamp";
-  t = 1700000000;
-  for (u = 0; u < 400; u++) for (i = 0; i < 24; i++) {
-    v = rand() < 0.9 ? (u % 4) * 30 + int(rand() * rand() * 30) : int(rand() * 120);
-    printf "user%03d,vid%03d,watch,%d,X,%d\n", u, v, 1 + int(rand() * 3), t + u * 100 + i * 60 } }' >"$WORK/log.csv"
+taste_log 400 24 3 >"$WORK/log.csv"
 "$VIDREC" prepare "$WORK/log.csv" -o "$WORK/all.vrd" -q || { echo "prepare failed"; exit 1; }
 "$VIDREC" prepare "$ROOT/examples/interactions.csv" -o "$WORK/ex.vrd" -q || { echo "prepare failed"; exit 1; }
 

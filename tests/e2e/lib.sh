@@ -28,6 +28,18 @@ expect_eq() {
   if [ "$1" = "$2" ]; then pass; else fail "$3: got '$1', expected '$2'"; fi
 }
 
+# taste_log USERS EVENTS SEED: a raw log of USERS users (user000, ...) in 4
+# taste groups, each with EVENTS events mostly among its group's 30 videos (a
+# tenth at random among all 120), one a minute, so a time split is well defined.
+taste_log() {
+  awk -v users="$1" -v events="$2" -v seed="$3" 'BEGIN { srand(seed);
+    print "userId,videoId,interactionType,interactionValue,location,timestamp";
+    t = 1700000000;
+    for (u = 0; u < users; u++) for (i = 0; i < events; i++) {
+      v = rand() < 0.9 ? (u % 4) * 30 + int(rand() * rand() * 30) : int(rand() * 120);
+      printf "user%03d,vid%03d,watch,%d,X,%d\n", u, v, 1 + int(rand() * 3), t + u * 100 + i * 60 } }'
+}
+
 finish() {
   echo
   echo "$PASSED passed, $FAILED failed"

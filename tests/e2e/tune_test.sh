@@ -8,13 +8,8 @@ VIDREC=$1
 ROOT=$2
 . "$ROOT/tests/e2e/lib.sh"
 
-# 200 users in 4 taste groups, each watching ~16 of its group's 30 videos
-# (plus a little noise), one event per minute so the time split is defined.
-awk 'BEGIN { srand(5); print "userId,videoId,interactionType,interactionValue,location,timestamp";
-  t = 1700000000;
-  for (u = 0; u < 200; u++) for (i = 0; i < 18; i++) {
-    v = rand() < 0.9 ? (u % 4) * 30 + int(rand() * rand() * 30) : int(rand() * 120);
-    printf "user%03d,vid%03d,watch,%d,X,%d\n", u, v, 1 + int(rand() * 3), t + u * 100 + i * 60 } }' >"$WORK/log.csv"
+# 200 users in 4 taste groups, 18 events each (lib.sh).
+taste_log 200 18 5 >"$WORK/log.csv"
 "$VIDREC" prepare "$WORK/log.csv" -o "$WORK/all.vrd" -q &&
   "$VIDREC" split "$WORK/all.vrd" -o "$WORK/train.vrd" --test "$WORK/test.vrd" -q ||
   { echo "setup failed"; exit 1; }
@@ -76,6 +71,7 @@ checksum() { "$VIDREC" inspect --json "$1" | grep -m1 '"factors_checksum"'; }
 expect_eq "$(checksum "$WORK/again.vrm")" "$(checksum "$WORK/m.vrm")" "train --config gives the same factors"
 "$VIDREC" inspect --json "$WORK/m.vrm" >"$WORK/meta.json"
 expect_contains "$WORK/meta.json" '"tune"' "tune recorded in the model"
+expect_contains "$WORK/meta.json" '"seeds": 4' "the final check's seeds recorded"
 
 # The same seed with 2 threads: the same evaluations (times aside) and model.
 expect_exit 0 "tune 2 threads" -- tune -o "$WORK/m2.vrm" --threads 2 -q
@@ -83,6 +79,14 @@ strip() { sed 's/,"seconds":[0-9.e+-]*//' "$1"; }
 expect_eq "$(strip "$WORK/out")" "$(strip "$WORK/lines1")" "same evaluations with 2 threads"
 expect_eq "$(checksum "$WORK/m2.vrm")" "$(checksum "$WORK/m.vrm")" "same model with 2 threads"
 expect_eq "$(wc -c <"$WORK/err")" "0" "-q: nothing on stderr"
+
+# SIGTERM mid-search: the process dies of it and its temporary directory goes.
+TMPDIR="$WORK/tmp" "$VIDREC" tune "$WORK/train.vrd" -o "$WORK/killed.vrm" --trials 500 -q >/dev/null 2>&1 &
+sleep 1
+kill -TERM $!
+wait $!
+expect_eq "$?" "143" "killed by SIGTERM"
+expect_eq "$(ls -A "$WORK/tmp")" "" "SIGTERM removes the temporary directory"
 
 # The tuned model recommends, and evaluates on the held-out test part.
 expect_exit 0 "recommend" -- "$VIDREC" recommend --model "$WORK/m.vrm" --user user007 -k 5

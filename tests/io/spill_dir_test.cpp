@@ -18,6 +18,7 @@ TEST_CASE("a spill directory and its files go with the object", "[spill_dir]") {
     CHECK(a != b);
     test::write_text(a, "x");
     test::write_text(b, "y");
+    test::write_text(a + ".tmp.Ab12Cd", "a writer's temporary, left by a signal");
     CHECK_THROWS_AS(SpillDir(dir.path().string()), std::logic_error);  // one at a time
     CHECK(dir.count() == 1);
   }

@@ -58,7 +58,7 @@ TEST_CASE("SplitMix64 gives the reference generator's numbers", "[tune]") {
 TEST_CASE("default space: a point at the middle of every range", "[tune]") {
   const Point v = default_space({}).decode(all(0.5));
   CHECK(at(v, Param::Factors) == 64);                                    // index 2 of 5
-  CHECK(at(v, Param::Regularization) == Approx(0.1).epsilon(1e-12));     // 10^((-3 + 1) / 2)
+  CHECK(at(v, Param::Regularization) == Approx(1).epsilon(1e-12));       // 10^((-2 + 2) / 2)
   CHECK(at(v, Param::Alpha) == Approx(std::sqrt(10.0)).epsilon(1e-12));  // 10^((-1 + 2) / 2)
   CHECK(at(v, Param::Confidence) == 1);                                  // log
   CHECK(at(v, Param::Epsilon) == Approx(std::sqrt(0.1)).epsilon(1e-12));
@@ -72,7 +72,7 @@ TEST_CASE("default space: a point at the middle of every range", "[tune]") {
   CHECK(at(v, Param::Iterations) == 4);
   CHECK(default_space({}).rungs() == std::vector<uint32_t>{4, 8, 16, 32});
   // The ends of a range are reached.
-  CHECK(at(default_space({}).decode(all(0)), Param::Regularization) == Approx(1e-3));
+  CHECK(at(default_space({}).decode(all(0)), Param::Regularization) == Approx(1e-2));
   CHECK(at(default_space({}).decode(all(0.999999999)), Param::Factors) == 256);
 }
 

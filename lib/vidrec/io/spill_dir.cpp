@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "vidrec/io/spill_dir.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -18,9 +21,11 @@ namespace {
 // What the handler reads: written before it is installed (the directory) or
 // before each file is created (the count), so it never misses a file.
 char g_dir[PATH_MAX];
+int g_dir_fd = -1;  // the directory, open, to list what is left in it
 volatile sig_atomic_t g_files = 0;
 volatile sig_atomic_t g_active = 0;
 struct sigaction g_old_int, g_old_term;
+alignas(dirent64) char g_entries[4096];  // the handler's buffer: it must not allocate
 
 // g_dir + "/" + n, without allocating (snprintf is not async-signal-safe).
 void file_path(char* out, long n) {
@@ -43,6 +48,21 @@ void remove_all() {
     file_path(path, i);
     ::unlink(path);
   }
+  // Whatever else is left: a writer's temporary beside a numbered file
+  // (AtomicFile's N.tmp.XXXXXX), cut short by the signal. getdents64 is a
+  // plain system call, unlike readdir, so the handler may use it.
+  // Unlinking while listing may skip entries, so list again until a pass
+  // finds nothing to remove ("." and ".." stay).
+  for (bool removed = true; removed;) {
+    removed = false;
+    ::lseek(g_dir_fd, 0, SEEK_SET);
+    for (long n; (n = ::syscall(SYS_getdents64, g_dir_fd, g_entries, sizeof g_entries)) > 0;)
+      for (long at = 0; at < n; at += reinterpret_cast<dirent64*>(g_entries + at)->d_reclen) {
+        const char* name = reinterpret_cast<dirent64*>(g_entries + at)->d_name;
+        if (std::strcmp(name, ".") != 0 && std::strcmp(name, "..") != 0)
+          removed |= ::unlinkat(g_dir_fd, name, 0) == 0;
+      }
+  }
   ::rmdir(g_dir);
 }
 
@@ -61,6 +81,12 @@ SpillDir::SpillDir(const std::string& parent) {
   if (templ.size() + 24 >= sizeof g_dir) throw IoError(parent + ": temporary directory path too long");
   if (!::mkdtemp(templ.data())) throw IoError(sys_error("cannot create a temporary directory", parent));
   path_ = templ;
+  g_dir_fd = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (g_dir_fd < 0) {
+    const IoError e(sys_error("cannot open the temporary directory", path_));
+    ::rmdir(path_.c_str());
+    throw e;
+  }
   std::memcpy(g_dir, path_.c_str(), path_.size() + 1);
   g_files = 0;
   g_active = 1;
@@ -78,6 +104,7 @@ SpillDir::~SpillDir() {
   ::sigaction(SIGINT, &g_old_int, nullptr);
   ::sigaction(SIGTERM, &g_old_term, nullptr);
   remove_all();
+  ::close(g_dir_fd);
   g_active = 0;
 }
 

@@ -7,12 +7,14 @@
 //   IoError names `parent` when it cannot.
 // - next_file() names a fresh file in it; files are numbered, so the signal
 //   handler can find them without allocating.
-// - The directory and every file named in it are removed by the destructor
-//   (success, or unwinding on an exception) and by a SIGINT/SIGTERM handler
-//   installed for the object's lifetime. The handler only calls unlink,
-//   rmdir, sigaction and raise (async-signal-safe), then re-raises the signal
-//   with the previous disposition, so the exit status still says "killed by
-//   SIGTERM" (and a caller's own handler still runs).
+// - The directory and every file in it (those next_file() named, and any
+//   other a writer left there, such as an atomic writer's temporary cut short
+//   by a signal) are removed by the destructor (success, or unwinding on an
+//   exception) and by a SIGINT/SIGTERM handler installed for the object's
+//   lifetime. The handler only calls unlink, unlinkat, getdents64, lseek,
+//   rmdir, sigaction and raise (async-signal-safe system calls), then
+//   re-raises the signal with the previous disposition, so the exit status
+//   still says "killed by SIGTERM" (and a caller's own handler still runs).
 // - One SpillDir at a time per process (the handler's state is global): a
 //   second one is a std::logic_error.
 #pragma once

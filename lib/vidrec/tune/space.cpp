@@ -164,7 +164,7 @@ SearchSpace default_space(const DataFacts& facts) {
   SearchSpace s;
   s[Param::Factors] = choices({16, 32, 64, 128, 256});
   s[Param::Iterations] = range(4, 32, false);
-  s[Param::Regularization] = range(1e-3, 10, true);
+  s[Param::Regularization] = range(1e-2, 100, true);
   s[Param::Alpha] = range(0.1, 100, true);
   s[Param::Confidence] = choices({0, 1});
   s[Param::Epsilon] = range(0.01, 10, true);

@@ -24,7 +24,7 @@
 //   gets regularization / s^nu, so one range serves every nu (with nu = 0 it
 //   is train's regularization itself). Every other value is train's own.
 // - Default space: factors {16, 32, 64, 128, 256}; iterations 4..32
-//   (rungs 4, 8, 16, 32); regularization log [1e-3, 10]; alpha log [0.1, 100];
+//   (rungs 4, 8, 16, 32); regularization log [0.01, 100]; alpha log [0.1, 100];
 //   confidence {linear, log}; epsilon log [0.01, 10]; unobserved-weight
 //   log [1e-3, 1]; reg-exponent {0, 0.5, 1}; weighting {none, bm25, tfidf};
 //   bm25-k1 log [1, 1000]; bm25-b [0, 1]; half-life 0 with probability 1/2,

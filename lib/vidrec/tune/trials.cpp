@@ -132,6 +132,28 @@ void TrialRunner::report(const Job& job, const Done& done) {
   opt_.on_evaluation(j);
 }
 
+bool TrialRunner::out_of_time(const Job& job) const {
+  if (opt_.deadline == std::chrono::steady_clock::time_point::max()) return false;
+  const double reserve = job.replica == 0 ? check_seconds() : 0;
+  return std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                std::chrono::duration<double>(reserve)) >=
+         opt_.deadline;
+}
+
+double TrialRunner::check_seconds() const {
+  std::vector<const Trial*> ranked;
+  for (const Trial& t : trials_)
+    if (!std::isnan(t.best)) ranked.push_back(&t);
+  const size_t k = std::min<size_t>(ranked.size(), opt_.check_candidates);
+  // Ties to the lower trial: the earlier in trials_ (a stable order).
+  std::partial_sort(ranked.begin(), ranked.begin() + k, ranked.end(), [](const Trial* a, const Trial* b) {
+    return a->best > b->best || (a->best == b->best && a < b);
+  });
+  double sum = 0;
+  for (size_t i = 0; i < k; ++i) sum += ranked[i]->seconds;
+  return sum * opt_.check_replicas / workers_;
+}
+
 std::vector<std::optional<double>> TrialRunner::run(const std::vector<Job>& jobs) {
   const size_t n = jobs.size();
   // Factors no job continues are dropped; this rung's are kept when they fit.
@@ -163,7 +185,7 @@ std::vector<std::optional<double>> TrialRunner::run(const std::vector<Job>& jobs
         {
           std::lock_guard<std::mutex> lock(mutex);
           if (stop || next == n) return;
-          if (started_ > 0 && std::chrono::steady_clock::now() >= opt_.deadline) {
+          if (started_ > 0 && out_of_time(jobs[next])) {
             deadline_passed_ = stop = true;
             return;
           }
@@ -172,6 +194,11 @@ std::vector<std::optional<double>> TrialRunner::run(const std::vector<Job>& jobs
         }
         Done d = evaluate(jobs[j], threads, model_paths_[w], keep);
         std::lock_guard<std::mutex> lock(mutex);
+        if (jobs[j].replica == 0) {
+          Trial& t = trials_[jobs[j].trial];
+          t.seconds += d.seconds;
+          if (!std::isnan(d.value) && !(d.value <= t.best)) t.best = d.value;
+        }
         done[j] = std::move(d);
         finished[j] = 1;
         for (; reported < n && finished[reported]; ++reported) report(jobs[reported], done[reported]);

@@ -14,7 +14,11 @@
 //   held-out part. ALS diverging is a failed evaluation (NaN), not an error.
 // - Jobs are handed out in order; before each but the very first, the
 //   deadline is checked and, once passed, no further job starts, so the jobs
-//   that ran are a prefix and there is always a result. Each evaluation is reported (the JSON line of
+//   that ran are a prefix and there is always a result. A search job (replica
+//   0) also needs the time the final check will take left before the
+//   deadline: the check_replicas rounds of the check_candidates best trials
+//   (by their best value so far, ties to the lower trial), each taking its
+//   trial's seconds so far, shared among the workers. Each evaluation is reported (the JSON line of
 //   tune.hpp) in job order as soon as it and those before it are done.
 // - Factors are kept for the next rung only while a rung's would take at most
 //   1 GiB; beyond that a kept trial trains again from the start, which gives
@@ -24,6 +28,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -61,6 +66,7 @@ struct TrialOptions {
   uint64_t seed = 42;
   unsigned threads = 0;  // all of them, shared out between trials
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  uint32_t check_candidates = 0, check_replicas = 0;  // the final check (search.hpp) to leave time for
   std::function<void(const nlohmann::ordered_json&)> on_evaluation;
 };
 
@@ -68,10 +74,11 @@ class TrialRunner {
  public:
   TrialRunner(const Validation& val, SpillDir& dir, TrialOptions opt);
   // A new trial (ids in order) and the values of its parameters.
-  void add_trial(const Point& values) { trials_.push_back({values, std::nullopt}); }
+  void add_trial(const Point& values) {
+    trials_.push_back({values, std::nullopt, std::numeric_limits<double>::quiet_NaN(), 0});
+  }
   const Point& values(uint32_t trial) const { return trials_[trial].values; }
   std::vector<std::optional<double>> run(const std::vector<Job>& jobs);
-  void set_deadline(std::chrono::steady_clock::time_point deadline) { opt_.deadline = deadline; }
   bool deadline_passed() const { return deadline_passed_; }
   // Trials side by side and threads each: for tune's report.
   unsigned workers() const { return workers_; }
@@ -80,7 +87,9 @@ class TrialRunner {
  private:
   struct Trial {
     Point values;
-    std::optional<AlsModelFactors> factors;  // at the rung last evaluated, when kept
+    std::optional<AlsModelFactors> factors;                  // at the rung last evaluated, when kept
+    double best = std::numeric_limits<double>::quiet_NaN();  // its best value so far
+    double seconds = 0;                                      // its evaluations' time so far
   };
   struct Done {
     double value = 0;
@@ -89,6 +98,8 @@ class TrialRunner {
   };
   Done evaluate(const Job& job, unsigned threads, const std::string& model_path, bool keep);
   void report(const Job& job, const Done& done);
+  double check_seconds() const;  // the final check's estimated wall time
+  bool out_of_time(const Job& job) const;
 
   const Validation& val_;
   TrialOptions opt_;

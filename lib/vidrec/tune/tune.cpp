@@ -21,9 +21,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr double kSearchShare = 0.9;  // of a budget; the final check gets the rest
-constexpr uint32_t kCandidates = 5;   // trials in the final check
-constexpr uint32_t kReplicas = 3;     // more seeds each
+constexpr uint32_t kCandidates = 5;  // trials in the final check
+constexpr uint32_t kReplicas = 3;    // more seeds each
 
 std::string show(double v) {
   char buf[32];
@@ -138,10 +137,11 @@ TuneReport run_tune(const TuneConfig& cfg) {
     opt.rungs = rungs;
     opt.seed = cfg.seed;
     opt.threads = cfg.threads;
-    auto after = [start](double seconds) {
-      return start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-    };
-    if (cfg.budget_seconds > 0) opt.deadline = after(cfg.budget_seconds * kSearchShare);
+    if (cfg.budget_seconds > 0)
+      opt.deadline = start + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(cfg.budget_seconds));
+    opt.check_candidates = kCandidates;
+    opt.check_replicas = kReplicas;
     opt.on_evaluation = [&](const nlohmann::ordered_json& line) {
       if (cfg.on_evaluation) cfg.on_evaluation(line);
       progress.add(line);
@@ -156,7 +156,6 @@ TuneReport run_tune(const TuneConfig& cfg) {
           runner.add_trial(space.decode(proposer.propose(trial, done)));
         },
         [&](const std::vector<Job>& jobs) { return runner.run(jobs); });
-    if (cfg.budget_seconds > 0) runner.set_deadline(after(cfg.budget_seconds));
     const std::optional<Choice> choice = final_check(
         history, kCandidates, kReplicas, [&](const std::vector<Job>& jobs) { return runner.run(jobs); });
     progress.finish();
@@ -191,6 +190,7 @@ TuneReport run_tune(const TuneConfig& cfg) {
   train.tune = {
       {"metric", rep.metric},
       {"value", rep.value},
+      {"seeds", rep.seeds},
       {"trial", rep.best_trial},
       {"trials", rep.trials},
       {"evaluations", rep.evaluations},

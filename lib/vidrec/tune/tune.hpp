@@ -23,13 +23,15 @@
 //   the model are a function of the dataset, the options and the seed: not of
 //   the thread count nor of how trials share the threads.
 // - Stopping: after `trials` configurations (the last bracket cut to fit) or
-//   when 90% of `budget_seconds` have passed, whichever comes first (at
-//   least one must be set); the final check then gets the budget's rest
-//   (rounds of the check cut by it do not count). The budget is checked
-//   before each evaluation starts (but the first, so there is always a
-//   result): those started finish, no new one starts, so the evaluations are
-//   a prefix of the unbudgeted sequence, cut at a time-dependent point. It
-//   counts the split, the search and the check, not the final training.
+//   when `budget_seconds` run out, whichever comes first (at least one must
+//   be set). The budget is checked before each evaluation starts (but the
+//   first, so there is always a result): the search stops once what is left
+//   would not cover the final check, estimated from the 5 best trials' own
+//   times so far (trials.hpp); the check then gets the rest, and a round of
+//   it cut by the budget does not count. Evaluations started finish, so they
+//   are a prefix of the unbudgeted sequence, cut at a time-dependent point.
+//   The budget counts the split, the search and the check, not the final
+//   training.
 // - Threads (0 = all cores): a trial gets one thread per 200k pairs of the
 //   training part (at least 1, at most all), and trials of a rung run side
 //   by side on the rest (ALS on small data does not scale with threads).
