@@ -20,6 +20,8 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--max-body", cfg->max_body, "Largest request body in bytes (larger: 413)")
       ->capture_default_str();
+  sub->add_option("--csv-k", cfg->csv_k, "Results per user of a text/csv /invocations body without ?k=")
+      ->capture_default_str();
   sub->add_option("--read-timeout", *read_timeout, "Seconds a connection may stay silent")
       ->capture_default_str();
   sub->add_flag("-q,--quiet", *quiet, "No access log on stderr");

@@ -59,11 +59,11 @@ expect_contains "$WORK/out" '"location":"FR","recommendations":[{"videoId":"v3",
 # A user with a profile is scored by the model, --location or not.
 expect_exit 0 "profile ignores --location" -- "$VIDREC" recommend --model "$M" --user f1 --location DE -k 2
 grep -q '"source"\|"location"' "$WORK/out" && fail "a user with a profile got a fallback: $(cat "$WORK/out")" || pass
-# Several users and CSV: the same answers; CSV keeps its four columns.
+# Several users and CSV: the same answers; CSV's source column says popular.
 expect_exit 0 "all users" -- "$VIDREC" recommend --model "$M" --all -k 3 --format jsonl
 expect_contains "$WORK/out" '{"userId":"neg","source":"popular","location":"DE","recommendations":[{"videoId":"v4"' "--all: no profile"
 expect_exit 0 "csv" -- "$VIDREC" recommend --model "$M" --user neg --user newbie --location DE -k 2 --format csv
-expect_eq "$(cat "$WORK/out")" "$(printf 'userId,rank,videoId,score\nneg,1,v4,0.6666667\nneg,2,v5,0.33333334\nnewbie,1,v4,0.6666667\nnewbie,2,v5,0.33333334')" "csv rows"
+expect_eq "$(cat "$WORK/out")" "$(printf 'userId,rank,videoId,score,source\nneg,1,v4,0.6666667,popular\nneg,2,v5,0.33333334,popular\nnewbie,1,v4,0.6666667,popular\nnewbie,2,v5,0.33333334,popular')" "csv rows"
 
 # split keeps the locations in both parts.
 expect_exit 0 "split" -- "$VIDREC" split "$WORK/d.vrd" -o "$WORK/train.vrd" --test "$WORK/test.vrd" --test-fraction 0.5 -q

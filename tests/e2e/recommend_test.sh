@@ -51,11 +51,13 @@ expect_exit 0 "two users" -- "$VIDREC" recommend --model "$M" --user u002 --user
 expect_eq "$(wc -l <"$WORK/out")" "2" "two JSON lines"
 expect_eq "$(head -1 "$WORK/out" | cut -c1-17)" '{"userId":"u002",' "input order kept"
 expect_exit 0 "all users csv" -- "$VIDREC" recommend --model "$M" --all -k 2 --format csv
-expect_eq "$(head -1 "$WORK/out")" "userId,rank,videoId,score" "csv header"
+expect_eq "$(head -1 "$WORK/out")" "userId,rank,videoId,score,source" "csv header"
 expect_eq "$(wc -l <"$WORK/out")" "21" "10 users x 2 + header"
 expect_exit 0 "users from stdin" -- sh -c "printf 'u001\r\n\nu003\nghost\n' | '$VIDREC' recommend --model '$M' --users-file - -k 1"
 expect_eq "$(wc -l <"$WORK/out")" "3" "one line per listed user"
 expect_contains "$WORK/out" '"userId":"ghost","source":"popular"' "unknown user in a list"
+expect_exit 0 "tsv source column" -- "$VIDREC" recommend --model "$M" --user u001 --user ghost -k 1 --format tsv
+expect_eq "$(cut -f1,5 "$WORK/out" | tr '\t\n' ':;')" "userId:source;u001:model;ghost:popular;" "tsv says model or popular"
 
 # Candidate restrictions.
 printf 'v005\nv008\n' >"$WORK/ex.txt"

@@ -234,7 +234,9 @@ printf '{"factors":"2","iterations":"15","regularization":"0.1","alpha":"2.0","s
 head -30 "$ROOT/examples/interactions.csv" >"$SM/input/data/training/a.csv"
 { head -1 "$ROOT/examples/interactions.csv"; tail -n +31 "$ROOT/examples/interactions.csv"; } |
   gzip >"$SM/input/data/training/day2/b.csv.gz"
-echo "ignored" >"$SM/input/data/training/README.txt"
+# Markers and checksums Spark leaves beside its output are no data.
+: >"$SM/input/data/training/_SUCCESS"
+echo "ignored" >"$SM/input/data/training/.a.csv.crc"
 # A validation channel: videos the users have not watched, a user (u099) and
 # a video (v099) the model does not know.
 mkdir -p "$SM/input/data/validation"

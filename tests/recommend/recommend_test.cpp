@@ -135,9 +135,9 @@ TEST_CASE("output formats", "[recommend]") {
         "{\"userId\":\"x,y\",\"source\":\"popular\",\"recommendations\":[{\"videoId\":\"v2\",\"score\":0."
         "6666667}]}]\n");
   CHECK(render(fx.model, Format::Csv, rs, true) ==
-        "userId,rank,videoId,score\na,1,v2,0.5\n\"x,y\",1,v2,0.6666667\n");
+        "userId,rank,videoId,score,source\na,1,v2,0.5,model\n\"x,y\",1,v2,0.6666667,popular\n");
   CHECK(render(fx.model, Format::Tsv, rs, true) ==
-        "userId\trank\tvideoId\tscore\na\t1\tv2\t0.5\nx,y\t1\tv2\t0.6666667\n");
+        "userId\trank\tvideoId\tscore\tsource\na\t1\tv2\t0.5\tmodel\nx,y\t1\tv2\t0.6666667\tpopular\n");
   Recommendations quote;
   quote.id = "say \"hi\"";
   CHECK(render(fx.model, Format::Json, {quote}, false) ==

@@ -145,16 +145,42 @@ TEST_CASE("sagemaker train: a validation channel that cannot be evaluated fails 
                       Catch::Contains("validation: none of its 2 users is in the training data"));
     CHECK(!fs::exists(sm.root / "model" / "model.vrm"));
   }
-  SECTION("no log file in the channel") {
+  SECTION("no data file in the channel, only markers and checksums") {
     Root sm(kHyper, "");
-    fs::create_directories(sm.root / "input" / "data" / "validation");
-    test::write_text((sm.root / "input" / "data" / "validation" / "notes.txt").string(), "x");
+    const fs::path channel = sm.root / "input" / "data" / "validation";
+    fs::create_directories(channel);
+    for (const char* name : {"_SUCCESS", ".part-00000.crc", "part-00000.crc"})
+      test::write_text((channel / name).string(), "x");
     CHECK_THROWS_WITH(sagemaker_train(sm.root.string(), false),
-                      Catch::Contains("validation: no .csv or .csv.gz files in the channel"));
+                      Catch::Contains("validation: no data files in the channel"));
   }
   SECTION("a validation channel alone is no training data") {
     Root sm(kHyper, log_of({{"u10", "v10"}}));
     fs::remove_all(sm.root / "input" / "data" / "training");
     CHECK_THROWS_WITH(sagemaker_train(sm.root.string(), false), Catch::Contains("no input data channel"));
   }
+}
+
+TEST_CASE("sagemaker train: every data file whatever its name; prepare's figures in output/data",
+          "[sagemaker]") {
+  Root sm(kHyper, "");
+  const fs::path channel = sm.root / "input" / "data" / "training";
+  // Spark's layout: part files without an extension (no header) beside its
+  // markers and checksums, which must not be read as data.
+  fs::rename(channel / "a.csv", channel / "part-00000");
+  test::write_text((channel / "part-00001").string(), "u99,v99,watch,1,X,not a time\n");
+  for (const char* name : {"_SUCCESS", ".part-00000.crc", "part-00001.crc", "_committed_123"})
+    test::write_text((channel / name).string(), "junk,junk\n");
+  const SageMakerTrainReport rep = sagemaker_train(sm.root.string(), false);
+  CHECK(rep.inputs ==
+        std::vector<std::string>{(channel / "part-00000").string(), (channel / "part-00001").string()});
+  CHECK(rep.train.users == 12);
+  const fs::path out = sm.root / "output" / "data";
+  const nlohmann::json summary =
+      nlohmann::json::parse(test::read_text((out / "prepare_summary.json").string()));
+  CHECK(summary.at("rows_valid") == 48);
+  CHECK(summary.at("rows_malformed") == 1);
+  CHECK(test::read_text((out / "rejects.csv").string()).find("u99,v99") != std::string::npos);
+  CHECK(!fs::exists(out / "rejects.csv.lock"));  // prepare's locks are not left in output.tar.gz
+  CHECK(!fs::exists(out / "prepare_summary.json.lock"));
 }

@@ -677,3 +677,95 @@ TEST_CASE("serve: requests libmicrohttpd refuses itself are counted in /metrics"
   CHECK(metric(port, "vidrec_connections_total") >= 10);
   s.stop();
 }
+
+TEST_CASE("serve: JSON Lines and CSV bodies, answered in the type Accept asks for", "[serve][content]") {
+  Fixture f;
+  const auto call = [&](std::string_view path, std::string_view type, std::string_view body,
+                        std::string_view accept, std::optional<std::string_view> k = std::nullopt) {
+    return f.api.handle({"POST", path, type, body, accept, k});
+  };
+  const std::string one_u4 = f.post("/invocations", R"({"user_id":"u4","k":3})").body;
+  const std::string one_ghost = f.post("/invocations", R"({"user_id":"ghost","k":2})").body;
+  const std::string lines = "{\"user_id\":\"u4\",\"k\":3}\r\n\r\n{\"user_id\":\"ghost\",\"k\":2}\r\n";
+
+  // JSON Lines in, JSON Lines out: each line what a lone JSON request answers.
+  const HttpReply jl =
+      call("/invocations", "application/jsonlines; charset=utf-8", lines, "application/jsonlines");
+  CHECK(jl.status == 200);
+  CHECK(jl.content_type == "application/jsonlines");
+  CHECK(jl.body == one_u4 + one_ghost);
+  // JSON Lines in, JSON out (no Accept, or */*): a batch.
+  for (const char* accept : {"", "*/*", "application/json"}) {
+    const HttpReply j = call("/invocations", "application/jsonlines", lines, accept);
+    CHECK(j.content_type == "application/json");
+    CHECK(j.body == "{\"predictions\":[" + one_u4.substr(0, one_u4.size() - 1) + "," +
+                        one_ghost.substr(0, one_ghost.size() - 1) + "]}\n");
+  }
+  // A JSON batch may be answered in lines too.
+  CHECK(call("/invocations", "application/json",
+             R"({"instances":[{"user_id":"u4","k":3},{"user_id":"ghost","k":2}]})", "application/jsonlines")
+            .body == one_u4 + one_ghost);
+
+  // CSV in (k from the query), CSV out: the JSON answers' videos, ranks and scores, and the source.
+  const HttpReply csv = call("/invocations", "text/csv", "userId\nu4\nghost\n", "text/csv", "3");
+  CHECK(csv.status == 200);
+  CHECK(csv.content_type == "text/csv; charset=utf-8");
+  std::vector<std::string> rows;
+  std::istringstream in(csv.body);
+  for (std::string row; std::getline(in, row);) rows.push_back(row);
+  REQUIRE(rows.size() == 7);
+  CHECK(rows[0] == "userId,rank,videoId,score,source");
+  const auto u4 = nlohmann::json::parse(one_u4)["recommendations"];
+  const auto ghost3 = nlohmann::json::parse(f.post("/invocations", R"({"user_id":"ghost","k":3})").body);
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(rows[1 + i].rfind("u4," + std::to_string(i + 1) + "," + u4[i]["videoId"].get<std::string>() + ",",
+                            0) == 0);
+    CHECK(std::stod(rows[1 + i].substr(rows[1 + i].find(',', 3 + u4[i]["videoId"].get<std::string>().size()) +
+                                       1)) == Approx(u4[i]["score"].get<double>()));
+    CHECK(rows[1 + i].substr(rows[1 + i].rfind(',')) == ",model");
+    CHECK(rows[4 + i].rfind("ghost," + std::to_string(i + 1) + "," +
+                                ghost3["recommendations"][i]["videoId"].get<std::string>() + ",",
+                            0) == 0);
+    CHECK(rows[4 + i].substr(rows[4 + i].rfind(',')) == ",popular");
+  }
+  // CSV without ?k=: the server's csv_k (10 by default).
+  const auto csv_lines = call("/invocations", "text/csv", "ghost\n", "application/jsonlines");
+  CHECK(nlohmann::json::parse(csv_lines.body)["recommendations"].size() == 10);
+  ModelSlot slot;
+  Metrics metrics;
+  slot.set(ServingModel::load(trained().model));
+  const Api five(slot, metrics, 5);
+  CHECK(nlohmann::json::parse(
+            five.handle({"POST", "/invocations", "text/csv", "ghost", "application/jsonlines"})
+                .body)["recommendations"]
+            .size() == 5);
+
+  // Errors: 400 naming the line or the parameter, 406, 415.
+  const HttpReply bad_line =
+      call("/invocations", "application/jsonlines", "{\"user_id\":\"u4\"}\n{\"k\":3}\n", "");
+  CHECK(bad_line.status == 400);
+  CHECK(nlohmann::json::parse(bad_line.body)["error"] == "line 2: user_id is required (a string)");
+  CHECK(call("/invocations", "text/csv", "u4,2\n", "").status == 400);
+  for (const char* k : {"0", "10001", "ten", ""}) {
+    const HttpReply r = call("/invocations", "text/csv", "u4\n", "", std::string_view(k));
+    CHECK(r.status == 400);
+    CHECK_THAT(r.body, Catch::Contains("the query parameter k must be an integer between 1 and 10000"));
+  }
+  const HttpReply none =
+      call("/invocations", "application/json", R"({"user_id":"u4"})", "text/html, image/*");
+  CHECK(none.status == 406);
+  CHECK(none.content_type == "application/json");
+  CHECK(nlohmann::json::parse(none.body)["error"] ==
+        "cannot answer in any type Accept allows ('text/html, image/*'); /invocations answers "
+        "application/json, "
+        "application/jsonlines or text/csv");
+  CHECK(call("/invocations", "application/json", R"({"user_id":"u4"})", "text/csv;q=0, application/*;q=0")
+            .status == 406);
+  // 415 before 406, 406 before the body is read.
+  CHECK(call("/invocations", "text/plain", "u4", "text/html").status == 415);
+  CHECK(call("/invocations", "application/json", "not json", "text/html").status == 406);
+  // /similar reads and answers JSON only.
+  CHECK(call("/similar", "application/json", R"({"video_id":"g0v1"})", "text/csv").status == 406);
+  CHECK(call("/similar", "text/csv", "g0v1", "").status == 415);
+  CHECK(call("/similar", "application/json", R"({"video_id":"g0v1"})", "application/*").status == 200);
+}

@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "vidrec/base/errors.hpp"
-#include "vidrec/io/paths.hpp"
 #include "vidrec/base/parallel.hpp"
+#include "vidrec/io/paths.hpp"
 // fccp reads the small id-list files (CRLF, BOM, a last line without newline).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstringop-truncation"
@@ -244,7 +244,8 @@ ResultWriter::ResultWriter(std::ostream& out, Format format, Kind kind, const Mo
   if (format_ == Format::Csv || format_ == Format::Tsv) {
     const char sep = format_ == Format::Csv ? ',' : '\t';
     out_ << (kind_ == Kind::Recommend ? "userId" : "videoId") << sep << "rank" << sep
-         << (kind_ == Kind::Recommend ? "videoId" : "similarVideoId") << sep << "score\n";
+         << (kind_ == Kind::Recommend ? "videoId" : "similarVideoId") << sep << "score"
+         << (kind_ == Kind::Recommend ? std::string{sep} + "source\n" : "\n");
   }
 }
 
@@ -260,6 +261,10 @@ void ResultWriter::write(const Recommendations& r) {
       append_field(line_, model_.video_id(r.items[i].video), sep);
       line_ += sep;
       append_score(line_, r.items[i].score);
+      if (kind_ == Kind::Recommend) {
+        line_ += sep;
+        line_ += r.source == Source::Popular ? "popular" : "model";
+      }
       line_ += '\n';
     }
   } else {

@@ -103,11 +103,12 @@ Format parse_format(const std::string& name);
 //   json  one object: {"userId":"u001","recommendations":[{"videoId":"v005","score":0.91},...]}
 //         (a JSON array of them when several results are written)
 //   jsonl one such object per line
-//   csv   userId,rank,videoId,score
+//   csv   userId,rank,videoId,score,source   (source: model or popular)
 // Popular fallbacks carry "source":"popular" in JSON, followed by
-// "location":"L" when they are a location's; CSV and TSV keep their four
-// columns and mark neither. For similar(), the keys are "videoId" and
-// "similar", and the CSV header videoId,rank,similarVideoId,score.
+// "location":"L" when they are a location's; CSV and TSV say it in the
+// source column (the location is not shown). For similar(), the keys are
+// "videoId" and "similar", and the CSV header videoId,rank,similarVideoId,score
+// (no source column: similar videos always come from the factors).
 class ResultWriter {
  public:
   enum class Kind { Recommend, Similar };

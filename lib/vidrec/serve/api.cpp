@@ -2,7 +2,6 @@
 #include "vidrec/serve/api.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -24,15 +23,6 @@ namespace {
 
 HttpReply error_reply(int status, std::string_view message) {
   return {status, error_body(message), "application/json", ""};
-}
-
-// "application/json", any case, with or without parameters such as charset.
-bool is_json(std::string_view content_type) {
-  const std::string_view type = content_type.substr(0, content_type.find(';'));
-  std::string t;
-  for (char c : type)
-    if (!std::isspace(static_cast<unsigned char>(c))) t += char(std::tolower(static_cast<unsigned char>(c)));
-  return t == "application/json";
 }
 
 // The sorted union of two ascending lists.
@@ -96,6 +86,7 @@ Recommendations answer(const ServingModel& sm, const Invocation& inv) {
 struct Api::Deferred {
   std::shared_ptr<const ServingModel> model;
   bool batch = false;
+  MediaType reply = MediaType::Json;
   std::vector<Invocation> invs;
   std::vector<Recommendations> results;
   std::vector<ScoringJob> jobs;
@@ -106,9 +97,17 @@ struct Api::Deferred {
 void Api::DeferredDeleter::operator()(Deferred* d) const { delete d; }
 std::vector<ScoringJob>& Api::jobs(Deferred& d) { return d.jobs; }
 
-Api::Started Api::invocations(std::shared_ptr<const ServingModel> model, std::string_view body) const {
+Api::Started Api::invocations(std::shared_ptr<const ServingModel> model, const HttpRequest& req,
+                              MediaType body, MediaType reply) const {
   std::unique_ptr<Deferred, DeferredDeleter> d(new Deferred);
-  d->invs = parse_invocations(body, d->batch);
+  d->reply = reply;
+  d->batch = body != MediaType::Json;  // a line body answers as a batch
+  if (body == MediaType::Json)
+    d->invs = parse_invocations(req.body, d->batch);
+  else if (body == MediaType::JsonLines)
+    d->invs = parse_jsonlines(req.body);
+  else
+    d->invs = parse_csv_users(req.body, req.k ? parse_k_text(*req.k) : csv_k_);
   d->model = std::move(model);
   const ServingModel& m = *d->model;
   d->results.resize(d->invs.size());
@@ -151,9 +150,14 @@ HttpReply Api::finish(Deferred& d) const {
       d.results[d.job_of[j]].items = std::move(d.jobs[j].result);
     }
     std::ostringstream out;
-    ResultWriter writer(out, Format::Json, ResultWriter::Kind::Recommend, d.model->model(), d.batch);
+    const Format format = d.reply == MediaType::Json        ? Format::Json
+                          : d.reply == MediaType::JsonLines ? Format::Jsonl
+                                                            : Format::Csv;
+    ResultWriter writer(out, format, ResultWriter::Kind::Recommend, d.model->model(), d.batch);
     for (const Recommendations& r : d.results) writer.write(r);
     writer.finish();
+    if (d.reply == MediaType::Csv) return {200, out.str(), "text/csv; charset=utf-8", ""};
+    if (d.reply == MediaType::JsonLines) return {200, out.str(), "application/jsonlines", ""};
     if (!d.batch) return {200, out.str(), "application/json", ""};
     std::string list = out.str();
     list.pop_back();  // the array's newline
@@ -213,11 +217,21 @@ Api::Started Api::start(const HttpRequest& req) const {
       return reply({200, metrics_.render(model.get()), "text/plain; version=0.0.4; charset=utf-8", ""});
     if (!model) return reply(error_reply(503, "no model loaded yet"));
     if (e == Metrics::Ping) return reply({200, "{\"status\":\"ok\"}\n", "application/json", ""});
-    if (!is_json(req.content_type))
+    const bool lines_too = e == Metrics::Invocations;
+    const std::optional<MediaType> body = request_type(req.content_type);
+    if (!body || (!lines_too && *body != MediaType::Json))
+      return reply(error_reply(415, std::string("Content-Type must be application/json") +
+                                        (lines_too ? ", application/jsonlines or text/csv" : "") + ", got '" +
+                                        std::string(req.content_type) + "'"));
+    const std::optional<MediaType> answer =
+        lines_too ? reply_type(req.accept, {MediaType::Json, MediaType::JsonLines, MediaType::Csv})
+                  : reply_type(req.accept, {MediaType::Json});
+    if (!answer)
       return reply(error_reply(
-          415, "Content-Type must be application/json, got '" + std::string(req.content_type) + "'"));
-    return e == Metrics::Invocations ? invocations(std::move(model), req.body)
-                                     : reply(similar(*model, req.body));
+          406, "cannot answer in any type Accept allows ('" + std::string(req.accept.substr(0, 200)) +
+                   "'); " + std::string(req.path) + " answers " +
+                   (lines_too ? "application/json, application/jsonlines or text/csv" : "application/json")));
+    return lines_too ? invocations(std::move(model), req, *body, *answer) : reply(similar(*model, req.body));
   } catch (const InputError& e) {
     return reply(error_reply(400, e.what()));
   } catch (const std::bad_alloc&) {

@@ -6,13 +6,20 @@
 // Contract
 // - Api::handle() maps one request to one reply, checking in this order:
 //   unknown path 404, wrong method 405 (with Allow), no model 503, wrong
-//   Content-Type 415, malformed JSON or fields 400 (the message names the
+//   Content-Type 415, no acceptable reply type 406 (content.hpp: Accept),
+//   malformed JSON or fields 400 (the message names the
 //   field and the rule; JSON nested deeper than kMaxJsonDepth is refused
 //   while parsing, so no value is ever walked recursively). Unknown fields are ignored. Error bodies are
 //   {"error":"..."}. It never throws.
 // - /invocations answers exactly what `vidrec recommend` prints for that
 //   user (ResultWriter, JSON, with its newline); a batch {"instances":[...]}
 //   answers {"predictions":[...]} in input order.
+// - /invocations also reads JSON Lines and CSV bodies (requests.hpp; a CSV
+//   body's users get the query's ?k=, else csv_k), and answers in the type
+//   Accept asks for: JSON (a line body answers {"predictions":[...]}), JSON
+//   Lines (one ResultWriter line per request) or CSV (ResultWriter's, with
+//   its header and source column); always in request order. /similar reads
+//   and answers JSON only.
 // - With "history", the user's factors are solved against the video factors
 //   (the exact ALS user step with the model's hyperparameters, as implicit's
 //   recalculate_user), and the history's videos are excluded unless
@@ -23,10 +30,12 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "vidrec/serve/content.hpp"
 #include "vidrec/serve/metrics.hpp"
 #include "vidrec/serve/requests.hpp"
 #include "vidrec/serve/serving_model.hpp"
@@ -34,7 +43,13 @@
 namespace vidrec {
 
 struct HttpRequest {
+  HttpRequest(std::string_view method_, std::string_view path_, std::string_view content_type_,
+              std::string_view body_, std::string_view accept_ = {},
+              std::optional<std::string_view> k_ = std::nullopt)
+      : method(method_), path(path_), content_type(content_type_), body(body_), accept(accept_), k(k_) {}
   std::string_view method, path, content_type, body;
+  std::string_view accept;            // empty: none sent (*/*)
+  std::optional<std::string_view> k;  // the query string's k, when sent
 };
 
 struct HttpReply {
@@ -49,7 +64,8 @@ std::string error_body(std::string_view message);
 
 class Api {
  public:
-  Api(const ModelSlot& slot, const Metrics& metrics) : slot_(slot), metrics_(metrics) {}
+  Api(const ModelSlot& slot, const Metrics& metrics, uint32_t csv_k = 10)
+      : slot_(slot), metrics_(metrics), csv_k_(csv_k) {}
 
   // An /invocations request whose scoring is left to the caller, so that an
   // event loop can score the jobs of many requests together. It holds the
@@ -71,10 +87,12 @@ class Api {
   HttpReply handle(const HttpRequest& req) const;
 
  private:
-  Started invocations(std::shared_ptr<const ServingModel> m, std::string_view body) const;
+  Started invocations(std::shared_ptr<const ServingModel> m, const HttpRequest& req, MediaType body,
+                      MediaType reply) const;
   HttpReply similar(const ServingModel& m, std::string_view body) const;
   const ModelSlot& slot_;
   const Metrics& metrics_;
+  uint32_t csv_k_;
 };
 
 }  // namespace vidrec

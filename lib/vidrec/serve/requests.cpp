@@ -2,7 +2,10 @@
 #include "vidrec/serve/requests.hpp"
 
 #include <array>
+#include <cctype>
+#include <charconv>
 #include <cmath>
+#include <functional>
 #include <unordered_map>
 
 #include "vidrec/base/errors.hpp"
@@ -200,6 +203,103 @@ std::vector<Invocation> parse_invocations(std::string_view body, bool& batch) {
   for (size_t i = 0; i < list.size(); ++i)
     out.push_back(parse_invocation(list[i], "instances[" + std::to_string(i) + "]."));
   return out;
+}
+
+namespace {
+
+// Calls fn(line number, line) for each non-blank line, CR of CRLF removed.
+void for_each_line(std::string_view body, const std::function<void(size_t, std::string_view)>& fn) {
+  size_t number = 0, requests = 0;
+  while (!body.empty()) {
+    const size_t end = body.find('\n');
+    std::string_view line = body.substr(0, end);
+    body = end == std::string_view::npos ? std::string_view{} : body.substr(end + 1);
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    if (++requests > kMaxInstances)
+      throw InputError("a body must hold at most " + std::to_string(kMaxInstances) + " request lines");
+    fn(number, line);
+  }
+  if (requests == 0) throw InputError("the body holds no request (only blank lines)");
+}
+
+std::string at_line(size_t number) { return "line " + std::to_string(number) + ": "; }
+
+// The text of a one-field CSV line; InputError when it is not one field.
+std::string csv_field(std::string_view line, size_t number) {
+  const auto bad = [&](const std::string& why) {
+    std::string shown_line(line.substr(0, 40));
+    if (line.size() > 40) shown_line += "...";
+    return InputError(at_line(number) + why + ", got '" + shown_line + "'");
+  };
+  // Spaces around a field are not part of it (the caller skips blank lines).
+  const size_t b = line.find_first_not_of(" \t");
+  line = line.substr(b, line.find_last_not_of(" \t") - b + 1);
+  if (line.front() != '"') {
+    if (line.find_first_of(",\"") != std::string_view::npos)
+      throw bad("expected one user id (quote an id that holds a comma or quote)");
+    return std::string(line);
+  }
+  std::string id;
+  size_t i = 1;
+  for (; i < line.size(); ++i) {
+    if (line[i] != '"') {
+      id += line[i];
+    } else if (i + 1 < line.size() && line[i + 1] == '"') {
+      id += '"';
+      ++i;
+    } else {
+      break;
+    }
+  }
+  if (i >= line.size()) throw bad("unterminated quoted user id");
+  if (i + 1 != line.size()) throw bad("expected one user id (nothing after the closing quote)");
+  return id;
+}
+
+}  // namespace
+
+std::vector<Invocation> parse_jsonlines(std::string_view body) {
+  std::vector<Invocation> out;
+  for_each_line(body, [&](size_t number, std::string_view line) {
+    const std::string where = at_line(number);
+    nlohmann::json j;
+    try {
+      j = parse_body(line);
+    } catch (const InputError& e) {
+      throw InputError(where + e.what());
+    }
+    out.push_back(parse_invocation(j, where));
+  });
+  return out;
+}
+
+std::vector<Invocation> parse_csv_users(std::string_view body, uint32_t k) {
+  std::vector<Invocation> out;
+  bool first = true;
+  for_each_line(body, [&](size_t number, std::string_view line) {
+    Invocation inv;
+    inv.user_id = csv_field(line, number);
+    inv.k = k;
+    if (inv.user_id.empty()) throw InputError(at_line(number) + "the user id must not be empty");
+    std::string name = inv.user_id;
+    for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
+    const bool header = first && (name == "userid" || name == "user_id");
+    first = false;
+    if (!header) out.push_back(std::move(inv));
+  });
+  if (out.empty()) throw InputError("the body holds no user id (only a header)");
+  return out;
+}
+
+uint32_t parse_k_text(std::string_view text) {
+  uint64_t k = 0;
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), k);
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size() || k < 1 || k > kMaxK)
+    throw InputError("the query parameter k must be an integer between 1 and " + std::to_string(kMaxK) +
+                     ", got '" + std::string(text.substr(0, 40)) + "'");
+  return uint32_t(k);
 }
 
 }  // namespace vidrec

@@ -61,4 +61,18 @@ Invocation parse_invocation(const nlohmann::json& j, const std::string& where = 
 // Parse a whole /invocations body: one instance, or a batch (batch = true).
 std::vector<Invocation> parse_invocations(std::string_view body, bool& batch);
 
+// The line bodies (SageMaker batch transform's SplitType=Line sends one or
+// many lines): lines end with LF or CRLF, blank lines are skipped, at most
+// kMaxInstances lines hold a request, and none is an InputError. Any bad
+// line fails the whole body, the message naming it ("line 3: ..."): a
+// reply must hold one answer per request line, in order.
+// JSON Lines: one request object per line, as an element of "instances".
+std::vector<Invocation> parse_jsonlines(std::string_view body);
+// CSV: one user id per line, a CSV field (quoted when it holds a comma, a
+// quote or spaces at its ends; "" inside quotes is a quote); a first line
+// userId or user_id (any case) is a header. Every request asks for k.
+std::vector<Invocation> parse_csv_users(std::string_view body, uint32_t k);
+// The k of a query string (?k=): InputError unless a decimal 1..kMaxK.
+uint32_t parse_k_text(std::string_view text);
+
 }  // namespace vidrec

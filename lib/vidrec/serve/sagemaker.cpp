@@ -69,13 +69,14 @@ std::string choice(const std::string& key, const nlohmann::json& v,
   throw ConfigError("hyperparameter " + key + " must be " + list + ", got '" + s + "'");
 }
 
+// Every data file, whatever its name (Spark and Athena write part-00000
+// without an extension; prepare tells gzip by its magic bytes), but the
+// markers and checksums those writers leave beside them: hidden files
+// (.part-00000.crc), _SUCCESS, _committed_*, and *.crc.
 bool is_log_file(const fs::path& p) {
   const std::string name = p.filename().string();
-  auto ends = [&](const std::string& suffix) {
-    return name.size() >= suffix.size() &&
-           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  return ends(".csv") || ends(".csv.gz");
+  if (name.empty() || name[0] == '.' || name[0] == '_') return false;
+  return !(name.size() >= 4 && name.compare(name.size() - 4, 4, ".crc") == 0);
 }
 
 constexpr const char* kValidationChannel = "validation";
@@ -85,7 +86,9 @@ std::vector<std::string> channel_files(const fs::path& channel) {
   for (const auto& e : fs::recursive_directory_iterator(channel))
     if (e.is_regular_file() && is_log_file(e.path())) files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
-  if (files.empty()) throw InputError(channel.string() + ": no .csv or .csv.gz files in the channel");
+  if (files.empty())
+    throw InputError(channel.string() +
+                     ": no data files in the channel (hidden, _* and *.crc files are skipped)");
   return files;
 }
 
@@ -326,6 +329,12 @@ SageMakerTrainReport sagemaker_train(const std::string& root, bool progress) {
   else
     scratch.emplace(fs::path(rep.plan.dataset).parent_path());
   prep.output = single ? (scratch->path / "interactions.vrd").string() : rep.plan.dataset;
+  // SageMaker uploads output/data as output.tar.gz: what prepare kept and refused.
+  const fs::path out_data = r / "output" / "data";
+  fs::create_directories(out_data, ec);
+  if (ec) throw IoError(out_data.string() + ": cannot create: " + ec.message());
+  prep.summary_json_path = (out_data / "prepare_summary.json").string();
+  prep.rejects_path = (out_data / "rejects.csv").string();
   prep.validate();
 
   rep.model_path = (r / "model" / "model.vrm").string();
@@ -336,7 +345,17 @@ SageMakerTrainReport sagemaker_train(const std::string& root, bool progress) {
     // while preparing. Open MPI may also reach the leader's own ranks over
     // ssh, when the container's hostname is not its SageMaker name.
     start_sshd(sshd_program());
-  run_prepare(prep);
+  // The locks guard cron runs; in the job's output.tar.gz they would be clutter.
+  const auto drop_locks = [&] {
+    for (const std::string& p : {prep.summary_json_path, prep.rejects_path}) fs::remove(p + ".lock", ec);
+  };
+  try {
+    run_prepare(prep);
+  } catch (...) {
+    drop_locks();  // the summary says why it failed
+    throw;
+  }
+  drop_locks();
   // Validation logs are judged as they come: no pruning, the training's
   // reject-rate limit.
   PrepareConfig val;
@@ -409,6 +428,15 @@ ServeConfig sagemaker_serve_config(const std::string& root) {
     c.port = port;
   }
   c.max_body = size_t(6) << 20;  // SageMaker real-time endpoints accept at most 6 MB
+  // A transform job sets no query string, but may set the environment.
+  if (const char* k = std::getenv("VIDREC_CSV_K"); k && *k) {
+    try {
+      c.csv_k = parse_k_text(k);
+    } catch (const InputError&) {
+      throw ConfigError("VIDREC_CSV_K must be an integer between 1 and " + std::to_string(kMaxK) + ", got '" +
+                        std::string(k) + "'");
+    }
+  }
   return c;
 }
 

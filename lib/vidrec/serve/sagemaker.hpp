@@ -15,10 +15,13 @@
 //   _tuning_objective_metric) are SageMaker's own and ignored; any other
 //   unknown key, or a value that does not parse or breaks a rule, is a
 //   ConfigError naming it.
-//   The data are every *.csv / *.csv.gz file under ROOT/input/data/training/
-//   (or, without that channel, the first channel by name but validation),
-//   read in path order. prepare + train then write ROOT/model/model.vrm
-//   (atomically).
+//   The data are every file under ROOT/input/data/training/ (or, without
+//   that channel, the first channel by name but validation), read in path
+//   order, whatever its name (gzip told by its magic), but hidden files,
+//   names starting with "_" (_SUCCESS) and *.crc (Hadoop checksums).
+//   prepare + train then write ROOT/model/model.vrm (atomically), and
+//   prepare's summary and rejects ROOT/output/data/prepare_summary.json and
+//   rejects.csv (uploaded by SageMaker as output.tar.gz).
 // - Validation: with a channel ROOT/input/data/validation/ (raw logs, like
 //   training), its files are prepared too (no pruning; the same reject-rate
 //   limit), before training, and must share a user with the training data
@@ -39,7 +42,8 @@
 // - On failure the caller writes the reason to ROOT/output/failure
 //   (write_failure) and exits non-zero.
 // - Serve: the model at ROOT/model/model.vrm on 0.0.0.0, port
-//   $SAGEMAKER_BIND_TO_PORT or 8080, bodies up to SageMaker's 6 MB limit.
+//   $SAGEMAKER_BIND_TO_PORT or 8080, bodies up to SageMaker's 6 MB limit,
+//   CSV bodies' k from $VIDREC_CSV_K (ConfigError unless 1..kMaxK), else 10.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -76,9 +80,9 @@ struct SageMakerTrainReport {
   std::vector<std::string> inputs;
   std::string model_path;
   LaunchPlan plan;
-  TrainReport train;          // Single only: the in-process run
-  int job_status = 0;         // Leader: mpirun's exit status
-  std::string job_failure;    // Leader, status != 0: the reason, with the end of mpirun's stderr
+  TrainReport train;                      // Single only: the in-process run
+  int job_status = 0;                     // Leader: mpirun's exit status
+  std::string job_failure;                // Leader, status != 0: the reason, with the end of mpirun's stderr
   JobEnd worker_end = JobEnd::OrtedGone;  // Worker: what ended the wait
 
   std::vector<std::string> validation_inputs;  // Single and Leader; empty without the channel

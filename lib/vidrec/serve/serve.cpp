@@ -35,6 +35,9 @@ void ServeConfig::validate() const {
     throw ConfigError("--max-connections must be between 1 and 1000000, got " +
                       std::to_string(max_connections));
   if (max_body < 1) throw ConfigError("--max-body must be >= 1 byte");
+  if (csv_k < 1 || csv_k > kMaxK)
+    throw ConfigError("the CSV k must be between 1 and " + std::to_string(kMaxK) + ", got " +
+                      std::to_string(csv_k));
   if (read_timeout.count() < 1)
     throw ConfigError("--read-timeout must be >= 1 second, got " + std::to_string(read_timeout.count()));
 }
@@ -66,7 +69,8 @@ bool file_id(const std::string& path, FileId& id) {
 // notice: headers, the body as it arrives, then the reply.
 struct Exchange {
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-  std::string method, path, content_type, body;
+  std::string method, path, content_type, body, accept;
+  std::optional<std::string> k;  // the query string's
   bool headers_read = false;
   bool too_large = false;
   bool too_slow = false;
@@ -92,7 +96,7 @@ struct Server::Impl {
   ServeConfig cfg;
   ModelSlot slot;
   Metrics metrics;
-  Api api{slot, metrics};
+  Api api{slot, metrics, cfg.csv_k};
   std::vector<std::unique_ptr<Loop>> loops;
   std::thread watcher;
   int port = -1;
@@ -116,6 +120,9 @@ struct Server::Impl {
       x->path = url;
       const char* type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
       x->content_type = type ? type : "";
+      const char* accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+      if (accept) x->accept = accept;
+      if (const char* k = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k")) x->k = k;
       // A declared length over the limit is refused before the body is read
       // (MHD then closes the connection instead of reading the rest).
       const char* length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -139,7 +146,9 @@ struct Server::Impl {
     }
     if (x->scored) return s.send(c, *x, *x->scored);  // resumed after its round was scored
     if (x->too_large) return s.too_large(c, *x);
-    x->started = s.api.start({x->method, x->path, x->content_type, x->body});
+    HttpRequest req{x->method, x->path, x->content_type, x->body, x->accept, std::nullopt};
+    if (x->k) req.k = *x->k;
+    x->started = s.api.start(req);
     if (!x->started.deferred) return s.send(c, *x, x->started.reply);
     MHD_suspend_connection(c);
     loop.waiting.emplace_back(x, c);

@@ -32,6 +32,7 @@
 #pragma once
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -49,6 +50,7 @@ struct ServeConfig {
   bool access_log = true;
   std::chrono::milliseconds watch_interval{1000};
   std::chrono::seconds read_timeout{5};
+  uint32_t csv_k = 10;    // k of a text/csv /invocations body without ?k=
   void validate() const;  // throws ConfigError naming the rule
 };
 
