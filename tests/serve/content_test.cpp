@@ -73,7 +73,7 @@ TEST_CASE("content: JSON Lines bodies, one request a line", "[serve][content]") 
   CHECK_THROWS_WITH(parse_jsonlines("{\"user_id\":\"a\"}\n{\"user_id\":7}\n"),
                     "line 2: user_id is required (a string)");
   CHECK_THROWS_WITH(parse_jsonlines("\n\n{\"user_id\":\"a\"\n"), Catch::StartsWith("line 3: malformed JSON"));
-  CHECK_THROWS_WITH(parse_jsonlines("[1]\n"), "line 1: must be a JSON object");
+  CHECK_THROWS_WITH(parse_jsonlines("[1]\n"), "line 1: the request must be a JSON object");
   CHECK_THROWS_WITH(parse_jsonlines("{\"user_id\":\"a\",\"k\":100000}"),
                     "line 1: k must be an integer between 1 and 10000, got 100000");
   CHECK_THROWS_WITH(parse_jsonlines("\r\n \n"), "the body holds no request (only blank lines)");

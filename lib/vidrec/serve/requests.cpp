@@ -270,6 +270,7 @@ std::vector<Invocation> parse_jsonlines(std::string_view body) {
     } catch (const InputError& e) {
       throw InputError(where + e.what());
     }
+    if (!j.is_object()) throw InputError(where + "the request must be a JSON object");
     out.push_back(parse_invocation(j, where));
   });
   return out;
