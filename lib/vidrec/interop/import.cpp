@@ -39,13 +39,10 @@ void resolve(ImportOptions& o) {
     const auto fill = [&d](std::string& s, const char* name) {
       if (s.empty() && is_file(d / name)) s = d / name;
     };
-    if (o.user_factors.empty() && o.item_factors.empty() && o.implicit_npz.empty()) {
-      if (is_file(d / "user_factors.npy") && is_file(d / "item_factors.npy")) {
-        fill(o.user_factors, "user_factors.npy");
-        fill(o.item_factors, "item_factors.npy");
-      } else {
-        fill(o.implicit_npz, "model.npz");
-      }
+    if (o.implicit_npz.empty()) {
+      fill(o.user_factors, "user_factors.npy");
+      fill(o.item_factors, "item_factors.npy");
+      if (o.user_factors.empty() && o.item_factors.empty()) fill(o.implicit_npz, "model.npz");
     }
     fill(o.user_ids, "user_ids.txt");
     fill(o.item_ids, "item_ids.txt");
