@@ -126,23 +126,22 @@ TEST_CASE("npy reader refuses malformed files with the file named", "[interop]")
   refuses(npy_v1(ok, data).substr(0, 30), "truncated .npy header");
   refuses(npy_v1(ok, data.substr(0, 5)), "truncated: shape (1, 2) of <f4 needs 8 data bytes, the file has 5");
   refuses(npy_v1(ok, data + "x"), "1 bytes after the array's data");
-  refuses(npy_v1("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }\n", data),
-          "unsupported dtype '|O'");
-  refuses(npy_v1("{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }\n", "ab"),
-          "unsupported dtype '<f2'");
-  refuses(npy_v1("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }\n", data),
-          "structured dtypes are not supported");
-  refuses(npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (1, -2), }\n", data),
-          "non-negative integers");
-  refuses(npy_v1("{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1, 2), }\n", data), "True or False");
-  refuses(npy_v1("{'descr': '<f4', 'shape': (1, 2), }\n", data), "all required");
-  refuses(npy_v1("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }\n", data),
-          "unexpected or repeated key 'descr'");
-  refuses(npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), } x\n", data),
-          "after the closing");
-  refuses(npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }\n", data),
-          "too large");
-  refuses(npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2)", data), "expected ',' or '}'");
+  // Headers (with `data` after them) and the reason each is refused for.
+  const std::vector<std::pair<std::string, std::string>> headers{
+      {"{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", "unsupported dtype '|O'"},
+      {"{'descr': '<f2', 'fortran_order': False, 'shape': (4,), }", "unsupported dtype '<f2'"},
+      {"{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }",
+       "structured dtypes are not supported"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (1, -2), }", "non-negative integers"},
+      {"{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1, 2), }", "True or False"},
+      {"{'descr': '<f4', 'shape': (1, 2), }", "all required"},
+      {"{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }",
+       "unexpected or repeated key 'descr'"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), } x", "after the closing"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", "too large"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2)", "expected ',' or '}'"},
+  };
+  for (const auto& h : headers) refuses(npy_v1(h.first + "\n", data), h.second);
 }
 
 TEST_CASE("float_matrix refuses what a model cannot hold", "[interop]") {

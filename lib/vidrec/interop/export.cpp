@@ -51,10 +51,10 @@ std::vector<std::string> export_model(const Model& m, const std::filesystem::pat
   const uint64_t users = m.n_users(), videos = m.n_videos(), f = m.factors();
   const std::string uf = dir / "user_factors.npy", vf = dir / "item_factors.npy", ui = dir / "user_ids.txt",
                     vi = dir / "item_ids.txt", npz = dir / "model.npz", meta = dir / "meta.json";
-  write_npy(uf, "<f4", {users, f}, m.user_factors(), users * f * sizeof(float));
-  write_npy(vf, "<f4", {videos, f}, m.video_factors(), videos * f * sizeof(float));
   write_ids(ui, m.path(), "user", m.n_users(), m.user_table());
   write_ids(vi, m.path(), "video", m.n_videos(), m.video_table());
+  write_npy(uf, "<f4", {users, f}, m.user_factors(), users * f * sizeof(float));
+  write_npy(vf, "<f4", {videos, f}, m.video_factors(), videos * f * sizeof(float));
   const nlohmann::json h = m.meta().value("hyperparameters", nlohmann::json::object());
   // implicit's save(): its attributes, None-valued ones left out.
   NpzMembers members{
@@ -78,7 +78,7 @@ std::vector<std::string> export_model(const Model& m, const std::filesystem::pat
   const std::string text = m.meta().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   out.write(text.data(), text.size());
   out.commit();
-  return {uf, vf, ui, vi, npz, meta};
+  return {ui, vi, uf, vf, npz, meta};
 }
 
 // scipy.sparse.save_npz of a CSR matrix: indices, indptr, format, shape, data.
@@ -100,7 +100,6 @@ std::vector<std::string> export_dataset(const Dataset& ds, const std::filesystem
   const CsrView m = ds.user_items();
   const uint64_t int32_max = uint64_t(std::numeric_limits<int32_t>::max());
   const bool narrow = m.nnz() <= int32_max && m.rows <= int32_max && m.cols <= int32_max;
-  write_npz(mat, narrow ? csr_members<int32_t>(m, "<i4") : csr_members<int64_t>(m, "<i8"), true);
   write_ids(ui, ds.path(), "user", ds.n_users(), ds.user_table());
   // The dataset has no video IdView accessor; its ids one at a time.
   struct VideoIds {
@@ -108,7 +107,8 @@ std::vector<std::string> export_dataset(const Dataset& ds, const std::filesystem
     std::string_view at(uint32_t v) const { return d.video_id(v); }
   };
   write_ids(vi, ds.path(), "video", ds.n_videos(), VideoIds{ds});
-  return {mat, ui, vi};
+  write_npz(mat, narrow ? csr_members<int32_t>(m, "<i4") : csr_members<int64_t>(m, "<i8"), true);
+  return {ui, vi, mat};
 }
 
 }  // namespace

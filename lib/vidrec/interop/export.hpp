@@ -19,7 +19,9 @@
 //            writes a CSR matrix (deflated; indices and indptr int32, or
 //            int64 when a count passes 2^31 - 1, as SciPy picks), and the id files.
 // - An id holding '\n' or '\r' cannot be one line of an id file: InputError.
-// - Returns the paths written, in the order above.
+//   The id files are written first, so such an id stops export before any
+//   array is written.
+// - Returns the paths written: the id files first, then the others as above.
 #pragma once
 #include <string>
 #include <vector>
