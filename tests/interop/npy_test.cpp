@@ -41,7 +41,7 @@ std::string big_endian_doubles(const std::vector<double>& v) {
 
 TEST_CASE("npy header: C-order float32 as numpy.save writes it", "[interop]") {
   const std::string header =
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" + std::string(57, ' ') + "\n";
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" + std::string(58, ' ') + "\n";
   const std::vector<float> v{1, 2, 3, 4, 5, 6};
   const std::string file = npy_v1(header, bytes_of(v));
   REQUIRE(file.size() == 128 + 24);
@@ -86,8 +86,10 @@ TEST_CASE("npy scalars as numpy.savez stores Python values", "[interop]") {
   // np.save(f, np.array('float32')): '<U7', UCS-4 little-endian.
   const std::string u = npy_unicode("float32");
   REQUIRE(u.size() == 128 + 28);
-  CHECK(u.substr(10, 58) == "{'descr': '<U7', 'fortran_order': False, 'shape': (), }  ");
-  CHECK(u.compare(127, 1, "\n") == 0);
+  // np.save(f, np.array('float32')): 118 header bytes, then 'f', 0, 0, 0, 'l', ...
+  CHECK(u.substr(0, 128) ==
+        npy_v1("{'descr': '<U7', 'fortran_order': False, 'shape': (), }" + std::string(62, ' ') + "\n", ""));
+  CHECK(u.compare(128, 8, std::string("f\0\0\0l\0\0\0", 8)) == 0);
   const NpyArray a = parse_npy(u.data(), u.size(), "dtype.npy");
   CHECK(npy_string(a, "dtype.npy") == "float32");
   const std::string b = npy_bool(true);
@@ -102,10 +104,11 @@ TEST_CASE("npy scalars as numpy.savez stores Python values", "[interop]") {
 TEST_CASE("npy writer: 1-D shape and header alignment", "[interop]") {
   const std::vector<int32_t> v{0, 2, 5};
   const std::string file = npy_bytes("<i4", {3}, v.data(), 12);
-  // numpy: "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }" + 20 spaces of growth room.
-  CHECK(file.substr(10, 58) == "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }");
-  CHECK((file.size() - 12) % 64 == 0);
-  CHECK(file[file.size() - 13] == '\n');
+  // np.save(f, np.array([0, 2, 5], np.int32)): the dict, 20 spaces of room
+  // for the first axis to grow, padding to 128 bytes.
+  CHECK(file ==
+        npy_v1("{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }" + std::string(60, ' ') + "\n",
+               std::string("\0\0\0\0\2\0\0\0\5\0\0\0", 12)));
 }
 
 TEST_CASE("npy reader refuses malformed files with the file named", "[interop]") {
