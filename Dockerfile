@@ -17,7 +17,7 @@ RUN rm -rf build && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DVI
  && cmake --install build --prefix /out --strip
 
 FROM debian:bookworm-slim
-# Runtime libraries only: OpenBLAS, libmicrohttpd,
+# Runtime libraries only: OpenBLAS, libmicrohttpd, libzip,
 # xxHash, zlib; curl for the container's own health checks; Open MPI and ssh
 # for multi-instance training.
 # One root key pair, baked into the image, lets every container of a job log
@@ -26,7 +26,7 @@ FROM debian:bookworm-slim
 # container (no CAP_AUDIT_CONTROL).
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libopenblas0-pthread libarmadillo11 libmicrohttpd12 libxxhash0 zlib1g curl ca-certificates \
+      libopenblas0-pthread libarmadillo11 libmicrohttpd12 libxxhash0 zlib1g libzip4 curl ca-certificates \
       openmpi-bin openssh-server openssh-client \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /run/sshd /root/.ssh && chmod 700 /root/.ssh && ssh-keygen -A \

@@ -17,6 +17,7 @@ declare -A may=(
   [recommend]="base io dataset model"
   [inspect]="base io dataset ingest model"
   [evaluate]="base io dataset model recommend"
+  [interop]="base io dataset model"
   [tune]="base io dataset model als recommend evaluate"
   [serve]="base io dataset ingest model als recommend evaluate"
 )

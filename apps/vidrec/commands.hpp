@@ -16,5 +16,7 @@ void register_split(CLI::App& app);
 void register_evaluate(CLI::App& app);
 void register_serve(CLI::App& app);
 void register_sagemaker(CLI::App& app);
+void register_export(CLI::App& app);
+void register_import(CLI::App& app);
 
 }  // namespace vidrec::cli

@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   vidrec::cli::register_evaluate(app);
   vidrec::cli::register_serve(app);
   vidrec::cli::register_sagemaker(app);
+  vidrec::cli::register_export(app);
+  vidrec::cli::register_import(app);
   for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
   try {
     app.parse(argc, argv);

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+#include "vidrec/interop/export.hpp"
+
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "vidrec/base/errors.hpp"
+#include "vidrec/dataset/dataset.hpp"
+#include "vidrec/interop/npz.hpp"
+#include "vidrec/io/atomic_file.hpp"
+#include "vidrec/io/container.hpp"
+#include "vidrec/model/model.hpp"
+
+namespace vidrec {
+
+namespace {
+
+template <class Ids>
+void write_ids(const std::string& path, const std::string& source, const char* what, uint32_t n,
+               const Ids& ids) {
+  AtomicFile out(path);
+  for (uint32_t i = 0; i < n; ++i) {
+    const std::string_view id = ids.at(i);
+    if (id.find_first_of("\r\n") != std::string_view::npos)
+      throw InputError(source + ": " + what + " id " + std::to_string(i) +
+                       " holds a line break, which one line of " + path + " cannot hold");
+    out.write(id.data(), id.size());
+    out.write("\n", 1);
+  }
+  out.commit();
+}
+
+void write_npy(const std::string& path, const std::string& descr, const std::vector<uint64_t>& shape,
+               const void* data, size_t size) {
+  AtomicFile out(path);
+  const std::string header = npy_bytes(descr, shape, nullptr, 0);
+  out.write(header.data(), header.size());
+  out.write(data, size);
+  out.commit();
+}
+
+// A hyperparameter from the model's meta, or `fallback` when absent.
+template <class T>
+T hyper(const nlohmann::json& h, const char* key, T fallback) {
+  const auto it = h.find(key);
+  return it != h.end() && it->is_number() ? it->get<T>() : fallback;
+}
+
+std::vector<std::string> export_model(const Model& m, const std::filesystem::path& dir) {
+  const uint64_t users = m.n_users(), videos = m.n_videos(), f = m.factors();
+  const std::string uf = dir / "user_factors.npy", vf = dir / "item_factors.npy", ui = dir / "user_ids.txt",
+                    vi = dir / "item_ids.txt", npz = dir / "model.npz", meta = dir / "meta.json";
+  write_ids(ui, m.path(), "user", m.n_users(), m.user_table());
+  write_ids(vi, m.path(), "video", m.n_videos(), m.video_table());
+  write_npy(uf, "<f4", {users, f}, m.user_factors(), users * f * sizeof(float));
+  write_npy(vf, "<f4", {videos, f}, m.video_factors(), videos * f * sizeof(float));
+  const nlohmann::json h = m.meta().value("hyperparameters", nlohmann::json::object());
+  // implicit's save(): its attributes, None-valued ones left out.
+  NpzMembers members{
+      {"user_factors", npy_bytes("<f4", {users, f}, m.user_factors(), users * f * sizeof(float))},
+      {"item_factors", npy_bytes("<f4", {videos, f}, m.video_factors(), videos * f * sizeof(float))},
+      {"regularization", npy_scalar(hyper<double>(h, "regularization", 0.01))},
+      {"factors", npy_scalar(int64_t(f))},
+      {"num_threads", npy_scalar(int64_t(0))},
+      {"iterations", npy_scalar(hyper<int64_t>(h, "iterations", 15))},
+      {"use_native", npy_bool(true)},
+      {"use_cg", npy_bool(h.value("solver", std::string("cg")) == "cg")},
+      {"cg_steps", npy_scalar(hyper<int64_t>(h, "cg_steps", 3))},
+      {"calculate_training_loss", npy_bool(false)},
+      {"dtype", npy_unicode("float32")}};
+  if (h.contains("seed") && h["seed"].is_number_unsigned() &&
+      h["seed"].get<uint64_t>() <= uint64_t(std::numeric_limits<int64_t>::max()))
+    members.emplace_back("random_state", npy_scalar(h["seed"].get<int64_t>()));
+  members.emplace_back("alpha", npy_scalar(hyper<double>(h, "alpha", 1.0)));
+  write_npz(npz, members, false);
+  AtomicFile out(meta);
+  const std::string text = m.meta().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  out.write(text.data(), text.size());
+  out.commit();
+  return {ui, vi, uf, vf, npz, meta};
+}
+
+// scipy.sparse.save_npz of a CSR matrix: indices, indptr, format, shape, data.
+template <class Index>
+NpzMembers csr_members(const CsrView& m, const char* index_descr) {
+  const uint64_t nnz = m.nnz();
+  std::vector<Index> indices(m.indices, m.indices + nnz), indptr(m.indptr, m.indptr + m.rows + 1);
+  const std::vector<int64_t> shape{m.rows, m.cols};
+  return {{"indices", npy_bytes(index_descr, {nnz}, indices.data(), nnz * sizeof(Index))},
+          {"indptr",
+           npy_bytes(index_descr, {uint64_t(m.rows) + 1}, indptr.data(), indptr.size() * sizeof(Index))},
+          {"format", npy_bytes_scalar("csr")},
+          {"shape", npy_bytes("<i8", {2}, shape.data(), 16)},
+          {"data", npy_bytes("<f4", {nnz}, m.values, nnz * sizeof(float))}};
+}
+
+std::vector<std::string> export_dataset(const Dataset& ds, const std::filesystem::path& dir) {
+  const std::string mat = dir / "user_items.npz", ui = dir / "user_ids.txt", vi = dir / "item_ids.txt";
+  const CsrView m = ds.user_items();
+  const uint64_t int32_max = uint64_t(std::numeric_limits<int32_t>::max());
+  const bool narrow = m.nnz() <= int32_max && m.rows <= int32_max && m.cols <= int32_max;
+  write_ids(ui, ds.path(), "user", ds.n_users(), ds.user_table());
+  // The dataset has no video IdView accessor; its ids one at a time.
+  struct VideoIds {
+    const Dataset& d;
+    std::string_view at(uint32_t v) const { return d.video_id(v); }
+  };
+  write_ids(vi, ds.path(), "video", ds.n_videos(), VideoIds{ds});
+  write_npz(mat, narrow ? csr_members<int32_t>(m, "<i4") : csr_members<int64_t>(m, "<i8"), true);
+  return {ui, vi, mat};
+}
+
+}  // namespace
+
+std::vector<std::string> export_file(const std::string& input, const std::string& dir) {
+  auto file = open_container_file(input);
+  const std::string magic = sniff_magic(*file);
+  if (magic != "VRMD" && magic != "VRDS")
+    throw FormatError(input + ": not a vidrec model (.vrm) or dataset (.vrd) file");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw IoError(dir + ": cannot create the directory: " + ec.message());
+  if (magic == "VRMD") return export_model(Model::from_file(file), dir);
+  return export_dataset(Dataset::from_file(file), dir);
+}
+
+}  // namespace vidrec
