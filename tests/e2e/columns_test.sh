@@ -42,7 +42,7 @@ awk -F, 'NR > 1 { printf "%s\t%s\t%s\t%s\t%s\t%s\n", $6, $2, $1, $4, $5, $3 }' "
 prepare_as bare.tsv bare.vrd --columns time,video,user,value,location,type --delimiter tab
 expect_eq "$(checksum "$WORK/bare.vrd")" "$want" "--columns == ordered"
 expect_exit 2 "--columns unknown name" -- "$VIDREC" prepare "$WORK/bare.tsv" -o "$WORK/x.vrd" --columns time,video,usr,value
-expect_contains "$WORK/err" "vidrec: --columns: unknown column 'usr'" "--columns names the bad name"
+expect_contains "$WORK/err" "--columns: unknown column 'usr'" "--columns names the bad name"
 expect_exit 2 "--columns without value" -- "$VIDREC" prepare "$WORK/bare.tsv" -o "$WORK/x.vrd" --columns time,video,user
 expect_contains "$WORK/err" "no value column" "--columns names the missing column"
 expect_exit 2 "bad --delimiter" -- "$VIDREC" prepare "$WORK/bare.tsv" -o "$WORK/x.vrd" --delimiter ::

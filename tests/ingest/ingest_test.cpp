@@ -48,7 +48,7 @@ TEST_CASE("header is recognised only as the first non-blank line", "[ingest]") {
   st = ingest(r + h);  // a header-like line later is a bad row
   CHECK(st.header_lines == 0);
   CHECK(rejected(st, Reject::NonNumericValue) == 1);
-  st = ingest("USERID , VideoId,a,b,c,d\n" + r);
+  st = ingest("USERID , VideoId,Type,value, location ,TS\n" + r);
   CHECK(st.header_lines == 1);
   st = ingest(r);  // no header
   CHECK(st.header_lines == 0);
