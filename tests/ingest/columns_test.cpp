@@ -120,6 +120,9 @@ TEST_CASE("shuffled, extra, tab- and semicolon-separated logs give the same rows
       "2025-01-01 10:20:00,x,v1,u1,2,like,USA,\n"
       "1735726860000,y,\"v9\",u2,1,watch,,z\n";
   CHECK(rows_of(shuffled) == kWant);
+  // A first line that reads as a row is one, though two fields are names.
+  CHECK(rows_of("u1,item,event,1,video,1735726800\n") ==
+        std::vector<std::string>{"u1 item event 1 video 1735726800"});
   std::string tsv = ordered, semi = ordered;
   for (char& c : tsv) c = c == ',' ? '\t' : c;
   for (char& c : semi) c = c == ',' ? ';' : c;

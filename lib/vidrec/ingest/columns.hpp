@@ -6,8 +6,8 @@
 //   '-' and spaces ignored, through aliases (column_for_name): userId/user_id/
 //   user, videoId/itemId/video/item, interactionType/type/event,
 //   interactionValue/value, location, timestamp/time/ts.
-// - A first line is a header when at least two of its fields name columns;
-//   other fields are ignored. user, video, value and timestamp are required
+// - A first line is a header when it is not a valid row and at least two of
+//   its fields name columns; other fields are ignored. user, video, value and timestamp are required
 //   (the ids, the weight and the times the dataset stores per pair); type and
 //   location are optional (empty when absent). A header without a required
 //   column, or naming one twice, is an InputError listing what it found.

@@ -196,8 +196,14 @@ bool LineParser::read_header(std::string_view line) {
 }
 
 LineResult LineParser::parse(std::string_view line, bool first, Row& row, Reject& why, const LineScan* scan) {
+  if (first) {
+    // A line that reads as a row is one, whatever names its fields hold (a
+    // header's value and time fields never parse).
+    const LineResult r = parse(line, false, row, why);
+    return r == LineResult::Rejected && read_header(line) ? LineResult::Header : r;
+  }
   size_t n = kColumns;
-  if (scan && scan->known && scan->plain && standard_ && !first && has_five_bits(scan->commas)) {
+  if (scan && scan->known && scan->plain && standard_ && has_five_bits(scan->commas)) {
     // Six fields, nothing to trim or unquote: they lie between the commas.
     uint64_t commas = scan->commas;
     size_t start = 0;
@@ -209,7 +215,6 @@ LineResult LineParser::parse(std::string_view line, bool first, Row& row, Reject
     fields_[5] = {line.data() + start, line.size() - start};
   } else {
     if (trim(line).empty()) return LineResult::Blank;
-    if (first && read_header(line)) return LineResult::Header;
     n = split_csv_line(line, fields_.data(), map_.width, storage_, delim_);
   }
   n_ = n;
