@@ -41,7 +41,7 @@ std::optional<ColumnMap> header(std::vector<std::string_view> f) { return header
 
 }  // namespace
 
-TEST_CASE("column names match case-insensitively, with aliases", "[ingest][columns]") {
+TEST_CASE("column names match case-insensitively and through aliases", "[ingest][columns]") {
   for (const char* n : {"userId", "user_id", "USER", "User-Id", "user id"})
     CHECK(column_for_name(n) == Column::User);
   for (const char* n : {"videoId", "video_id", "itemId", "ITEM_ID", "video", "item"})
@@ -86,7 +86,8 @@ TEST_CASE("a header without a required column names it and what it found", "[ing
   CHECK_FALSE(m->has(Column::Type));
 }
 
-TEST_CASE("--columns: any order, aliases, '-' skips; malformed is a ConfigError", "[ingest][columns]") {
+TEST_CASE("parse_columns takes names in any order with aliases and - to skip and refuses malformed lists",
+          "[ingest][columns]") {
   const ColumnMap m = parse_columns("video,user,-,time,value");
   CHECK(m.width == 5);
   CHECK(m.at == std::array<int, kColumns>{1, 0, -1, 4, -1, 3});
@@ -100,7 +101,8 @@ TEST_CASE("--columns: any order, aliases, '-' skips; malformed is a ConfigError"
   CHECK_THROWS_WITH(parse_columns("user,,video,value,time"), Catch::Contains("unknown column ''"));
 }
 
-TEST_CASE("--delimiter takes ',', ';', '|' and the spellings of tab", "[ingest][columns]") {
+TEST_CASE("parse_delimiter takes comma and semicolon and pipe and the spellings of tab",
+          "[ingest][columns]") {
   for (const char* t : {"\t", "\\t", "tab", "TAB"}) CHECK(parse_delimiter(t) == '\t');
   CHECK(parse_delimiter(",") == ',');
   CHECK(parse_delimiter(";") == ';');
@@ -109,7 +111,7 @@ TEST_CASE("--delimiter takes ',', ';', '|' and the spellings of tab", "[ingest][
   CHECK(delimiter_name('\t') == "'\\t'");
 }
 
-TEST_CASE("shuffled, extra, tab- and semicolon-separated logs give the same rows", "[ingest][columns]") {
+TEST_CASE("shuffled and extra columns and other delimiters give the same rows", "[ingest][columns]") {
   const std::string ordered =
       "userId,videoId,interactionType,interactionValue,location,timestamp\n"
       "u1,v1,like,2,USA,2025-01-01 10:20:00\n"
@@ -136,7 +138,7 @@ TEST_CASE("shuffled, extra, tab- and semicolon-separated logs give the same rows
   CHECK(rows_of("2025-01-01 10:20:00\tv1\tu1\t2\tlike\tUSA\n1735726860\tv9\tu2\t1\twatch\t\n", opt) == kWant);
 }
 
-TEST_CASE("--columns gives every input's order; a header is then skipped", "[ingest][columns]") {
+TEST_CASE("the columns option gives every input's order and headers are then skipped", "[ingest][columns]") {
   IngestOptions opt;
   opt.layout.columns = parse_columns("user,video,type,value,location,time");
   IngestStats st;
@@ -165,7 +167,7 @@ TEST_CASE("rows are counted against the header's width", "[ingest][columns]") {
   CHECK(st.rejected[size_t(Reject::NonNumericValue)] == 1);
 }
 
-TEST_CASE("each input's header is read on its own; errors name file and line", "[ingest][columns]") {
+TEST_CASE("each input's header is read on its own and errors name file and line", "[ingest][columns]") {
   test::TempDir dir;
   test::write_text(dir.file("a.csv"),
                    "userId,videoId,interactionType,interactionValue,location,timestamp\n"
