@@ -48,7 +48,7 @@ TEST_CASE("header is recognised only as the first non-blank line", "[ingest]") {
   st = ingest(r + h);  // a header-like line later is a bad row
   CHECK(st.header_lines == 0);
   CHECK(rejected(st, Reject::NonNumericValue) == 1);
-  st = ingest("USERID , VideoId,a,b,c,d\n" + r);
+  st = ingest("USERID , VideoId,Type,value, location ,TS\n" + r);
   CHECK(st.header_lines == 1);
   st = ingest(r);  // no header
   CHECK(st.header_lines == 0);
@@ -56,7 +56,7 @@ TEST_CASE("header is recognised only as the first non-blank line", "[ingest]") {
 }
 
 TEST_CASE("line endings, BOM, blank lines, missing final newline, NUL bytes", "[ingest]") {
-  const std::string text = std::string("\xEF\xBB\xBFuserId,videoId,t,v,l,ts\r\n") +
+  const std::string text = std::string("\xEF\xBB\xBFuserId,videoId,type,value,location,ts\r\n") +
                            "u1,v1,watch,1,USA,2025-01-01 00:00:00\r\n" + "\r\n" + "   \t \n" +
                            "u2,v1,watch,1,USA,2025-01-01 00:00:00\n" +
                            std::string("u3,v1,wa\0ch,1,USA,x\n", 20) + "u4,v2,like,2,USA,2025-01-01 00:00:00";
@@ -139,7 +139,7 @@ TEST_CASE("strict mode stops at the first bad row naming file, line and reason",
 
 TEST_CASE("gzip input is detected and inflated; corrupt gzip is an error", "[ingest]") {
   test::TempDir dir;
-  const std::string text = "userId,videoId,t,v,l,ts\nu1,v1,watch,1,USA,1\nu2,v1,like,2,USA,2\n";
+  const std::string text = "userId,videoId,type,value,location,ts\nu1,v1,watch,1,USA,1\nu2,v1,like,2,USA,2\n";
   const std::string gz = dir.file("log.csv.gz");
   {
     gzFile f = gzopen(gz.c_str(), "wb");
@@ -187,7 +187,8 @@ IngestStats ingest_path(const std::string& path, Collect* sink = nullptr) {
 // follow one: rows appended in plain text would vanish from every count.
 TEST_CASE("concatenated gzip members are all read; non-gzip bytes after gzip are an error", "[ingest]") {
   test::TempDir dir;
-  const std::string a = "userId,videoId,t,v,l,ts\nu1,v1,watch,1,USA,1\n", b = "u2,v1,like,2,USA,2\n";
+  const std::string a = "userId,videoId,type,value,location,ts\nu1,v1,watch,1,USA,1\n",
+                    b = "u2,v1,like,2,USA,2\n";
   const std::string ga = gzip_bytes(a, dir), gb = gzip_bytes(b, dir), gempty = gzip_bytes("", dir);
 
   test::write_text(dir.file("two.gz"), ga + gb);
@@ -267,7 +268,7 @@ TEST_CASE("CR-only line endings are an error naming the file and line", "[ingest
 TEST_CASE("a CR-only file among others fails the run, the other counts stand", "[ingest]") {
   test::TempDir dir;
   test::write_text(dir.file("a.csv"), "u1,v1,watch,1,USA,1\n");
-  test::write_text(dir.file("mac.csv"), "userId,videoId,t,v,l,ts\ru2,v1,watch,1,USA,2\r");
+  test::write_text(dir.file("mac.csv"), "userId,videoId,type,value,location,ts\ru2,v1,watch,1,USA,2\r");
   Collect sink;
   IngestOptions opt;
   opt.progress = false;

@@ -29,6 +29,28 @@ TEST_CASE("parse_timestamp accepts the documented forms", "[ingest]") {
   CHECK(t == -86400);
 }
 
+// Hand-computed: 2025-01-01 is day 20089 since 1970-01-01 (55 years, 14 leap
+// days: 55 * 365 + 14), so 10:20:00 that day is 20089 * 86400 + 37200.
+TEST_CASE("parse_timestamp reads 13 digits as epoch milliseconds, truncated", "[ingest]") {
+  int64_t t = 0;
+  REQUIRE(parse_timestamp("1735726800000", t));
+  CHECK(t == 20089 * int64_t(86400) + 37200);
+  REQUIRE(parse_timestamp("1735726800999", t));
+  CHECK(t == 1735726800);
+  REQUIRE(parse_timestamp("1000000000000", t));  // 2001-09-09 01:46:40, the first 13-digit one
+  CHECK(t == 1000000000);
+  CHECK(format_timestamp(t) == "2001-09-09 01:46:40");
+  REQUIRE(parse_timestamp("9999999999999", t));  // 2286-11-20 17:46:39.999
+  CHECK(t == 9999999999);
+  CHECK(format_timestamp(t) == "2286-11-20 17:46:39");
+  // 12 digits are still seconds (and out of range past year 9999); 14 are refused.
+  REQUIRE(parse_timestamp("253402300799", t));
+  CHECK(t == 253402300799);
+  CHECK_FALSE(parse_timestamp("999999999999", t));
+  CHECK_FALSE(parse_timestamp("17357268000000", t));
+  CHECK_FALSE(parse_timestamp("-1735726800000", t));
+}
+
 TEST_CASE("parse_timestamp rejects malformed and impossible times", "[ingest]") {
   int64_t t = 0;
   for (const char* bad :

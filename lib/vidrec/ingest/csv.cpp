@@ -6,7 +6,6 @@
 #endif
 
 #include <algorithm>
-#include <cctype>
 #include <cfloat>
 #include <charconv>
 #include <cmath>
@@ -32,14 +31,6 @@ __attribute__((always_inline)) inline std::string_view trim(std::string_view s) 
   while (b < e && is_space(s[b])) ++b;
   while (e > b && is_space(s[e - 1])) --e;
   return s.substr(b, e - b);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
 }
 
 bool parse_value(std::string_view s, double& v, Reject& why) {
@@ -86,9 +77,9 @@ inline uint32_t match16(const char* p, char c) {
 #endif
 }
 
-// The common case, a line without quotes: commas found 16 bytes at a time.
+// The common case, a line without quotes: delimiters found 16 bytes at a time.
 // Returns false (fields untouched) when the line holds a quote.
-bool split_plain(std::string_view line, std::string_view* fields, size_t max, size_t& n) {
+bool split_plain(std::string_view line, std::string_view* fields, size_t max, size_t& n, char delim) {
   const char* p = line.data();
   const size_t len = line.size();
   size_t start = 0, i = 0;
@@ -100,17 +91,18 @@ bool split_plain(std::string_view line, std::string_view* fields, size_t max, si
   };
   for (; i + 16 <= len; i += 16) {
     if (match16(p + i, '"')) return false;
-    for (uint32_t m = match16(p + i, ','); m; m &= m - 1) field(i + size_t(__builtin_ctz(m)));
+    for (uint32_t m = match16(p + i, delim); m; m &= m - 1) field(i + size_t(__builtin_ctz(m)));
   }
   if (i < len && len >= 16) {  // the tail: the line's last 16 bytes, less those already seen
     const size_t seen = i - (len - 16);
     if (match16(p + len - 16, '"') >> seen) return false;
-    for (uint32_t m = match16(p + len - 16, ',') >> seen; m; m &= m - 1) field(i + size_t(__builtin_ctz(m)));
+    for (uint32_t m = match16(p + len - 16, delim) >> seen; m; m &= m - 1)
+      field(i + size_t(__builtin_ctz(m)));
     i = len;
   }
   for (; i < len; ++i) {
     if (p[i] == '"') return false;
-    if (p[i] == ',') field(i);
+    if (p[i] == delim) field(i);
   }
   field(len);
   return true;
@@ -126,9 +118,9 @@ bool has_five_bits(uint64_t m) {
 }  // namespace
 
 size_t split_csv_line(std::string_view line, std::string_view* fields, size_t max,
-                      std::vector<std::string>& storage) {
+                      std::vector<std::string>& storage, char delim) {
   size_t n = 0;
-  if (split_plain(line, fields, max, n)) return n;
+  if (split_plain(line, fields, max, n, delim)) return n;
   n = 0;
   // Quoted fields: unescape into storage, one string per field slot.
   if (storage.size() < max) storage.resize(max);
@@ -153,9 +145,9 @@ size_t split_csv_line(std::string_view line, std::string_view* fields, size_t ma
         }
         out += line[i++];
       }
-      // Anything between the closing quote and the comma is kept, trimmed.
+      // Anything between the closing quote and the delimiter is kept, trimmed.
       size_t start = i;
-      while (i < len && line[i] != ',') ++i;
+      while (i < len && line[i] != delim) ++i;
       std::string_view rest = trim(line.substr(start, i - start));
       if (n < max) {
         out.append(rest.data(), rest.size());
@@ -163,18 +155,55 @@ size_t split_csv_line(std::string_view line, std::string_view* fields, size_t ma
       }
     } else {
       size_t start = i;
-      while (i < len && line[i] != ',') ++i;
+      while (i < len && line[i] != delim) ++i;
       if (n < max) fields[n] = trim(line.substr(start, i - start));
     }
     ++n;
     if (i >= len) return n;
-    ++i;  // the comma
+    ++i;  // the delimiter
   }
 }
 
+LineParser::LineParser(const Layout& layout)
+    : delim_(layout.delimiter ? layout.delimiter : ','),
+      detect_(!layout.delimiter),
+      fixed_(layout.columns.has_value()) {
+  use(layout.columns.value_or(ColumnMap{}));
+}
+
+void LineParser::use(const ColumnMap& map) {
+  map_ = map;
+  standard_ = delim_ == ',' && map.standard();
+  fields_.resize(std::max(map.width, kColumns));
+}
+
+// A first line is tried as a header with the delimiter given, or else with
+// each one a header may use; the one it reads with stays for the input, and
+// so do its columns unless --columns gave them.
+bool LineParser::read_header(std::string_view line) {
+  static constexpr char kCandidates[] = {',', '\t', ';', '|'};
+  std::vector<std::string_view> fields(kMaxHeaderFields + 1);
+  for (char d : kCandidates) {
+    if (!detect_ && d != delim_) continue;
+    const size_t n = split_csv_line(line, fields.data(), fields.size(), storage_, d);
+    std::optional<ColumnMap> map;
+    if (fixed_ ? !is_header(fields.data(), n) : !(map = header_map(fields.data(), n))) continue;
+    delim_ = d;
+    use(map.value_or(map_));
+    return true;
+  }
+  return false;
+}
+
 LineResult LineParser::parse(std::string_view line, bool first, Row& row, Reject& why, const LineScan* scan) {
-  size_t n = 6;
-  if (scan && scan->known && scan->plain && !first && has_five_bits(scan->commas)) {
+  if (first) {
+    // A line that reads as a row is one, whatever names its fields hold (a
+    // header's value and time fields never parse).
+    const LineResult r = parse(line, false, row, why);
+    return r == LineResult::Rejected && read_header(line) ? LineResult::Header : r;
+  }
+  size_t n = kColumns;
+  if (scan && scan->known && scan->plain && standard_ && has_five_bits(scan->commas)) {
     // Six fields, nothing to trim or unquote: they lie between the commas.
     uint64_t commas = scan->commas;
     size_t start = 0;
@@ -186,25 +215,29 @@ LineResult LineParser::parse(std::string_view line, bool first, Row& row, Reject
     fields_[5] = {line.data() + start, line.size() - start};
   } else {
     if (trim(line).empty()) return LineResult::Blank;
-    n = split_csv_line(line, fields_.data(), fields_.size(), storage_);
-    if (first && n >= 2 && (iequals(fields_[0], "userId") || iequals(fields_[0], "user_id")) &&
-        (iequals(fields_[1], "videoId") || iequals(fields_[1], "video_id")))
-      return LineResult::Header;
+    n = split_csv_line(line, fields_.data(), map_.width, storage_, delim_);
   }
-  if (n < 6) {
+  n_ = n;
+  const std::string_view* f = fields_.data();
+  if (!standard_ && n == map_.width) {
+    for (size_t c = 0; c < kColumns; ++c)
+      picked_[c] = map_.at[c] >= 0 ? fields_[size_t(map_.at[c])] : std::string_view();
+    f = picked_.data();
+  }
+  if (n < map_.width) {
     why = Reject::TooFewFields;
-  } else if (n > 6) {
+  } else if (n > map_.width) {
     why = Reject::TooManyFields;
-  } else if (fields_[0].empty()) {
+  } else if (f[0].empty()) {
     why = Reject::EmptyUser;
-  } else if (fields_[1].empty()) {
+  } else if (f[1].empty()) {
     why = Reject::EmptyVideo;
-  } else if (parse_value(fields_[3], row.value, why)) {
-    if (parse_timestamp(fields_[5], row.timestamp, &dates_)) {
-      row.user = fields_[0];
-      row.video = fields_[1];
-      row.type = fields_[2];
-      row.location = fields_[4];
+  } else if (parse_value(f[3], row.value, why)) {
+    if (parse_timestamp(f[5], row.timestamp, &dates_)) {
+      row.user = f[0];
+      row.video = f[1];
+      row.type = f[2];
+      row.location = f[4];
       // Ids reach JSON (inspect, serve), which must be UTF-8. Only a line with
       // a byte >= 0x80 can fail, and the line scan says whether it has one.
       // (The value and timestamp are ASCII once they have parsed.)

@@ -28,10 +28,44 @@ std::string count_str(uint64_t n) {
   return buf;
 }
 
+// The first non-blank line: refused when it shows the input is not a log,
+// else parsed, perhaps as the header; errors name the file and line.
+LineResult parse_first(LineParser& parser, std::string_view line, const std::string& where,
+                       const IngestOptions& opt, Row& row, Reject& why) {
+  for (const char* magic : {"VRDS", "VRMD"})
+    if (line.substr(0, 4) == magic)
+      throw InputError(where + ": this is a vidrec " + (magic[2] == 'D' ? "dataset" : "model") +
+                       " file, not a log (prepare reads CSV interaction logs)");
+  // A lone CR in the first line means CR-only (classic Mac) line endings:
+  // the whole input would be one line, silently taken as a header or one
+  // reject. We split on LF only, so refuse the input instead.
+  if (std::memchr(line.data(), '\r', line.size()))
+    throw InputError(where +
+                     ": carriage return inside a line: CR-only line endings are not supported "
+                     "(convert with: tr '\\r' '\\n')");
+  LineResult r;
+  try {
+    r = parser.parse(line, true, row, why);
+  } catch (const InputError& e) {
+    throw InputError(where + ": " + e.what());
+  }
+  if ((!opt.type_weights.empty() || !opt.ignore_types.empty()) && !parser.columns().has(Column::Type))
+    throw InputError(where +
+                     ": --weight and --ignore-type need an interactionType column, which this input lacks");
+  return r;
+}
+
+// Why a rejected line has one field: another delimiter it holds, if any.
+char other_delimiter(std::string_view line, char used) {
+  for (char d : {',', '\t', ';', '|'})
+    if (d != used && line.find(d) != std::string_view::npos) return d;
+  return 0;
+}
+
 void run(LineReader& reader, const std::string& name, const IngestOptions& opt, RowSink& sink,
          IngestStats& st, uint64_t total_bytes) {
   Progress progress("prepare " + name, total_bytes, opt.progress);
-  LineParser parser;
+  LineParser parser(opt.layout);
   Row row;
   Reject why{};
   bool first = true;
@@ -43,14 +77,10 @@ void run(LineReader& reader, const std::string& name, const IngestOptions& opt, 
     if ((st.lines & 0xffff) == 0)
       progress.update(reader.offset(),
                       human_bytes(double(reader.offset())) + ", " + count_str(st.rows_valid) + " rows");
-    // A lone CR in the first line means CR-only (classic Mac) line endings:
-    // the whole input would be one line, silently taken as a header or one
-    // reject. We split on LF only, so refuse the input instead.
-    if (first && std::memchr(line.data(), '\r', line.size()))
-      throw InputError(name + ":" + std::to_string(reader.line_number()) +
-                       ": carriage return inside a line: CR-only line endings are not supported "
-                       "(convert with: tr '\\r' '\\n')");
-    switch (parser.parse(line, first, row, why, &scan)) {
+    const LineResult result =
+        first ? parse_first(parser, line, name + ":" + std::to_string(reader.line_number()), opt, row, why)
+              : parser.parse(line, false, row, why, &scan);
+    switch (result) {
       case LineResult::Blank:
         ++st.blank_lines;
         continue;
@@ -59,6 +89,8 @@ void run(LineReader& reader, const std::string& name, const IngestOptions& opt, 
         break;
       case LineResult::Rejected: {
         ++st.rejected[size_t(why)];
+        if (parser.fields() == 1 && ++st.one_field_lines == 1)
+          st.other_delimiter = other_delimiter(line, parser.delimiter());
         const uint64_t lineno = reader.line_number();
         if (opt.rejects)
           *opt.rejects << name << ':' << lineno << '\t' << reject_code(why) << '\t' << line << '\n';

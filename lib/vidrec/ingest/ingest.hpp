@@ -2,12 +2,19 @@
 // Ingest: raw interaction logs (CSV) -> validated rows, every bad row counted.
 //
 // Contract
-// - Schema: userId,videoId,interactionType,interactionValue,location,timestamp.
+// - Schema: userId,videoId,interactionType,interactionValue,location,timestamp,
+//   in any order when a header names them (columns.hpp). Each input's first
+//   non-blank line may be a header, read on its own: rotated logs may differ.
+// - Fields are separated by commas, or by the delimiter given, or by the one
+//   the input's header reads with (',', tab, ';', '|').
 // - RFC 4180 quoting within a line ("" escapes a quote, quoted fields may hold
-//   commas); LF or CRLF (a CR inside an input's first non-blank line means
+//   delimiters); LF or CRLF (a CR inside an input's first non-blank line means
 //   CR-only endings: InputError, not one giant line); blank lines skipped; spaces/tabs around fields trimmed;
-//   a UTF-8 BOM is skipped; the first non-blank line of each input is a header
-//   when its first two fields are userId,videoId (case-insensitive).
+//   a UTF-8 BOM is skipped.
+// - An input that starts with a vidrec container's magic (a dataset or model
+//   file passed by mistake) is an InputError, as is a header without a
+//   required column, and --weight or --ignore-type on an input without a type
+//   column (they would match nothing).
 // - Inputs are files or "-" (stdin); gzip data is detected by its magic bytes
 //   and decompressed on the fly, so rotated `.gz` logs need no flag; members
 //   may be concatenated, anything else after gzip data is an InputError.
@@ -36,6 +43,7 @@ struct IngestOptions {
   bool strict = false;                                      // throw InputError at the first bad row
   std::ostream* rejects = nullptr;                          // "file:line<TAB>reason<TAB>text" per reject
   bool progress = true;                                     // report progress on stderr
+  Layout layout;                                            // --delimiter, --columns
 };
 
 struct IngestStats {
@@ -47,6 +55,10 @@ struct IngestStats {
   std::array<uint64_t, kRejectKinds> rejected{};
   double value_sum = 0;  // sum of weights of the rows used
   uint64_t bytes = 0;    // bytes read from the inputs (compressed size for gzip)
+  // For the message of a run without a valid row: rejected lines that held
+  // one field, and a delimiter the first of them held instead (0: none).
+  uint64_t one_field_lines = 0;
+  char other_delimiter = 0;
   uint64_t rows_malformed() const;
 };
 

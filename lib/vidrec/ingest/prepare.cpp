@@ -106,6 +106,36 @@ std::string PrepareReport::to_text() const {
   return o.str();
 }
 
+namespace {
+
+// Why a run found no valid row, as far as the counts tell.
+std::string no_rows_reason(const IngestStats& st) {
+  const uint64_t malformed = st.rows_malformed();
+  std::string why = "no valid interaction rows in the input: ";
+  if (malformed == 0) return why + (st.header_lines ? "a header and no rows" : "it is empty");
+  if (st.one_field_lines == malformed) {
+    why += "every line has 1 field";
+    if (st.other_delimiter)
+      why += std::string(": is it ") +
+             (st.other_delimiter == '\t'  ? "tab"
+              : st.other_delimiter == ';' ? "semicolon"
+              : st.other_delimiter == '|' ? "pipe"
+                                          : "comma") +
+             "-separated? (--delimiter " + delimiter_name(st.other_delimiter) + ")";
+    return why;
+  }
+  why += "all " + std::to_string(malformed) + " rejected (";
+  const char* sep = "";
+  for (size_t i = 0; i < kRejectKinds; ++i)
+    if (st.rejected[i]) {
+      why += sep + std::string(reject_code(Reject(i))) + " " + std::to_string(st.rejected[i]);
+      sep = ", ";
+    }
+  return why + "; --rejects FILE lists them)";
+}
+
+}  // namespace
+
 PrepareReport run_prepare(const PrepareConfig& cfg) {
   cfg.validate();
   const std::vector<std::string> inputs = cfg.inputs.empty() ? std::vector<std::string>{"-"} : cfg.inputs;
@@ -131,6 +161,7 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
   opt.ignore_types = cfg.ignore_types;
   opt.strict = cfg.strict;
   opt.progress = cfg.progress;
+  opt.layout = cfg.layout;
   // Streamed to the temporary through AtomicFile's buffer: the rejects of a
   // huge dirty log are not held in memory.
   std::optional<AtomicFile> rejects_file;
@@ -167,7 +198,7 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
     failure = buf;
   } else if (rep.pairs == 0) {
     failure = rep.ingest.rows_valid ? "no interactions left after --ignore-type, pruning and weight overflow"
-                                    : "no valid interaction rows in the input";
+                                    : no_rows_reason(rep.ingest);
   }
   if (failure.empty()) {
     nlohmann::json provenance = {

@@ -17,6 +17,9 @@
 //   when it must (spill.hpp); the files written are the same either way.
 // - The dataset is written (atomically) only when the run succeeds: at least
 //   one interaction survives and the reject rate is at most max_reject_rate.
+//   A run without a valid row says why it thinks there is none (an empty
+//   input, one field per line and the delimiter the lines hold, the rejects
+//   by reason).
 #pragma once
 #include <map>
 #include <nlohmann/json.hpp>
@@ -40,9 +43,10 @@ struct PrepareConfig {
   std::map<std::string, double, std::less<>> type_weights;
   std::set<std::string, std::less<>> ignore_types;
   PruneOptions prune;
-  uint64_t memory = 0;   // aggregation budget in bytes (spill.hpp); 0 = default_memory_budget()
-  std::string tmp_dir;   // where runs spill; empty = default_tmp_dir()
+  uint64_t memory = 0;  // aggregation budget in bytes (spill.hpp); 0 = default_memory_budget()
+  std::string tmp_dir;  // where runs spill; empty = default_tmp_dir()
   bool progress = true;
+  Layout layout;          // --delimiter, --columns
   void validate() const;  // throws ConfigError
 };
 

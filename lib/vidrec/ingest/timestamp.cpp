@@ -60,6 +60,9 @@ bool parse_timestamp(std::string_view s, int64_t& out, DateCache* cache) {
     if (s.size() > 13) return false;
     int64_t v = 0;
     std::from_chars(s.data(), s.data() + s.size(), v);
+    // 13 digits are epoch milliseconds (no second in range has 13 digits),
+    // truncated to the second.
+    if (s.size() == 13 && s[0] != '-') v /= 1000;
     if (v < kMinEpoch || v > kMaxEpoch) return false;
     out = v;
     return true;

@@ -14,7 +14,9 @@ struct DateCache {
   int64_t days = 0;
   bool valid = false;
 };
-// "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DDTHH:MM:SS[Z]" or integer epoch seconds.
+// "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DDTHH:MM:SS[Z]", integer epoch seconds, or
+// epoch milliseconds (exactly 13 digits, 2001-09-09 to 2286-11-20), truncated
+// to the second.
 bool parse_timestamp(std::string_view s, int64_t& out, DateCache* cache = nullptr);
 // Formats as "YYYY-MM-DD HH:MM:SS" (UTC).
 std::string format_timestamp(int64_t t);
