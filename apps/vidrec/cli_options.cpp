@@ -104,9 +104,9 @@ class CheckedConfig : public CLI::ConfigBase {
   }
 };
 
-// For an unexpected argument: the nearest option of the command, or, before
-// any command, the nearest command.
-std::string guess_for_extras(const CLI::App& root) {
+// For the arguments left over: the nearest option of the command, or,
+// before any command, the nearest command.
+std::string guess_for_remaining(const CLI::App& root) {
   const CLI::App* app = &root;
   while (!app->get_subcommands().empty()) app = app->get_subcommands().front();
   for (const std::string& arg : root.remaining(true)) {
@@ -159,7 +159,9 @@ void check_config_keys(CLI::App& app) { app.config_formatter(std::make_shared<Ch
 
 std::string failure_message(const CLI::App* app, const CLI::Error& e) {
   std::string message = "vidrec: usage error: " + std::string(e.what());
-  if (e.get_name() == "ExtrasError") message += guess_for_extras(*app);
+  // Whatever the error (`vidrec trian` is "A subcommand is required"), an
+  // argument left over may be the mistake.
+  message += guess_for_remaining(*app);
   return message + "\n";
 }
 

@@ -16,7 +16,35 @@ using namespace vidrec;
 
 namespace {
 
-Settings with(std::initializer_list<std::pair<const char*, const char*>> values) {
+using Values = std::vector<std::pair<std::string, std::string>>;
+
+// A value other than the default for every option.
+const Values kValues = {{"factors", "7"},
+                        {"iterations", "3"},
+                        {"regularization", "0.5"},
+                        {"alpha", "40"},
+                        {"confidence", "log"},
+                        {"epsilon", "0.25"},
+                        {"solver", "cholesky"},
+                        {"cg-steps", "9"},
+                        {"threads", "5"},
+                        {"seed", "18446744073709551615"},
+                        {"unobserved-weight", "0.125"},
+                        {"reg-exponent", "1.5"},
+                        {"negative-weight", "2"},
+                        {"loss", "true"},
+                        {"weighting", "tfidf"},
+                        {"bm25-k1", "50"},
+                        {"bm25-b", "0.5"},
+                        {"half-life", "2h"},
+                        {"now", "2025-01-01 00:00:00"},
+                        {"min-user-events", "4"},
+                        {"min-video-events", "6"},
+                        {"max-reject-rate", "0.75"},
+                        {"processes-per-host", "3"},
+                        {"mpi-wait-seconds", "60"}};
+
+Settings with(const Values& values) {
   Settings s;
   for (const auto& [name, text] : values) {
     const Option* o = find_option(name, ~0u);
@@ -81,30 +109,7 @@ TEST_CASE("options: names are unique, canonical with '-', and found in either sp
 }
 
 TEST_CASE("options: every AlsConfig and Weighting field is reachable by name", "[options]") {
-  const Settings s = with({{"factors", "7"},
-                           {"iterations", "3"},
-                           {"regularization", "0.5"},
-                           {"alpha", "40"},
-                           {"confidence", "log"},
-                           {"epsilon", "0.25"},
-                           {"solver", "cholesky"},
-                           {"cg-steps", "9"},
-                           {"threads", "5"},
-                           {"seed", "18446744073709551615"},
-                           {"unobserved-weight", "0.125"},
-                           {"reg-exponent", "1.5"},
-                           {"negative-weight", "2"},
-                           {"loss", "true"},
-                           {"weighting", "tfidf"},
-                           {"bm25-k1", "50"},
-                           {"bm25-b", "0.5"},
-                           {"half-life", "2h"},
-                           {"now", "2025-01-01 00:00:00"},
-                           {"min-user-events", "4"},
-                           {"min-video-events", "6"},
-                           {"max-reject-rate", "0.75"},
-                           {"processes-per-host", "3"},
-                           {"mpi-wait-seconds", "60"}});
+  const Settings s = with(kValues);
   const AlsConfig& a = s.als;
   CHECK(a.factors == 7);
   CHECK(a.iterations == 3);
@@ -162,53 +167,21 @@ TEST_CASE("options: values are checked and the option named as written", "[optio
 }
 
 TEST_CASE("options: hyperparameters.json sets the same fields as train's flags", "[options][sagemaker]") {
-  const nlohmann::json h = {{"factors", "7"},
-                            {"iterations", 3},
-                            {"regularization", "0.5"},
-                            {"alpha", 40},
-                            {"confidence", "log"},
-                            {"epsilon", "0.25"},
-                            {"solver", "cholesky"},
-                            {"cg_steps", "9"},
-                            {"threads", "5"},
-                            {"seed", "11"},
-                            {"unobserved-weight", "0.125"},  // either spelling
-                            {"reg_exponent", "1.5"},
-                            {"negative_weight", "2"},
-                            {"weighting", "bm25"},
-                            {"bm25_k1", "50"},
-                            {"bm25_b", "0.5"},
-                            {"half_life", "2h"},
-                            {"min_user_events", "4"},
-                            {"min_video_events", "6"},
-                            {"max_reject_rate", "0.75"},
-                            {"processes_per_host", "3"},
-                            {"mpi_wait_seconds", "60"},
-                            {"sagemaker_program", "x"},
-                            {"_tuning_objective_metric", "validation:auc"}};
+  // Hyperparameters spelt with `_` (one with `-`: either is fine), some as
+  // JSON numbers, beside SageMaker's own.
+  nlohmann::json h = {{"sagemaker_program", "x"}, {"_tuning_objective_metric", "validation:auc"}};
+  for (const auto& [name, text] : kValues) {
+    if (name == "loss" || name == "now") continue;  // train only
+    std::string key = name;
+    for (char& c : key)
+      if (c == '-' && name != "cg-steps") c = '_';
+    h[key] = name == "iterations" ? nlohmann::json(3) : nlohmann::json(text);
+  }
   const SageMakerHyperparameters hp = parse_hyperparameters(h);
-  const Settings flags = with({{"factors", "7"},
-                               {"iterations", "3"},
-                               {"regularization", "0.5"},
-                               {"alpha", "40"},
-                               {"confidence", "log"},
-                               {"epsilon", "0.25"},
-                               {"solver", "cholesky"},
-                               {"cg-steps", "9"},
-                               {"threads", "5"},
-                               {"seed", "11"},
-                               {"unobserved-weight", "0.125"},
-                               {"reg-exponent", "1.5"},
-                               {"negative-weight", "2"},
-                               {"weighting", "bm25"},
-                               {"bm25-k1", "50"},
-                               {"bm25-b", "0.5"},
-                               {"half-life", "7200"},
-                               {"min-user-events", "4"},
-                               {"min-video-events", "6"},
-                               {"max-reject-rate", "0.75"},
-                               {"processes-per-host", "3"},
-                               {"mpi-wait-seconds", "60"}});
+  Values sagemaker_only;
+  for (const auto& v : kValues)
+    if (v.first != "loss" && v.first != "now") sagemaker_only.push_back(v);
+  const Settings flags = with(sagemaker_only);
   for (const Option& o : options()) {
     INFO(o.name);
     CHECK(o.text(hp, true) == o.text(flags, true));
