@@ -62,10 +62,10 @@ class CheckedConfig : public CLI::ConfigBase {
   explicit CheckedConfig(CLI::App& app) : app_(app) {}
 
   std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
-    std::vector<CLI::ConfigItem> items = CLI::ConfigBase::from_config(input);
-    for (CLI::ConfigItem& item : items)
+    std::vector<CLI::ConfigItem> parsed = CLI::ConfigBase::from_config(input);
+    for (CLI::ConfigItem& item : parsed)
       if (item.name != "++" && item.name != "--") check(item);  // CLI11's section open/close marks
-    return items;
+    return parsed;
   }
 
  private:

@@ -207,7 +207,8 @@ TEST_CASE("options: tune's config file uses train's option names", "[options][tu
   t.als.negative_weight = 1;
   t.weighting.scheme = Weighting::Scheme::Bm25;
   t.weighting.half_life = 3600;
-  for (const auto& [key, value] : parameters_json(t).items()) {
+  const nlohmann::ordered_json parameters = parameters_json(t);
+  for (const auto& [key, value] : parameters.items()) {
     INFO(key);
     const Option* o = find_option(key, scope::Train);
     REQUIRE(o);
