@@ -14,12 +14,13 @@ declare -A may=(
   [ingest]="base io dataset"
   [model]="base io dataset"
   [als]="base io dataset model"
+  [options]="base io dataset ingest model als"
   [recommend]="base io dataset model"
   [inspect]="base io dataset ingest model"
   [evaluate]="base io dataset model recommend"
   [interop]="base io dataset model"
   [tune]="base io dataset model als recommend evaluate"
-  [serve]="base io dataset ingest model als recommend evaluate"
+  [serve]="base io dataset ingest model als options recommend evaluate"
 )
 max_lines=500
 bad=0

@@ -20,16 +20,11 @@ void register_prepare(CLI::App& app) {
   sub->add_option("-o,--output", cfg->output, "Dataset file to write ('-' = stdout)")->required();
   sub->add_option("--rejects", cfg->rejects_path, "Write each rejected row as file:line<TAB>reason<TAB>text");
   sub->add_flag("--strict", cfg->strict, "Stop with exit code 1 at the first malformed row");
-  sub->add_option("--max-reject-rate", cfg->max_reject_rate,
-                  "Fail (exit 1, nothing written) when more than this fraction of rows is malformed")
-      ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--weight", *weights, "TYPE=W: weight of every TYPE row instead of its interactionValue")
       ->take_all();
   sub->add_option("--ignore-type", cfg->ignore_types, "Drop rows of this interactionType (counted)")
       ->take_all();
-  sub->add_option("--min-user-events", cfg->prune.min_user_events, "Drop users with fewer events (iterated)");
-  sub->add_option("--min-video-events", cfg->prune.min_video_events,
-                  "Drop videos with fewer events (iterated)");
+  auto thresholds = add_table_options(*sub, scope::Prepare);  // min-user-events, ...
   sub->add_option("--summary-json", cfg->summary_json_path, "Write the counts as JSON to this file");
   sub->add_option("--memory", *memory,
                   "Memory for aggregation, e.g. 256M or 2G; beyond it sorted runs spill to --tmp "
@@ -41,7 +36,11 @@ void register_prepare(CLI::App& app) {
   sub->add_option("--delimiter", *delimiter,
                   "Field delimiter: ',', ';', '|' or '\\t' (tab); default: ',' or what the header uses");
   sub->add_flag("-q,--quiet", *quiet, "No progress or summary on stderr");
-  sub->callback([cfg, weights, quiet, memory, columns, delimiter] {
+  sub->callback([cfg, weights, quiet, memory, columns, delimiter, thresholds] {
+    Settings s;
+    s.prepare = std::move(*cfg);
+    thresholds(s);
+    *cfg = std::move(s.prepare);
     if (!memory->empty()) cfg->memory = parse_memory_size(*memory);
     if (!columns->empty()) cfg->layout.columns = parse_columns(*columns);
     if (!delimiter->empty()) cfg->layout.delimiter = parse_delimiter(*delimiter);

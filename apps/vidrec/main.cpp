@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
         if (::access(path.c_str(), F_OK) == 0) vidrec::require_regular_file(path);
       })
       ->trigger_on_parse();
+  vidrec::cli::check_config_keys(app);
+  app.failure_message(vidrec::cli::failure_message);
   vidrec::cli::register_prepare(app);
   vidrec::cli::register_train(app);
   vidrec::cli::register_tune(app);

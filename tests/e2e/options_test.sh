@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# End-to-end tests of train's modelling options on the real binary: their
+# End-to-end tests of train's modelling options on the real binary: mistakes
+# and their guesses (flags, config files, hyperparameters), their
 # usage errors, the model's record of them, and the direction in which time
 # decay and negative feedback move a user's recommendations.
 # Usage: options_test.sh PATH/TO/vidrec PROJECT_ROOT
@@ -30,6 +31,32 @@ ROOT=$2
 } >"$WORK/raw.csv"
 "$VIDREC" prepare "$WORK/raw.csv" -o "$WORK/d.vrd" -q || { echo "prepare failed"; exit 1; }
 T=(train "$WORK/d.vrd" -o "$WORK/m.vrm" -q --factors 2 --iterations 10 --alpha 10 --regularization 1 --threads 1)
+
+# Mistakes get a guess: options, commands, config keys and sections,
+# hyperparameters. Every message starts with "vidrec:" and exits 2.
+expect_exit 2 "mistyped option" -- "$VIDREC" train "$WORK/d.vrd" -o "$WORK/m.vrm" --factor 8
+expect_contains "$WORK/err" "vidrec: usage error: " "CLI11's error worded as ours"
+expect_contains "$WORK/err" "did you mean --factors?" "option guessed"
+expect_exit 2 "mistyped command" -- "$VIDREC" trian "$WORK/d.vrd"
+expect_contains "$WORK/err" "did you mean 'train'?" "command guessed"
+expect_exit 2 "missing argument" -- "$VIDREC" train
+expect_eq "$(grep -vc '^vidrec: ' "$WORK/err")" 0 "every line of a CLI11 error starts with vidrec:"
+expect_exit 2 "bad number" -- "$VIDREC" train "$WORK/d.vrd" -o "$WORK/m.vrm" --factors many
+expect_contains "$WORK/err" "vidrec: usage error: --factors must be a number, got 'many'" "number rule"
+printf '[prepare]\nmin-user-events = 1\n[train]\nfactor = 8\n' >"$WORK/typo.toml"
+expect_exit 2 "config typo" -- "$VIDREC" train "$WORK/d.vrd" -o "$WORK/m.vrm" --config "$WORK/typo.toml"
+expect_contains "$WORK/err" "vidrec: usage error: unknown key 'factor' in [train] of $WORK/typo.toml; did you mean 'factors'?" \
+  "config key guessed"
+[ ! -e "$WORK/m.vrm" ] && pass || fail "a config typo trained a model"
+printf '[trian]\nfactors = 8\n' >"$WORK/typo.toml"
+expect_exit 2 "config section typo" -- "$VIDREC" train "$WORK/d.vrd" -o "$WORK/m.vrm" --config "$WORK/typo.toml"
+expect_contains "$WORK/err" "unknown section [trian] in $WORK/typo.toml; did you mean [train]?" "section guessed"
+printf 'factors = 8\n' >"$WORK/typo.toml"
+expect_exit 2 "config key outside a section" -- "$VIDREC" train "$WORK/d.vrd" -o "$WORK/m.vrm" --config "$WORK/typo.toml"
+expect_contains "$WORK/err" "unknown key 'factors' outside any section" "top-level key refused"
+printf '[prepare]\nmin_user_event = 2\n' >"$WORK/typo.toml"
+expect_exit 2 "config typo in prepare" -- "$VIDREC" prepare "$WORK/raw.csv" -o "$WORK/p.vrd" --config "$WORK/typo.toml"
+expect_contains "$WORK/err" "did you mean 'min_user_events'?" "guess in the key's own spelling"
 
 # Usage errors name the option and exit 2, before the dataset is read.
 expect_exit 2 "bad half-life" -- "$VIDREC" "${T[@]}" --half-life 3x
@@ -69,4 +96,26 @@ cp "$WORK/m.vrm" "$WORK/flags.vrm"
 "$VIDREC" "${T[@]}" --config "$WORK/c.toml"
 expect_eq "$("$VIDREC" inspect --json "$WORK/m.vrm" | grep factors_checksum)" \
   "$("$VIDREC" inspect --json "$WORK/flags.vrm" | grep factors_checksum)" "config file = flags"
+# `_` and `-` are one: the same file with underscores, and a [prepare]
+# section train does not read, trains the same model.
+{ printf '[prepare]\nmin_user_events = 1\n'; sed 's/-/_/' "$WORK/c.toml"; } >"$WORK/c_.toml"
+"$VIDREC" "${T[@]}" --config "$WORK/c_.toml"
+expect_eq "$("$VIDREC" inspect --json "$WORK/m.vrm" | grep factors_checksum)" \
+  "$("$VIDREC" inspect --json "$WORK/flags.vrm" | grep factors_checksum)" "config file with _ = flags"
+
+# SageMaker: a hyperparameter typo fails the job with a guess, in
+# output/failure too; SageMaker's own keys pass.
+SM=$WORK/sm
+mkdir -p "$SM/input/config" "$SM/input/data/training"
+cp "$WORK/raw.csv" "$SM/input/data/training/a.csv"
+printf '{"factor":"2","iterations":"2"}' >"$SM/input/config/hyperparameters.json"
+expect_exit 2 "hyperparameter typo" -- "$VIDREC" sagemaker --root "$SM" train -q
+want="unknown hyperparameter 'factor' in $SM/input/config/hyperparameters.json; did you mean 'factors'?"
+expect_contains "$WORK/err" "vidrec: usage error: $want" "hyperparameter guessed"
+expect_contains "$SM/output/failure" "$want" "failure reason written"
+printf '{"factors":"2","cg-steps":"2","iterations":"2","threads":"1","sagemaker_program":"x","_tuning_objective_metric":"validation:auc"}' \
+  >"$SM/input/config/hyperparameters.json"
+expect_exit 0 "SageMaker's keys and either spelling" -- "$VIDREC" sagemaker --root "$SM" train -q
+"$VIDREC" inspect --json "$SM/model/model.vrm" >"$WORK/i.json"
+expect_contains "$WORK/i.json" '"cg_steps": 2' "cg-steps hyperparameter applied"
 finish

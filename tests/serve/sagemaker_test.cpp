@@ -70,7 +70,7 @@ TEST_CASE("sagemaker: SageMaker's own hyperparameters are ignored, others still 
   CHECK_THROWS_WITH(parse_hyperparameters(nlohmann::json{{"tuning_objective_metric", "x"}}),
                     "unknown hyperparameter 'tuning_objective_metric'");
   CHECK_THROWS_WITH(parse_hyperparameters(nlohmann::json{{"factors_", "1"}}),
-                    "unknown hyperparameter 'factors_'");
+                    "unknown hyperparameter 'factors_'; did you mean 'factors'?");
 }
 
 TEST_CASE("sagemaker: tuning metric lines, and the README's regexes read them", "[sagemaker]") {

@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -19,6 +18,7 @@
 #include "vidrec/dataset/dataset.hpp"
 #include "vidrec/ingest/prepare.hpp"
 #include "vidrec/io/paths.hpp"
+#include "vidrec/options/options.hpp"
 #include "vidrec/serve/requests.hpp"
 
 namespace vidrec {
@@ -38,35 +38,6 @@ std::string text_of(const std::string& key, const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number()) return v.dump();
   throw ConfigError("hyperparameter " + key + " must be a string, got " + shown(v));
-}
-
-template <class T>
-T number(const std::string& key, const nlohmann::json& v) {
-  const std::string s = text_of(key, v);
-  T out{};
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size())
-    throw ConfigError("hyperparameter " + key + " must be a number, got '" + s + "'");
-  return out;
-}
-
-template <class T>
-T count(const std::string& key, const nlohmann::json& v) {
-  const auto n = number<long long>(key, v);
-  if (n < 0 || static_cast<unsigned long long>(n) > std::numeric_limits<T>::max())
-    throw ConfigError("hyperparameter " + key + " must be between 0 and " +
-                      std::to_string(std::numeric_limits<T>::max()) + ", got " + std::to_string(n));
-  return T(n);
-}
-
-std::string choice(const std::string& key, const nlohmann::json& v,
-                   std::initializer_list<const char*> allowed) {
-  const std::string s = text_of(key, v);
-  for (const char* a : allowed)
-    if (s == a) return s;
-  std::string list;
-  for (const char* a : allowed) list += (list.empty() ? "" : " or ") + std::string(a);
-  throw ConfigError("hyperparameter " + key + " must be " + list + ", got '" + s + "'");
 }
 
 // Every data file, whatever its name (Spark and Athena write part-00000
@@ -233,63 +204,18 @@ void run_distributed(SageMakerTrainReport& rep, const SageMakerHyperparameters& 
 
 }  // namespace
 
-SageMakerHyperparameters parse_hyperparameters(const nlohmann::json& h) {
+SageMakerHyperparameters parse_hyperparameters(const nlohmann::json& h, const std::string& source) {
+  const std::string in = source.empty() ? "" : " in " + source;
   if (!h.is_object()) throw ConfigError("hyperparameters.json must hold a JSON object");
   SageMakerHyperparameters out;
-  AlsConfig& als = out.als;
-  PrepareConfig& prep = out.prepare;
   for (const auto& [key, v] : h.items()) {
     // SageMaker's own keys (sagemaker_*, and _tuning_objective_metric and
     // the like from tuning jobs) are not ours.
     if (key.rfind("sagemaker_", 0) == 0 || key.rfind('_', 0) == 0) continue;
-    if (key == "factors")
-      als.factors = count<uint32_t>(key, v);
-    else if (key == "iterations")
-      als.iterations = count<uint32_t>(key, v);
-    else if (key == "regularization")
-      als.regularization = number<float>(key, v);
-    else if (key == "alpha")
-      als.alpha = number<float>(key, v);
-    else if (key == "epsilon")
-      als.epsilon = number<float>(key, v);
-    else if (key == "confidence")
-      als.confidence = choice(key, v, {"linear", "log"}) == "log" ? AlsConfig::Confidence::Log
-                                                                  : AlsConfig::Confidence::Linear;
-    else if (key == "solver")
-      als.solver = choice(key, v, {"cg", "cholesky"}) == "cholesky" ? AlsConfig::Solver::Cholesky
-                                                                    : AlsConfig::Solver::CG;
-    else if (key == "cg_steps")
-      als.cg_steps = count<uint32_t>(key, v);
-    else if (key == "unobserved_weight")
-      als.unobserved_weight = number<float>(key, v);
-    else if (key == "reg_exponent")
-      als.reg_exponent = number<float>(key, v);
-    else if (key == "negative_weight")
-      als.negative_weight = number<float>(key, v);
-    else if (key == "weighting")
-      out.weighting.scheme = parse_scheme(choice(key, v, {"none", "bm25", "tfidf"}));
-    else if (key == "bm25_k1")
-      out.weighting.k1 = number<float>(key, v);
-    else if (key == "bm25_b")
-      out.weighting.b = number<float>(key, v);
-    else if (key == "half_life")
-      out.weighting.half_life = parse_duration(v.is_string() ? v.get<std::string>() : v.dump());
-    else if (key == "threads")
-      als.threads = count<unsigned>(key, v);
-    else if (key == "seed")
-      als.seed = count<uint64_t>(key, v);
-    else if (key == "min_user_events")
-      prep.prune.min_user_events = count<uint64_t>(key, v);
-    else if (key == "min_video_events")
-      prep.prune.min_video_events = count<uint64_t>(key, v);
-    else if (key == "max_reject_rate")
-      prep.max_reject_rate = number<double>(key, v);
-    else if (key == "processes_per_host")
-      out.processes_per_host = count<unsigned>(key, v);
-    else if (key == "mpi_wait_seconds")
-      out.mpi_wait_seconds = count<unsigned>(key, v);
-    else
-      throw ConfigError("unknown hyperparameter '" + key + "'");
+    const Option* o = find_option(key, scope::SageMaker);
+    if (!o)
+      throw ConfigError("unknown hyperparameter '" + key + "'" + in + did_you_mean(key, scope::SageMaker));
+    o->set(out, text_of(key, v), "hyperparameter " + key);
   }
   return out;
 }
@@ -306,7 +232,7 @@ SageMakerTrainReport sagemaker_train(const std::string& root, bool progress) {
     } catch (const nlohmann::json::exception& e) {
       throw ConfigError(hp_path.string() + ": not valid JSON: " + e.what());
     }
-    hp = parse_hyperparameters(h);
+    hp = parse_hyperparameters(h, hp_path.string());
   }
   hp.als.validate();  // before any data is read
   hp.weighting.validate();

@@ -5,16 +5,14 @@
 // Contract
 // - Train: hyperparameters from ROOT/input/config/hyperparameters.json, an
 //   object whose values are strings (numbers are accepted too); keys are the
-//   `train` options (factors, iterations, regularization, alpha, confidence,
-//   epsilon, solver, cg_steps, threads, seed, unobserved_weight,
-//   reg_exponent, negative_weight, weighting, bm25_k1, bm25_b, half_life
-//   (one process only)) and the `prepare` thresholds
-//   (min_user_events, min_video_events, max_reject_rate), and the
-//   multi-instance settings (processes_per_host, mpi_wait_seconds). Keys
-//   starting with "sagemaker_" or "_" (a tuning job's
-//   _tuning_objective_metric) are SageMaker's own and ignored; any other
-//   unknown key, or a value that does not parse or breaks a rule, is a
-//   ConfigError naming it.
+//   SageMaker options of the table (options/options.hpp): train's model
+//   options (no `now`, `loss`), the `prepare` thresholds and the
+//   multi-instance settings (processes_per_host, mpi_wait_seconds), spelt
+//   with `_` or `-`; half_life needs one process. Keys starting with
+//   "sagemaker_" or "_" (a tuning job's _tuning_objective_metric) are
+//   SageMaker's own and ignored; any other unknown key is a ConfigError
+//   naming it, the file and the nearest valid key; a value that does not
+//   parse or breaks a rule is a ConfigError naming the key.
 //   The data are every file under ROOT/input/data/training/ (or, without
 //   that channel, the first channel by name but validation), read in path
 //   order, whatever its name (gzip told by its magic), but hidden files,
@@ -52,6 +50,7 @@
 #include "vidrec/als/train.hpp"
 #include "vidrec/evaluate/evaluate.hpp"
 #include "vidrec/ingest/prepare.hpp"
+#include "vidrec/options/options.hpp"
 #include "vidrec/serve/sagemaker_launch.hpp"
 #include "vidrec/serve/sagemaker_mpi.hpp"
 #include "vidrec/serve/serve.hpp"
@@ -61,17 +60,12 @@ namespace vidrec {
 // --root if given, else $SM_ROOT, else /opt/ml.
 std::string sagemaker_root(const std::string& flag);
 
-// hyperparameters.json, parsed and checked value by value (ConfigError
-// naming the key); AlsConfig::validate and plan_launch check the rest.
-struct SageMakerHyperparameters {
-  AlsConfig als;
-  Weighting weighting;
-  PrepareConfig prepare;  // the thresholds only
-  unsigned processes_per_host = 1;
-  unsigned mpi_wait_seconds = 3600;  // leader: for every worker's ssh; worker: for the job
-};
+// hyperparameters.json, parsed and checked value by value with the option
+// table (options/options.hpp; ConfigError naming the key, and `source`, the
+// file, when given); AlsConfig::validate and plan_launch check the rest.
+using SageMakerHyperparameters = Settings;
 
-SageMakerHyperparameters parse_hyperparameters(const nlohmann::json& h);
+SageMakerHyperparameters parse_hyperparameters(const nlohmann::json& h, const std::string& source = "");
 
 // The list length of the validation metrics (their names say it: ndcg@10).
 constexpr uint32_t kTuningK = 10;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vidrec/base/errors.hpp"
+#include "vidrec/options/options.hpp"
 
 namespace vidrec {
 
@@ -21,52 +22,21 @@ std::string host_string(const std::string& source, const std::string& what, cons
   return s;
 }
 
-// The float's exact decimal expansion. train's option parser (CLI11) reads a
-// float as long double and then rounds to float, a double rounding that could
-// move a shortest round-trip decimal to the neighbouring float; the exact
-// value reads back unchanged by any correct parser.
-std::string exact(float v) {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "%.120g", double(v));
-  return buf;
-}
-
+// Every Ranks option of the table, floats as exact decimals (options.hpp):
+// train's parser reads them back to the same values whatever its rounding.
 std::vector<std::string> train_arguments(const LaunchInputs& in, unsigned threads) {
-  const AlsConfig& a = in.als;
-  std::vector<std::string> argv = {
-      in.vidrec,
-      "train",
-      in.dataset,
-      "-o",
-      in.model,
-      "--factors",
-      std::to_string(a.factors),
-      "--iterations",
-      std::to_string(a.iterations),
-      "--regularization",
-      exact(a.regularization),
-      "--alpha",
-      exact(a.alpha),
-      "--confidence",
-      a.confidence == AlsConfig::Confidence::Log ? "log" : "linear",
-      "--epsilon",
-      exact(a.epsilon),
-      "--solver",
-      a.solver == AlsConfig::Solver::Cholesky ? "cholesky" : "cg",
-      "--cg-steps",
-      std::to_string(a.cg_steps),
-      "--threads",
-      std::to_string(threads),
-      "--seed",
-      std::to_string(a.seed),
-      "--unobserved-weight",
-      exact(a.unobserved_weight),
-      "--reg-exponent",
-      exact(a.reg_exponent),
-      "--negative-weight",
-      exact(a.negative_weight),
-  };
-  if (a.compute_loss) argv.push_back("--loss");
+  Settings s;
+  s.als = in.als;
+  s.als.threads = threads;
+  std::vector<std::string> argv = {in.vidrec, "train", in.dataset, "-o", in.model};
+  for (const Option& o : options()) {
+    if (!(o.scopes & scope::Ranks)) continue;
+    const std::string value = o.text(s, true);
+    if (!o.flag())
+      argv.insert(argv.end(), {"--" + o.name, value});
+    else if (value == "true")
+      argv.push_back("--" + o.name);
+  }
   if (!in.progress) argv.push_back("-q");
   return argv;
 }

@@ -18,8 +18,9 @@
 //   * Several hosts: Leader on hosts[0], Worker elsewhere; mpirun over ssh
 //     with S slots on each host, the leader first so rank 0 (the one that
 //     writes the model) runs on it.
-// - Every rank gets the same options as the single-host path would use, as
-//   exact decimals, so parsing them back yields the same AlsConfig. A threads
+// - Every rank gets the Ranks options of options/options.hpp as the
+//   single-host path would use them, as exact decimals, so parsing them
+//   back yields the same AlsConfig. A threads
 //   option of 0 (all cores) becomes cores / processes_per_host per rank
 //   (at least 1); an explicit threads value is kept per rank.
 #pragma once
@@ -45,11 +46,11 @@ struct LaunchInputs {
   unsigned processes_per_host = 1;          // >= 1
   AlsConfig als;
   bool progress = true;
-  std::string vidrec;   // this executable; the image puts it at the same path on every host
-  std::string mpirun;   // launcher program ($VIDREC_MPIRUN, else "mpirun")
-  std::string dataset;  // the prepared dataset, the same path on every host
-  std::string model;    // where rank 0 writes the model
-  unsigned cores = 1;   // hardware threads per host (SageMaker hosts of one job are alike)
+  std::string vidrec;                     // this executable; the image puts it at the same path on every host
+  std::string mpirun;                     // launcher program ($VIDREC_MPIRUN, else "mpirun")
+  std::string dataset;                    // the prepared dataset, the same path on every host
+  std::string model;                      // where rank 0 writes the model
+  unsigned cores = 1;                     // hardware threads per host (SageMaker hosts of one job are alike)
   std::vector<std::string> exported_env;  // names passed to every rank with -x
 };
 
@@ -61,7 +62,7 @@ struct LaunchPlan {
   std::vector<std::string> hosts;  // rank order: the leader's ranks come first
   std::vector<std::string> workers;
   std::string dataset;  // every host prepares into it (Leader and Worker)
-  unsigned slots = 1;  // ranks per host
+  unsigned slots = 1;   // ranks per host
   unsigned threads_per_rank = 0;
   std::vector<std::string> train_argv;   // Leader only: what each rank runs
   std::vector<std::string> mpirun_argv;  // Leader only: mpirun ... train_argv
