@@ -65,6 +65,12 @@ if cmake -S "$SRC/examples/cmake-consumer" -B "$C" -DCMAKE_PREFIX_PATH="$P" -DCM
   "$P/bin/vidrec" prepare "$SRC/examples/interactions.csv" -o "$WORK/d.vrd" -q 2>"$WORK/err" &&
     "$P/bin/vidrec" train "$WORK/d.vrd" -o "$WORK/m.vrm" --factors 4 --iterations 3 -q 2>>"$WORK/err" ||
     fail "prepare/train with the installed binary: $(cat "$WORK/err")"
+  # --threads 0 follows the CPU affinity (cpus.hpp), which the model's provenance records.
+  if command -v taskset >/dev/null; then
+    taskset -c 0 "$P/bin/vidrec" train "$WORK/d.vrd" -o "$WORK/one.vrm" --factors 4 --iterations 1 -q
+    expect_exit 0 "inspect" -- "$P/bin/vidrec" inspect "$WORK/one.vrm"
+    expect_contains "$WORK/out" '"threads":1' "--threads 0 under taskset -c 0"
+  fi
   expect_exit 0 "consumer runs" -- "$C/top_videos" "$WORK/m.vrm" u001 3
   cp "$WORK/out" "$WORK/consumer.out"
   expect_exit 0 "vidrec recommend" -- "$P/bin/vidrec" recommend --model "$WORK/m.vrm" --user u001 -k 3
