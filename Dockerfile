@@ -11,10 +11,13 @@ WORKDIR /src
 COPY scripts/deps.sh scripts/deps.sh
 RUN bash -c '. scripts/deps.sh && install_deps' && rm -rf /var/lib/apt/lists/*
 COPY . .
-# Installed under /out: bin/vidrec and whatever it loads from ../lib/vidrec.
+# Installed under /out: the Runtime component (bin/vidrec, man pages, bash
+# completion) and the Mpi one (lib/vidrec/libvidrec_mpi.so, which bin/vidrec
+# loads from ../lib/vidrec); not the library and headers (packaging/).
 RUN rm -rf build && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DVIDREC_BUILD_TESTS=OFF \
- && cmake --build build --target vidrec \
- && cmake --install build --prefix /out --strip
+ && cmake --build build --target vidrec vidrec_man \
+ && cmake --install build --prefix /out --strip --component Runtime \
+ && cmake --install build --prefix /out --strip --component Mpi
 
 FROM debian:bookworm-slim
 # Runtime libraries only: OpenBLAS, libmicrohttpd, libzip,
@@ -42,5 +45,10 @@ COPY docker/entrypoint.sh /usr/local/bin/entrypoint.sh
 # starts as root; entrypoint.sh drops to the vidrec user for `serve`.
 ENV SM_ROOT=/opt/ml
 EXPOSE 8080
+# Healthy while `serve` answers /ping; other commands (train, recommend ...)
+# serve nothing, so they count as healthy.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD tr '\0' ' ' </proc/1/cmdline | grep -q 'sagemaker serve' || exit 0; \
+      curl -fsS -o /dev/null "http://127.0.0.1:${SAGEMAKER_BIND_TO_PORT:-8080}/ping" || exit 1
 ENTRYPOINT ["/bin/sh", "/usr/local/bin/entrypoint.sh"]
 CMD ["serve"]

@@ -20,16 +20,15 @@
 #include <thread>
 #include <vector>
 
+#include "vidrec/base/cpus.hpp"
+
 extern "C" void openblas_set_num_threads(int);
 extern "C" int openblas_get_num_threads(void);
 
 namespace vidrec {
 
-// 0 means one thread per core.
-inline unsigned resolve_threads(unsigned threads) {
-  if (threads != 0) return threads;
-  return std::max(1u, std::thread::hardware_concurrency());
-}
+// 0 means one thread per CPU the process may use (cpus.hpp).
+inline unsigned resolve_threads(unsigned threads) { return threads != 0 ? threads : available_cpus(); }
 
 template <class Fn>
 void parallel_for(uint64_t n, unsigned threads, Fn&& fn, uint64_t grain = 64) {

@@ -12,8 +12,8 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <thread>
 
+#include "vidrec/base/cpus.hpp"
 #include "vidrec/base/errors.hpp"
 #include "vidrec/dataset/dataset.hpp"
 #include "vidrec/ingest/prepare.hpp"
@@ -149,7 +149,7 @@ LaunchInputs launch_inputs(const fs::path& root, const SageMakerHyperparameters&
   in.mpirun = env_or("VIDREC_MPIRUN", "mpirun");
   in.dataset = shared_dataset_path(fs::temp_directory_path().string(), root.string());
   in.model = (root / "model" / "model.vrm").string();
-  in.cores = std::max(1u, std::thread::hardware_concurrency());
+  in.cores = available_cpus();  // the container's quota, not the host's cores
   for (const char* name : {"PATH", "LD_LIBRARY_PATH"})
     if (std::getenv(name)) in.exported_env.push_back(name);
   return in;
