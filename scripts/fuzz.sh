@@ -3,7 +3,7 @@
 # Builds the libFuzzer targets (clang, ASan + UBSan) and runs one, or all, for
 # a number of seconds from the committed seed corpus. A crash leaves its input
 # in build-fuzz/ (crash-*) and fails the script; turn it into a regression test.
-#   scripts/fuzz.sh TARGET|all SECONDS      TARGET: csv dataset model http
+#   scripts/fuzz.sh TARGET|all SECONDS      TARGET: csv dataset model http npy
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -11,7 +11,7 @@ install_deps clang-14 libclang-rt-14-dev
 TARGET=${1:?usage: scripts/fuzz.sh TARGET|all SECONDS}
 SECONDS_EACH=${2:?usage: scripts/fuzz.sh TARGET|all SECONDS}
 targets=$TARGET
-[ "$TARGET" = all ] && targets="csv dataset model http"
+[ "$TARGET" = all ] && targets="csv dataset model http npy"
 for t in $targets; do
   [ -d "tests/fuzz/corpus/$t" ] || { echo "fuzz.sh: no target '$t'" >&2; exit 2; }
 done

@@ -32,10 +32,19 @@ expect_eq "$(wc -l <"$E/user_ids.txt") $(wc -l <"$E/item_ids.txt")" "40 $VIDEOS"
 expect_eq "$(head -2 "$E/user_ids.txt" | tr '\n' ' ')" "user000 user001 " "ids in row (id) order"
 expect_exit 0 "export dataset" -- "$VIDREC" export "$WORK/d.vrd" -o "$WORK/dexp" -q
 [ -s "$WORK/dexp/user_items.npz" ] && pass || fail "dataset export wrote no user_items.npz"
+# --format: one form of the factors, the same bytes as in the full export.
+expect_exit 0 "export --format npy" -- "$VIDREC" export "$M" -o "$WORK/fnpy" --format npy -q
+expect_eq "$(ls "$WORK/fnpy" | tr '\n' ' ')" "item_factors.npy item_ids.txt meta.json user_factors.npy user_ids.txt " "npy: no model.npz"
+cmp -s "$E/user_factors.npy" "$WORK/fnpy/user_factors.npy" && pass || fail "--format npy: other factors"
+expect_exit 0 "export --format npz" -- "$VIDREC" export "$M" -o "$WORK/fnpz" --format NPZ -q
+expect_eq "$(ls "$WORK/fnpz" | tr '\n' ' ')" "item_ids.txt meta.json model.npz user_ids.txt " "npz: no .npy files"
+cmp -s "$E/model.npz" "$WORK/fnpz/model.npz" && pass || fail "--format npz: another model.npz"
+expect_exit 2 "a dataset has no .npy form" -- "$VIDREC" export "$WORK/d.vrd" -o "$WORK/fx" --format npy
+expect_exit 2 "unknown format" -- "$VIDREC" export "$M" -o "$WORK/fx" --format csv
 
 # recommend ARGS...: every user's answer of a model, to compare byte for byte.
 "$VIDREC" recommend --model "$M" --all -k 10 >"$WORK/rec.orig" || fail "recommend on the trained model"
-for src in "$E" "--implicit $E/model.npz --user-ids $E/user_ids.txt --item-ids $E/item_ids.txt"; do
+for src in "$E" "$WORK/fnpz" "--implicit $E/model.npz --user-ids $E/user_ids.txt --item-ids $E/item_ids.txt"; do
   # shellcheck disable=SC2086 # $src is two forms of the same arguments
   expect_exit 0 "import $src" -- "$VIDREC" import $src --dataset "$WORK/d.vrd" -o "$WORK/i.vrm"
   expect_contains "$WORK/err" "40 users, $VIDEOS videos, 6 factors" "import summary"

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// libFuzzer target: the HTTP request body handler (JSON -> invocation ->
-// reply) of `vidrec serve`, on a small model built at start. Api::handle must
-// answer every body with a status, never throw or read out of bounds.
+// libFuzzer target: the HTTP request body handler (JSON, JSON Lines or CSV
+// -> invocation -> reply) of `vidrec serve`, on a small model built at start.
+// Api::handle must answer every body with a status, never throw or read out
+// of bounds; the input is also tried as an Accept, Content-Type and k value.
 #include <unistd.h>
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include "vidrec/model/model.hpp"
 #include "vidrec/serve/api.hpp"
+#include "vidrec/serve/content.hpp"
 
 namespace {
 vidrec::ModelSlot slot;
@@ -50,9 +52,16 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   const vidrec::Api api(slot, metrics);
-  for (const char* path : {"/invocations", "/similar"}) {
-    const vidrec::HttpReply r = api.handle({"POST", path, "application/json", body});
-    if (r.status < 200 || r.status > 599 || r.body.empty()) std::abort();
-  }
+  for (const char* path : {"/invocations", "/similar"})
+    for (const char* type : {"application/json", "application/jsonlines", "text/csv"})
+      for (const char* accept : {"", "text/csv", "application/jsonlines"}) {
+        const vidrec::HttpReply r = api.handle({"POST", path, type, body, accept, "3"});
+        if (r.status < 200 || r.status > 599 || r.body.empty()) std::abort();
+      }
+  using vidrec::MediaType;
+  (void)vidrec::request_type(body);
+  (void)vidrec::reply_type(body, {MediaType::Json, MediaType::JsonLines, MediaType::Csv});
+  const vidrec::HttpReply r = api.handle({"POST", "/invocations", "text/csv", "u1\n", body, body});
+  if (r.status < 200 || r.status > 599 || r.body.empty()) std::abort();
   return 0;
 }

@@ -47,14 +47,18 @@ T hyper(const nlohmann::json& h, const char* key, T fallback) {
   return it != h.end() && it->is_number() ? it->get<T>() : fallback;
 }
 
-std::vector<std::string> export_model(const Model& m, const std::filesystem::path& dir) {
+std::vector<std::string> export_model(const Model& m, const std::filesystem::path& dir, ExportFormat format) {
   const uint64_t users = m.n_users(), videos = m.n_videos(), f = m.factors();
   const std::string uf = dir / "user_factors.npy", vf = dir / "item_factors.npy", ui = dir / "user_ids.txt",
                     vi = dir / "item_ids.txt", npz = dir / "model.npz", meta = dir / "meta.json";
   write_ids(ui, m.path(), "user", m.n_users(), m.user_table());
   write_ids(vi, m.path(), "video", m.n_videos(), m.video_table());
-  write_npy(uf, "<f4", {users, f}, m.user_factors(), users * f * sizeof(float));
-  write_npy(vf, "<f4", {videos, f}, m.video_factors(), videos * f * sizeof(float));
+  std::vector<std::string> written{ui, vi};
+  if (format != ExportFormat::Npz) {
+    write_npy(uf, "<f4", {users, f}, m.user_factors(), users * f * sizeof(float));
+    write_npy(vf, "<f4", {videos, f}, m.video_factors(), videos * f * sizeof(float));
+    written.insert(written.end(), {uf, vf});
+  }
   const nlohmann::json h = m.meta().value("hyperparameters", nlohmann::json::object());
   // implicit's save(): its attributes, None-valued ones left out.
   NpzMembers members{
@@ -73,12 +77,16 @@ std::vector<std::string> export_model(const Model& m, const std::filesystem::pat
       h["seed"].get<uint64_t>() <= uint64_t(std::numeric_limits<int64_t>::max()))
     members.emplace_back("random_state", npy_scalar(h["seed"].get<int64_t>()));
   members.emplace_back("alpha", npy_scalar(hyper<double>(h, "alpha", 1.0)));
-  write_npz(npz, members, false);
+  if (format != ExportFormat::Npy) {
+    write_npz(npz, members, false);
+    written.push_back(npz);
+  }
   AtomicFile out(meta);
   const std::string text = m.meta().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   out.write(text.data(), text.size());
   out.commit();
-  return {ui, vi, uf, vf, npz, meta};
+  written.push_back(meta);
+  return written;
 }
 
 // scipy.sparse.save_npz of a CSR matrix: indices, indptr, format, shape, data.
@@ -113,15 +121,17 @@ std::vector<std::string> export_dataset(const Dataset& ds, const std::filesystem
 
 }  // namespace
 
-std::vector<std::string> export_file(const std::string& input, const std::string& dir) {
+std::vector<std::string> export_file(const std::string& input, const std::string& dir, ExportFormat format) {
   auto file = open_container_file(input);
   const std::string magic = sniff_magic(*file);
   if (magic != "VRMD" && magic != "VRDS")
     throw FormatError(input + ": not a vidrec model (.vrm) or dataset (.vrd) file");
+  if (magic == "VRDS" && format == ExportFormat::Npy)
+    throw ConfigError(input + ": a dataset exports as a SciPy .npz only (--format npz or all)");
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw IoError(dir + ": cannot create the directory: " + ec.message());
-  if (magic == "VRMD") return export_model(Model::from_file(file), dir);
+  if (magic == "VRMD") return export_model(Model::from_file(file), dir, format);
   return export_dataset(Dataset::from_file(file), dir);
 }
 

@@ -21,6 +21,9 @@
 // - An id holding '\n' or '\r' cannot be one line of an id file: InputError.
 //   The id files are written first, so such an id stops export before any
 //   array is written.
+// - format: All writes every file above; Npy leaves out model.npz, Npz the
+//   two .npy files (the id files and meta.json always). A dataset has one
+//   form (Npy for one is a ConfigError).
 // - Returns the paths written: the id files first, then the others as above.
 #pragma once
 #include <string>
@@ -28,6 +31,9 @@
 
 namespace vidrec {
 
-std::vector<std::string> export_file(const std::string& input, const std::string& dir);
+enum class ExportFormat { All, Npy, Npz };
+
+std::vector<std::string> export_file(const std::string& input, const std::string& dir,
+                                     ExportFormat format = ExportFormat::All);
 
 }  // namespace vidrec
