@@ -105,7 +105,8 @@ class CheckedConfig : public CLI::ConfigBase {
 };
 
 // For the arguments left over: the nearest option of the command, or,
-// before any command, the nearest command.
+// before any command, the nearest command; the message names the argument
+// (CLI11's own may be about another: a required option it then misses).
 std::string guess_for_remaining(const CLI::App& root) {
   const CLI::App* app = &root;
   while (!app->get_subcommands().empty()) app = app->get_subcommands().front();
@@ -115,10 +116,11 @@ std::string guess_for_remaining(const CLI::App& root) {
       for (const CLI::App* up = app->get_parent(); up; up = up->get_parent())  // fallthrough
         for (const std::string& n : long_names(*up)) names.push_back(n);
       const std::string near = guess(arg.substr(2, arg.find('=') - 2), names);
-      if (!near.empty()) return "; did you mean --" + near + "?";
+      if (!near.empty())
+        return "unknown option " + arg.substr(0, arg.find('=')) + "; did you mean --" + near + "?";
     } else if (app == &root && !arg.empty() && arg[0] != '-') {
       const std::string near = guess(arg, subcommand_names(const_cast<CLI::App&>(root)));
-      if (!near.empty()) return "; did you mean '" + near + "'?";
+      if (!near.empty()) return "unknown command '" + arg + "'; did you mean '" + near + "'?";
     }
   }
   return "";
@@ -158,11 +160,10 @@ std::function<void(Settings&)> add_table_options(CLI::App& sub, unsigned scopes)
 void check_config_keys(CLI::App& app) { app.config_formatter(std::make_shared<CheckedConfig>(app)); }
 
 std::string failure_message(const CLI::App* app, const CLI::Error& e) {
-  std::string message = "vidrec: usage error: " + std::string(e.what());
   // Whatever the error (`vidrec trian` is "A subcommand is required"), an
-  // argument left over may be the mistake.
-  message += guess_for_remaining(*app);
-  return message + "\n";
+  // argument left over with a near match is the likely mistake.
+  const std::string guessed = guess_for_remaining(*app);
+  return "vidrec: usage error: " + (guessed.empty() ? std::string(e.what()) : guessed) + "\n";
 }
 
 }  // namespace vidrec::cli

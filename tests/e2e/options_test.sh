@@ -36,9 +36,12 @@ T=(train "$WORK/d.vrd" -o "$WORK/m.vrm" -q --factors 2 --iterations 10 --alpha 1
 # hyperparameters. Every message starts with "vidrec:" and exits 2.
 expect_exit 2 "mistyped option" -- "$VIDREC" train "$WORK/d.vrd" -o "$WORK/m.vrm" --factor 8
 expect_contains "$WORK/err" "vidrec: usage error: " "CLI11's error worded as ours"
-expect_contains "$WORK/err" "did you mean --factors?" "option guessed"
+expect_contains "$WORK/err" "vidrec: usage error: unknown option --factor; did you mean --factors?" "option guessed"
 expect_exit 2 "mistyped command" -- "$VIDREC" trian "$WORK/d.vrd"
-expect_contains "$WORK/err" "did you mean 'train'?" "command guessed"
+expect_contains "$WORK/err" "vidrec: usage error: unknown command 'trian'; did you mean 'train'?" "command guessed"
+# The mistyped option is named, not the required one it left unset.
+expect_exit 2 "mistyped required option" -- "$VIDREC" recommend --modle "$WORK/m.vrm" --user u1
+expect_contains "$WORK/err" "vidrec: usage error: unknown option --modle; did you mean --model?" "required option's typo named"
 expect_exit 2 "missing argument" -- "$VIDREC" train
 expect_eq "$(grep -vc '^vidrec: ' "$WORK/err")" 0 "every line of a CLI11 error starts with vidrec:"
 expect_exit 2 "bad number" -- "$VIDREC" train "$WORK/d.vrd" -o "$WORK/m.vrm" --factors many
