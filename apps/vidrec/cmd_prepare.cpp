@@ -13,8 +13,6 @@ void register_prepare(CLI::App& app) {
   auto weights = std::make_shared<std::vector<std::string>>();
   auto quiet = std::make_shared<bool>(false);
   auto memory = std::make_shared<std::string>();
-  auto columns = std::make_shared<std::string>();
-  auto delimiter = std::make_shared<std::string>();
   auto* sub = app.add_subcommand("prepare", "Raw interaction logs (CSV, optionally gzipped) -> dataset file");
   sub->add_option("inputs", cfg->inputs, "Input CSV logs; '-' or none reads stdin");
   sub->add_option("-o,--output", cfg->output, "Dataset file to write ('-' = stdout)")->required();
@@ -24,26 +22,19 @@ void register_prepare(CLI::App& app) {
       ->take_all();
   sub->add_option("--ignore-type", cfg->ignore_types, "Drop rows of this interactionType (counted)")
       ->take_all();
-  auto thresholds = add_table_options(*sub, scope::Prepare);  // min-user-events, ...
+  auto table = add_table_options(*sub, scope::Prepare);  // min-user-events, ..., columns, delimiter
   sub->add_option("--summary-json", cfg->summary_json_path, "Write the counts as JSON to this file");
   sub->add_option("--memory", *memory,
                   "Memory for aggregation, e.g. 256M or 2G; beyond it sorted runs spill to --tmp "
                   "(default: half of RAM or of the cgroup limit)");
   sub->add_option("--tmp", cfg->tmp_dir, "Directory for spilled runs (default: $TMPDIR or /tmp)");
-  sub->add_option("--columns", *columns,
-                  "Field order of logs without a header, e.g. video,user,time,value ('-' skips a field; "
-                  "names as in a header)");
-  sub->add_option("--delimiter", *delimiter,
-                  "Field delimiter: ',', ';', '|' or '\\t' (tab); default: ',' or what the header uses");
   sub->add_flag("-q,--quiet", *quiet, "No progress or summary on stderr");
-  sub->callback([cfg, weights, quiet, memory, columns, delimiter, thresholds] {
+  sub->callback([cfg, weights, quiet, memory, table] {
     Settings s;
     s.prepare = std::move(*cfg);
-    thresholds(s);
+    table(s);
     *cfg = std::move(s.prepare);
     if (!memory->empty()) cfg->memory = parse_memory_size(*memory);
-    if (!columns->empty()) cfg->layout.columns = parse_columns(*columns);
-    if (!delimiter->empty()) cfg->layout.delimiter = parse_delimiter(*delimiter);
     for (const std::string& w : *weights) add_type_weight(*cfg, w);
     cfg->progress = !*quiet;
     const PrepareReport rep = run_prepare(*cfg);

@@ -41,6 +41,8 @@ const Values kValues = {{"factors", "7"},
                         {"min-user-events", "4"},
                         {"min-video-events", "6"},
                         {"max-reject-rate", "0.75"},
+                        {"columns", "video,-,user,time,value"},
+                        {"delimiter", "\\t"},
                         {"processes-per-host", "3"},
                         {"mpi-wait-seconds", "60"}};
 

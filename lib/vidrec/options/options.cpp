@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "vidrec/base/errors.hpp"
+#include "vidrec/ingest/columns.hpp"
 #include "vidrec/ingest/timestamp.hpp"
 #include "vidrec/options/suggest.hpp"
 
@@ -165,6 +166,43 @@ Option timestamp(const char* name, const char* help, unsigned scopes) {
           [](const Settings& s, bool) { return s.weighting.now ? std::to_string(*s.weighting.now) : ""; }};
 }
 
+// prepare's --columns: text() writes the names back in field order.
+Option columns(const char* name, const char* help, unsigned scopes) {
+  return {name,
+          "LIST",
+          help,
+          scopes,
+          {},
+          [](Settings& s, const std::string& t, const std::string&) {
+            s.prepare.layout.columns = parse_columns(t);
+          },
+          [](const Settings& s, bool) {
+            if (!s.prepare.layout.columns) return std::string();
+            const ColumnMap& m = *s.prepare.layout.columns;
+            std::vector<std::string> fields(m.width, "-");
+            for (size_t c = 0; c < kColumns; ++c)
+              if (m.at[c] >= 0) fields[size_t(m.at[c])] = column_name(Column(c));
+            std::string out;
+            for (const std::string& f : fields) out += (out.empty() ? "" : ",") + f;
+            return out;
+          }};
+}
+
+Option delimiter(const char* name, const char* help, unsigned scopes) {
+  return {name,
+          "CHAR",
+          help,
+          scopes,
+          {},
+          [](Settings& s, const std::string& t, const std::string&) {
+            s.prepare.layout.delimiter = parse_delimiter(t);
+          },
+          [](const Settings& s, bool) {
+            const char d = s.prepare.layout.delimiter;
+            return d == 0 ? std::string() : d == '\t' ? std::string("\\t") : std::string(1, d);
+          }};
+}
+
 using namespace scope;
 // The field an option sets, for const and non-const Settings alike.
 #define AT(field) \
@@ -213,6 +251,13 @@ std::vector<Option> table() {
       real("max-reject-rate",
            "Fail (exit 1, nothing written) when more than this fraction of rows is malformed",
            Prepare | SageMaker, AT(prepare.max_reject_rate)),
+      columns("columns",
+              "Field order of logs without a header, e.g. video,user,time,value ('-' skips a field; names "
+              "as in a header)",
+              Prepare | SageMaker),
+      delimiter("delimiter",
+                "Field delimiter: ',', ';', '|' or '\\t' (tab); default: ',' or what the header uses",
+                Prepare | SageMaker),
       count("processes-per-host", "Training processes on each instance (mpirun ranks)", SageMaker,
             AT(processes_per_host)),
       count("mpi-wait-seconds", "How long hosts wait for each other's ssh and for the job", SageMaker,

@@ -35,7 +35,7 @@ namespace vidrec {
 struct Settings {
   AlsConfig als;
   Weighting weighting;
-  PrepareConfig prepare;  // the thresholds only
+  PrepareConfig prepare;  // the thresholds and the input layout (columns, delimiter)
   unsigned processes_per_host = 1;
   unsigned mpi_wait_seconds = 3600;  // leader: for every worker's ssh; worker: for the job
 };
