@@ -25,10 +25,15 @@ for t in $targets; do
   (cd build-fuzz && ASAN_OPTIONS=detect_leaks=1 "tests/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" \
     -print_final_stats=1 -max_len=65536 -timeout=10 -rss_limit_mb=4096 "corpus/$t" "../tests/fuzz/corpus/$t" 2>&1 |
     grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written)" || true)
-  # libFuzzer exits non-zero on a crash; pipefail is masked by the filter, so check for artifacts.
-  if ls build-fuzz/crash-* build-fuzz/leak-* build-fuzz/timeout-* 2>/dev/null | grep -q .; then
+  # libFuzzer exits non-zero on a crash; pipefail is masked by the filter, so check for artifacts
+  # (a glob, not ls: under pipefail ls's status for the patterns that match nothing hid a crash).
+  found=""
+  for f in build-fuzz/crash-* build-fuzz/leak-* build-fuzz/timeout-*; do
+    [ -e "$f" ] && found+="$f"$'\n'
+  done
+  if [ -n "$found" ]; then
     echo "fuzz.sh: fuzz_$t found a failing input:" >&2
-    ls build-fuzz/crash-* build-fuzz/leak-* build-fuzz/timeout-* 2>/dev/null >&2
+    printf '%s' "$found" >&2
     exit 1
   fi
 done

@@ -77,10 +77,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (sink.rows != st.rows_valid - st.rows_ignored) std::abort();
   } catch (const vidrec::InputError& e) {
     // Refused whole only for CR-only line endings (a CR in the first non-blank
-    // line), a header without a required column, or a vidrec file.
+    // line), a header without a required column, a header without a type
+    // column (the options above need one), or a vidrec file.
     const std::string_view what = e.what();
     if (text.find('\r') == std::string_view::npos &&
         what.find(": header line has ") == std::string_view::npos &&
+        what.find("need an interactionType column") == std::string_view::npos &&
         what.find(", not a log") == std::string_view::npos)
       std::abort();
   }
