@@ -57,3 +57,22 @@ TEST_CASE("npz reader refuses what is not an intact archive", "[interop]") {
   test::write_text(flipped, bytes);
   CHECK_THROWS_WITH(NpzReader(flipped), Catch::StartsWith(flipped + ": x.npy: "));
 }
+
+TEST_CASE("npz members read from borrowed bodies equal whole members", "[interop]") {
+  TempDir dir;
+  // 3 MB, so libzip reads the member in several calls, across head and body.
+  std::vector<float> f(768 * 1024);
+  for (size_t i = 0; i < f.size(); ++i) f[i] = float(i % 977) * 0.25f;
+  const std::string_view body(reinterpret_cast<const char*>(f.data()), f.size() * sizeof(float));
+  for (const bool compress : {false, true}) {
+    const std::string whole = dir.file("whole.npz"), borrowed = dir.file("borrowed.npz");
+    write_npz(whole,
+              {{"x", npy_bytes("<f4", {768, 1024}, f.data(), body.size())}, {"k", npy_scalar(int64_t(3))}},
+              compress);
+    write_npz(borrowed,
+              {{"x", npy_bytes("<f4", {768, 1024}, nullptr, 0), body}, {"k", npy_scalar(int64_t(3))}},
+              compress);
+    CHECK(test::read_text(whole) == test::read_text(borrowed));
+    CHECK(float_matrix(NpzReader(borrowed).array("x"), "x") == f);
+  }
+}

@@ -47,6 +47,35 @@ T hyper(const nlohmann::json& h, const char* key, T fallback) {
   return it != h.end() && it->is_number() ? it->get<T>() : fallback;
 }
 
+template <class T>
+std::string_view raw(const T* p, uint64_t n) {
+  return std::string_view(reinterpret_cast<const char*>(p), n * sizeof(T));
+}
+
+// implicit's save(): its attributes, None-valued ones left out; the factors
+// are borrowed from the mapped model.
+NpzMembers implicit_members(const Model& m) {
+  const uint64_t users = m.n_users(), videos = m.n_videos(), f = m.factors();
+  const nlohmann::json h = m.meta().value("hyperparameters", nlohmann::json::object());
+  NpzMembers members{
+      {"user_factors", npy_bytes("<f4", {users, f}, nullptr, 0), raw(m.user_factors(), users * f)},
+      {"item_factors", npy_bytes("<f4", {videos, f}, nullptr, 0), raw(m.video_factors(), videos * f)},
+      {"regularization", npy_scalar(hyper<double>(h, "regularization", 0.01))},
+      {"factors", npy_scalar(int64_t(f))},
+      {"num_threads", npy_scalar(int64_t(0))},
+      {"iterations", npy_scalar(hyper<int64_t>(h, "iterations", 15))},
+      {"use_native", npy_bool(true)},
+      {"use_cg", npy_bool(h.value("solver", std::string("cg")) == "cg")},
+      {"cg_steps", npy_scalar(hyper<int64_t>(h, "cg_steps", 3))},
+      {"calculate_training_loss", npy_bool(false)},
+      {"dtype", npy_unicode("float32")}};
+  if (h.contains("seed") && h["seed"].is_number_unsigned() &&
+      h["seed"].get<uint64_t>() <= uint64_t(std::numeric_limits<int64_t>::max()))
+    members.push_back({"random_state", npy_scalar(h["seed"].get<int64_t>())});
+  members.push_back({"alpha", npy_scalar(hyper<double>(h, "alpha", 1.0))});
+  return members;
+}
+
 std::vector<std::string> export_model(const Model& m, const std::filesystem::path& dir, ExportFormat format) {
   const uint64_t users = m.n_users(), videos = m.n_videos(), f = m.factors();
   const std::string uf = dir / "user_factors.npy", vf = dir / "item_factors.npy", ui = dir / "user_ids.txt",
@@ -59,26 +88,8 @@ std::vector<std::string> export_model(const Model& m, const std::filesystem::pat
     write_npy(vf, "<f4", {videos, f}, m.video_factors(), videos * f * sizeof(float));
     written.insert(written.end(), {uf, vf});
   }
-  const nlohmann::json h = m.meta().value("hyperparameters", nlohmann::json::object());
-  // implicit's save(): its attributes, None-valued ones left out.
-  NpzMembers members{
-      {"user_factors", npy_bytes("<f4", {users, f}, m.user_factors(), users * f * sizeof(float))},
-      {"item_factors", npy_bytes("<f4", {videos, f}, m.video_factors(), videos * f * sizeof(float))},
-      {"regularization", npy_scalar(hyper<double>(h, "regularization", 0.01))},
-      {"factors", npy_scalar(int64_t(f))},
-      {"num_threads", npy_scalar(int64_t(0))},
-      {"iterations", npy_scalar(hyper<int64_t>(h, "iterations", 15))},
-      {"use_native", npy_bool(true)},
-      {"use_cg", npy_bool(h.value("solver", std::string("cg")) == "cg")},
-      {"cg_steps", npy_scalar(hyper<int64_t>(h, "cg_steps", 3))},
-      {"calculate_training_loss", npy_bool(false)},
-      {"dtype", npy_unicode("float32")}};
-  if (h.contains("seed") && h["seed"].is_number_unsigned() &&
-      h["seed"].get<uint64_t>() <= uint64_t(std::numeric_limits<int64_t>::max()))
-    members.emplace_back("random_state", npy_scalar(h["seed"].get<int64_t>()));
-  members.emplace_back("alpha", npy_scalar(hyper<double>(h, "alpha", 1.0)));
   if (format != ExportFormat::Npy) {
-    write_npz(npz, members, false);
+    write_npz(npz, implicit_members(m), false);
     written.push_back(npz);
   }
   AtomicFile out(meta);
@@ -89,18 +100,30 @@ std::vector<std::string> export_model(const Model& m, const std::filesystem::pat
   return written;
 }
 
-// scipy.sparse.save_npz of a CSR matrix: indices, indptr, format, shape, data.
-template <class Index>
-NpzMembers csr_members(const CsrView& m, const char* index_descr) {
-  const uint64_t nnz = m.nnz();
-  std::vector<Index> indices(m.indices, m.indices + nnz), indptr(m.indptr, m.indptr + m.rows + 1);
+// scipy.sparse.save_npz of a CSR matrix: indices, indptr, format, shape,
+// data, with int32 indices when they fit (as SciPy does). Arrays whose bytes
+// already are NumPy's are borrowed from the mapped dataset (columns below
+// 2^31 as <i4, offsets as <i8); the others are converted, wide indices into
+// `wide`, which must outlive the members.
+NpzMembers csr_members(const CsrView& m, bool narrow, std::vector<int64_t>& wide) {
+  const uint64_t nnz = m.nnz(), rows = uint64_t(m.rows) + 1;
   const std::vector<int64_t> shape{m.rows, m.cols};
-  return {{"indices", npy_bytes(index_descr, {nnz}, indices.data(), nnz * sizeof(Index))},
-          {"indptr",
-           npy_bytes(index_descr, {uint64_t(m.rows) + 1}, indptr.data(), indptr.size() * sizeof(Index))},
+  NpzMember indices{"indices", npy_bytes(narrow ? "<i4" : "<i8", {nnz}, nullptr, 0)}, indptr{"indptr", ""};
+  if (narrow) {
+    indices.body = raw(m.indices, nnz);
+    const std::vector<int32_t> ptr(m.indptr, m.indptr + rows);
+    indptr.head = npy_bytes("<i4", {rows}, ptr.data(), rows * sizeof(int32_t));
+  } else {
+    wide.assign(m.indices, m.indices + nnz);
+    indices.body = raw(wide.data(), nnz);
+    indptr.head = npy_bytes("<i8", {rows}, nullptr, 0);
+    indptr.body = raw(m.indptr, rows);
+  }
+  return {std::move(indices),
+          std::move(indptr),
           {"format", npy_bytes_scalar("csr")},
           {"shape", npy_bytes("<i8", {2}, shape.data(), 16)},
-          {"data", npy_bytes("<f4", {nnz}, m.values, nnz * sizeof(float))}};
+          {"data", npy_bytes("<f4", {nnz}, nullptr, 0), raw(m.values, nnz)}};
 }
 
 std::vector<std::string> export_dataset(const Dataset& ds, const std::filesystem::path& dir) {
@@ -115,7 +138,8 @@ std::vector<std::string> export_dataset(const Dataset& ds, const std::filesystem
     std::string_view at(uint32_t v) const { return d.video_id(v); }
   };
   write_ids(vi, ds.path(), "video", ds.n_videos(), VideoIds{ds});
-  write_npz(mat, narrow ? csr_members<int32_t>(m, "<i4") : csr_members<int64_t>(m, "<i8"), true);
+  std::vector<int64_t> wide;
+  write_npz(mat, csr_members(m, narrow, wide), true);
   return {ui, vi, mat};
 }
 

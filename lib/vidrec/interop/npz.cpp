@@ -4,7 +4,10 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
+#include <vector>
 
 #include "vidrec/base/errors.hpp"
 #include "vidrec/io/atomic_file.hpp"
@@ -31,6 +34,57 @@ struct ZipCloser {
   void operator()(zip_t* z) const { zip_discard(z); }
 };
 using ZipPtr = std::unique_ptr<zip_t, ZipCloser>;
+
+// A member's bytes for libzip, read from head and body where they lie: a
+// read-only source (libzip asks only for these commands of one).
+struct MemberReader {
+  const NpzMember* m;
+  uint64_t at = 0;
+  zip_error_t error;
+};
+
+zip_int64_t member_source(void* state, void* data, zip_uint64_t len, zip_source_cmd_t cmd) {
+  auto& r = *static_cast<MemberReader*>(state);
+  const uint64_t head = r.m->head.size(), total = head + r.m->body.size();
+  switch (cmd) {
+    case ZIP_SOURCE_OPEN:
+      r.at = 0;
+      return 0;
+    case ZIP_SOURCE_READ: {
+      const uint64_t n = std::min<uint64_t>(len, total - r.at);
+      char* out = static_cast<char*>(data);
+      for (uint64_t done = 0; done < n;) {
+        const uint64_t pos = r.at + done;
+        const std::string_view part =
+            pos < head ? std::string_view(r.m->head).substr(pos) : r.m->body.substr(pos - head);
+        const uint64_t step = std::min<uint64_t>(n - done, part.size());
+        std::memcpy(out + done, part.data(), step);
+        done += step;
+      }
+      r.at += n;
+      return zip_int64_t(n);
+    }
+    case ZIP_SOURCE_CLOSE:
+    case ZIP_SOURCE_FREE:  // the state belongs to write_npz
+      return 0;
+    case ZIP_SOURCE_STAT: {
+      auto* st = ZIP_SOURCE_GET_ARGS(zip_stat_t, data, len, &r.error);
+      if (!st) return -1;
+      zip_stat_init(st);
+      st->size = total;
+      st->valid |= ZIP_STAT_SIZE;
+      return sizeof(zip_stat_t);
+    }
+    case ZIP_SOURCE_ERROR:
+      return zip_error_to_data(&r.error, data, len);
+    case ZIP_SOURCE_SUPPORTS:
+      return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
+                                            ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE, -1);
+    default:
+      zip_error_set(&r.error, ZIP_ER_OPNOTSUPP, 0);
+      return -1;
+  }
+}
 
 }  // namespace
 
@@ -87,14 +141,20 @@ void write_npz(const std::string& path, const NpzMembers& members, bool compress
   if (!mem) throw IoError(fail + zip_error_strerror(&ze));
   std::unique_ptr<zip_source_t, void (*)(zip_source_t*)> hold(mem, zip_source_free);
   zip_source_keep(mem);  // zip_close must leave the archive's bytes to us
+  // libzip holds pointers to these until the archive is closed or discarded
+  // (declared before `za`, so they outlive it on every path).
+  std::vector<MemberReader> readers;
+  readers.reserve(members.size());
   ZipPtr za(zip_open_from_source(mem, ZIP_TRUNCATE, &ze));
   if (!za) {
     zip_source_free(mem);  // the reference zip_open_from_source did not take
     throw IoError(fail + zip_error_strerror(&ze));
   }
   for (const auto& m : members) {
-    zip_source_t* s = zip_source_buffer(za.get(), m.second.data(), m.second.size(), 0);
-    const zip_int64_t idx = s ? zip_file_add(za.get(), (m.first + kSuffix).c_str(), s, ZIP_FL_ENC_UTF_8) : -1;
+    readers.push_back(MemberReader{&m, 0, {}});
+    zip_error_init(&readers.back().error);
+    zip_source_t* s = zip_source_function(za.get(), member_source, &readers.back());
+    const zip_int64_t idx = s ? zip_file_add(za.get(), (m.key + kSuffix).c_str(), s, ZIP_FL_ENC_UTF_8) : -1;
     if (idx < 0) {
       if (s) zip_source_free(s);
       throw IoError(fail + zip_strerror(za.get()));
@@ -110,13 +170,14 @@ void write_npz(const std::string& path, const NpzMembers& members, bool compress
   zip_stat_t st;
   if (zip_source_stat(mem, &st) != 0 || zip_source_open(mem) != 0)
     throw IoError(fail + zip_error_strerror(zip_source_error(mem)));
-  std::string bytes(st.size, '\0');
-  const zip_int64_t got = zip_source_read(mem, bytes.data(), st.size);
-  zip_source_close(mem);
-  if (got < 0 || zip_uint64_t(got) != st.size)
-    throw IoError(fail + "reading the archive back from memory failed");
   AtomicFile out(path);
-  out.write(bytes.data(), bytes.size());
+  std::vector<char> chunk(1 << 20);
+  zip_uint64_t copied = 0;
+  for (zip_int64_t got; (got = zip_source_read(mem, chunk.data(), chunk.size())) > 0;
+       copied += zip_uint64_t(got))
+    out.write(chunk.data(), size_t(got));
+  zip_source_close(mem);
+  if (copied != st.size) throw IoError(fail + "reading the archive back from memory failed");
   out.commit();
 }
 

@@ -10,12 +10,13 @@
 //   key is a FormatError naming the file and the member.
 // - write_npz writes KEY.npy members in the order given (stored like
 //   numpy.savez, or deflated like savez_compressed) and replaces `path`
-//   atomically (io/atomic_file.hpp): the archive is built in memory, then
-//   written, so it costs its size in memory once more.
+//   atomically (io/atomic_file.hpp). A member's array is read where it lies
+//   (its `body`, borrowed), and the archive is built in memory, then written
+//   in chunks: an export costs the archive's size in memory once, not more.
 #pragma once
 #include <map>
 #include <string>
-#include <utility>
+#include <string_view>
 #include <vector>
 
 #include "vidrec/interop/npy.hpp"
@@ -39,8 +40,16 @@ class NpzReader {
   std::map<std::string, std::string> members_;  // key -> .npy bytes
 };
 
-// (key, .npy bytes) pairs, in archive order.
-using NpzMembers = std::vector<std::pair<std::string, std::string>>;
+// One member, KEY.npy: `head` then `body`. A small array is all head
+// (npy_bytes with its data); a large one is npy_bytes' header alone, its
+// elements borrowed as `body`, which must outlive write_npz.
+struct NpzMember {
+  std::string key;
+  std::string head;
+  std::string_view body{};
+};
+// In archive order.
+using NpzMembers = std::vector<NpzMember>;
 void write_npz(const std::string& path, const NpzMembers& members, bool compress);
 
 }  // namespace vidrec
