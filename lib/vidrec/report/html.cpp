@@ -73,7 +73,9 @@ std::string card(const json& data) {
     double total = 0;
     for (const json& s : meta["training"]["iteration_seconds"]) total += s.get<double>();
     o += row("iterations", meta["training"]["iteration_seconds"].size());
-    o += row("training seconds (solver)", fixed(total, 3));
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%.3g", total);
+    o += row("training seconds (solver)", secs);
     if (!meta["training"]["loss"].empty()) o += row("final loss", meta["training"]["loss"].back());
     if (meta["training"].contains("ranks")) o += row("ranks", meta["training"]["ranks"]);
   }

@@ -83,9 +83,10 @@ nlohmann::json history(const Model& model, const Dataset* ds, uint32_t user, uin
 void catalog(const Model& model, const Dataset* ds, const ReportConfig& cfg, nlohmann::json& out) {
   const uint32_t nv = model.n_videos();
   const std::vector<uint32_t> users = sample(model.n_users(), cfg.sample_users, cfg.seed);
+  const uint32_t n_bins = std::min(kTailBins, std::max(nv, 1u));
   std::vector<uint32_t> bin(nv);
-  for (uint32_t i = 0; i < nv; ++i) bin[model.popular(i)] = uint32_t(uint64_t(i) * kTailBins / nv);
-  std::vector<uint64_t> seen_bins(kTailBins), rec_bins(kTailBins);
+  for (uint32_t i = 0; i < nv; ++i) bin[model.popular(i)] = uint32_t(uint64_t(i) * n_bins / nv);
+  std::vector<uint64_t> seen_bins(n_bins), rec_bins(n_bins);
   std::vector<uint8_t> recommended(nv);
   uint64_t seen_total = 0, rec_total = 0, distinct = 0;
   std::vector<std::string_view> ids;
@@ -120,7 +121,7 @@ void catalog(const Model& model, const Dataset* ds, const ReportConfig& cfg, nlo
     ++i;
   });
   nlohmann::json bins = nlohmann::json::array();
-  for (uint32_t b = 0; b < kTailBins; ++b)
+  for (uint32_t b = 0; b < n_bins; ++b)
     bins.push_back({{"interactions", seen_bins[b]}, {"recommendations", rec_bins[b]}});
   out["catalog"] = {{"users", users.size()},
                     {"population", model.n_users()},

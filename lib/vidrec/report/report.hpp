@@ -21,7 +21,7 @@
 //   driven by SplitMix64(seed): the same inputs and seed give the same page
 //   on any machine; the page says what was sampled and with which seed.
 // - The long tail: the catalog ranked by popularity (Model::popular_order)
-//   cut into kTailBins equal bins, head first; per bin its share of the
+//   cut into kTailBins equal bins (one per video when fewer), head first; per bin its share of the
 //   sampled users' interactions (their seen pairs) and of their top-10
 //   recommendations (as `vidrec recommend` gives them, popular fallback
 //   included).
