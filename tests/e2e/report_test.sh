@@ -57,6 +57,7 @@ grep -qF '&lt;script&gt;alert(1)&lt;/script&gt;' "$WORK/r.html" && pass || fail 
 cp "$WORK/r.html" "$WORK/keep.html"
 expect_exit 2 "no --model" -- "$VIDREC" report -o "$WORK/r.html"
 expect_exit 2 "max-k 0" -- "$VIDREC" report --model "$WORK/m.vrm" --max-k 0 -o "$WORK/r.html"
+expect_exit 2 "output names the model" -- "$VIDREC" report --model "$WORK/m.vrm" -o "$WORK/m.vrm"
 expect_exit 1 "missing model" -- "$VIDREC" report --model "$WORK/none.vrm" -o "$WORK/r.html"
 expect_contains "$WORK/err" "none.vrm" "missing model named"
 printf '{"trial":0,"parameters":{},"value":0.1}\n{oops\n' >"$WORK/bad.jsonl"

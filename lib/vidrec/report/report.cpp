@@ -11,6 +11,7 @@
 #include "vidrec/ingest/timestamp.hpp"
 #include "vidrec/inspect/inspect.hpp"
 #include "vidrec/io/atomic_file.hpp"
+#include "vidrec/io/paths.hpp"
 #include "vidrec/recommend/recommend.hpp"
 #include "vidrec/tune/random.hpp"
 
@@ -208,6 +209,11 @@ nlohmann::json report_data(const ReportConfig& cfg) {
 
 uint64_t run_report(const ReportConfig& cfg) {
   cfg.validate();
+  std::vector<NamedPath> inputs = {{"--model", cfg.model}};
+  for (const NamedPath& p : {NamedPath{"--test", cfg.test}, NamedPath{"--tune-log", cfg.tune_log},
+                             NamedPath{"--dataset", cfg.dataset}})
+    if (!p.path.empty()) inputs.push_back(p);
+  check_outputs(inputs, {{"-o", cfg.output}});
   OutputLock lock(cfg.output);
   AtomicFile file(cfg.output);
   const std::string html = render_html(report_data(cfg));

@@ -31,7 +31,7 @@
 //   not plotted. The best is the highest value (every metric of tune is
 //   higher-better), the first of equals.
 // - Progress on stderr unless quiet; the output is written atomically under an
-//   output lock ("-" = stdout).
+//   output lock ("-" = stdout); an output that names an input is a ConfigError.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
