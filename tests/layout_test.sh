@@ -21,6 +21,7 @@ declare -A may=(
   [interop]="base io dataset model"
   [tune]="base io dataset model als recommend evaluate"
   [serve]="base io dataset ingest model als options recommend evaluate"
+  [report]="base io dataset ingest model recommend inspect evaluate tune"
 )
 max_lines=500
 bad=0

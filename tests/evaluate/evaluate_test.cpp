@@ -482,3 +482,52 @@ TEST_CASE("metrics per segment of user activity, by hand", "[evaluate]") {
   CHECK(text.find("by training pairs per user") != std::string::npos);
   CHECK(text.find("5-19     model             1       0.5000") != std::string::npos);
 }
+
+TEST_CASE("evaluate_cutoffs: one pass gives evaluate's report at every k, also for a subset of users",
+          "[evaluate]") {
+  // 300 users (several score blocks), 40 videos, 4 factors; lists of up to
+  // 30 run out of candidates for some users (short lists).
+  const uint32_t n_users = 300, n_videos = 40, f = 4;
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal;
+  const RandomCase rc = random_case(n_users, n_videos, rng, 10, [](uint32_t u, uint32_t r) {
+    return (r < 3 + u % 5 ? kTrain : 0) | (r == 8 || (r == 9 && u % 3) ? kTest : 0);
+  });
+  std::vector<float> uf(n_users * f), vf(n_videos * f);
+  for (float& x : uf) x = normal(rng);
+  for (float& x : vf) x = normal(rng);
+  test::TempDir dir;
+  const Model m = make_model(dir, data_of(rc.users, rc.videos, rc.train), f, uf, vf);
+  const Dataset t = make_test(dir, data_of(rc.users, rc.videos, rc.test));
+  std::vector<uint32_t> cutoffs;
+  for (uint32_t k = 1; k <= 30; ++k) cutoffs.push_back(k);
+  const std::vector<EvaluateReport> all = evaluate_cutoffs(m, t, cutoffs, 2);
+  REQUIRE(all.size() == cutoffs.size());
+  for (uint32_t k : {1u, 2u, 7u, 10u, 29u, 30u})
+    CHECK(all[k - 1].to_json() == evaluate(m, t, cfg_k(k, 3)).to_json());
+
+  // A subset: the same figures as a test set holding only those users' pairs.
+  std::vector<uint32_t> subset;
+  std::vector<std::vector<uint32_t>> only(n_users);
+  for (uint32_t u = 0; u < n_users; u += 7) {
+    subset.push_back(u);
+    only[u] = rc.test[u];
+  }
+  test::TempDir dir2;
+  const Dataset t2 = make_test(dir2, data_of(rc.users, rc.videos, only));
+  const std::vector<EvaluateReport> part = evaluate_cutoffs(m, t, {5, 10}, 1, &subset);
+  for (size_t c = 0; c < 2; ++c) {
+    nlohmann::json got = part[c].to_json(), want = evaluate(m, t2, cfg_k(c ? 10 : 5)).to_json();
+    CHECK(got["test_pairs"] == t.nnz());  // of the whole test file
+    got.erase("test_pairs");
+    want.erase("test_pairs");
+    CHECK(got == want);
+  }
+
+  CHECK_THROWS_AS(evaluate_cutoffs(m, t, {}, 1), ConfigError);
+  CHECK_THROWS_AS(evaluate_cutoffs(m, t, {5, 3}, 1), ConfigError);
+  CHECK_THROWS_AS(evaluate_cutoffs(m, t, {3, 3}, 1), ConfigError);
+  CHECK_THROWS_AS(evaluate_cutoffs(m, t, {0, 3}, 1), ConfigError);
+  const std::vector<uint32_t> bad = {n_users};
+  CHECK_THROWS_AS(evaluate_cutoffs(m, t, {3}, 1, &bad), ConfigError);
+}

@@ -35,11 +35,6 @@ struct EvalUser {
   int segment;  // -1: no training pair
 };
 
-// Bits of a video's `recommended` byte: in anyone's top k, in the top k of a
-// user of segment s.
-constexpr uint8_t kAnyone = 1;
-constexpr uint8_t segment_bit(int s) { return uint8_t(2u << s); }
-
 struct Scratch {
   std::vector<float> scores;  // block x panel stride
   std::vector<float*> score_rows;
@@ -51,24 +46,30 @@ struct Scratch {
   std::vector<uint8_t> recommended_model, recommended_popular;
 };
 
-// Ranking figures of one top-k list; `relevant` is |R| including the relevant
-// videos that could not be recommended.
-void list_figures(const std::vector<uint32_t>& top, const uint8_t* state, uint64_t relevant, uint32_t k,
-                  UserFigures& f) {
-  double hits = 0, ap = 0, dcg = 0;
-  for (size_t i = 0; i < top.size(); ++i)
-    if (state[top[i]] == kRelevant) {
-      hits += 1;
-      ap += hits / double(i + 1);
-      dcg += 1.0 / std::log2(double(i + 2));
-    }
-  const uint64_t ideal = std::min<uint64_t>(k, relevant);
-  double idcg = 0;
-  for (uint64_t i = 0; i < ideal; ++i) idcg += 1.0 / std::log2(double(i + 2));
-  f.precision = hits / k;
-  f.recall = hits / double(relevant);
-  f.ap = ap / double(ideal);
-  f.ndcg = dcg / idcg;
+// Ranking figures of one ranked list at each cutoff (ascending): f[c] gets
+// the figures of its first cutoffs[c] entries, exactly what the list ranked
+// with k = cutoffs[c] scores (the same sums in the same order). `relevant` is
+// |R| including the relevant videos that could not be recommended.
+void list_figures(const std::vector<uint32_t>& top, const uint8_t* state, uint64_t relevant,
+                  const std::vector<uint32_t>& cutoffs, UserFigures* f) {
+  double hits = 0, ap = 0, dcg = 0, idcg = 0;
+  size_t i = 0;
+  uint64_t ideal_done = 0;
+  for (size_t c = 0; c < cutoffs.size(); ++c) {
+    const uint32_t k = cutoffs[c];
+    for (; i < std::min<size_t>(k, top.size()); ++i)
+      if (state[top[i]] == kRelevant) {
+        hits += 1;
+        ap += hits / double(i + 1);
+        dcg += 1.0 / std::log2(double(i + 2));
+      }
+    const uint64_t ideal = std::min<uint64_t>(k, relevant);
+    for (; ideal_done < ideal; ++ideal_done) idcg += 1.0 / std::log2(double(ideal_done + 2));
+    f[c].precision = hits / k;
+    f[c].recall = hits / double(relevant);
+    f[c].ap = ap / double(ideal);
+    f[c].ndcg = dcg / idcg;
+  }
 }
 
 // AUC over the candidates: each non-relevant candidate is placed among the
@@ -109,15 +110,34 @@ struct Context {
   const Model& model;
   const CsrView& test;
   const std::vector<uint32_t>& video_map;  // test video -> model video or kNone
-  uint32_t k;
+  const std::vector<uint32_t>& cutoffs;    // ascending; lists are ranked to the last
 };
 
-// Both rankers' figures for one user, given the model's top k and its scores
-// of every video.
+// A video's `recommended` byte per ranker and group (anyone, segment s): the
+// index of the first cutoff whose lists hold it, kNever if none.
+constexpr uint8_t kNever = UINT8_MAX;
+constexpr size_t kGroups = 1 + kSegments;
+void mark(std::vector<uint8_t>& recommended, uint32_t v, int segment, uint8_t cutoff) {
+  for (size_t g : {size_t(0), segment >= 0 ? size_t(1 + segment) : size_t(0)}) {
+    uint8_t& r = recommended[size_t(v) * kGroups + g];
+    r = std::min(r, cutoff);
+  }
+}
+void mark_list(const std::vector<uint32_t>& top, const std::vector<uint32_t>& cutoffs, int segment,
+               std::vector<uint8_t>& recommended) {
+  uint8_t c = 0;
+  for (size_t i = 0; i < top.size(); ++i) {
+    while (i >= cutoffs[c]) ++c;
+    mark(recommended, top[i], segment, c);
+  }
+}
+
+// Both rankers' figures for one user at every cutoff (fm, fp: one per
+// cutoff), given the model's top list and its scores of every video.
 void evaluate_user(const Context& c, EvalUser eu, const std::vector<Scored>& list, const float* score,
-                   Scratch& s, UserFigures& fm, UserFigures& fp) {
+                   Scratch& s, UserFigures* fm, UserFigures* fp) {
   const Model& model = c.model;
-  const uint32_t nv = model.n_videos(), k = c.k;
+  const uint32_t nv = model.n_videos(), k = c.cutoffs.back();
   const uint32_t *seen_b = model.seen_begin(eu.model_user), *seen_e = model.seen_end(eu.model_user);
   for (const uint32_t* p = seen_b; p != seen_e; ++p) s.state[*p] = kExcluded;
   const uint64_t tb = c.test.row_begin(eu.test_user), te = c.test.row_end(eu.test_user);
@@ -126,14 +146,22 @@ void evaluate_user(const Context& c, EvalUser eu, const std::vector<Scored>& lis
     if (mv != kNone && s.state[mv] == kCandidate) s.state[mv] = kRelevant;
   }
   const uint64_t relevant = te - tb;
-  const uint8_t mark = kAnyone | (eu.segment >= 0 ? segment_bit(eu.segment) : 0);
+  const size_t nc = c.cutoffs.size();
+  // AUC does not depend on the cutoff: computed once, copied to every one.
+  const auto auc_all = [nc](UserFigures* f) {
+    for (size_t i = 1; i < nc; ++i) {
+      f[i].auc = f[0].auc;
+      f[i].auc_defined = f[0].auc_defined;
+    }
+  };
 
   s.top.clear();
   for (const Scored& x : list) s.top.push_back(x.video);
-  for (uint32_t v : s.top) s.recommended_model[v] |= mark;
-  list_figures(s.top, s.state.data(), relevant, k, fm);
+  mark_list(s.top, c.cutoffs, eu.segment, s.recommended_model);
+  list_figures(s.top, s.state.data(), relevant, c.cutoffs, fm);
   auc_figure(
-      nv, s.state.data(), [score](uint32_t v) { return double(score[v]); }, s.relevant_scores, fm);
+      nv, s.state.data(), [score](uint32_t v) { return double(score[v]); }, s.relevant_scores, fm[0]);
+  auc_all(fm);
 
   // Baseline: popular_order is already sorted by popularity, ties by index.
   const uint32_t* order = model.popular_order();
@@ -141,24 +169,27 @@ void evaluate_user(const Context& c, EvalUser eu, const std::vector<Scored>& lis
   s.top.clear();
   for (uint32_t i = 0; i < nv && s.top.size() < k; ++i)
     if (s.state[order[i]] != kExcluded) s.top.push_back(order[i]);
-  for (uint32_t v : s.top) s.recommended_popular[v] |= mark;
-  list_figures(s.top, s.state.data(), relevant, k, fp);
+  mark_list(s.top, c.cutoffs, eu.segment, s.recommended_popular);
+  list_figures(s.top, s.state.data(), relevant, c.cutoffs, fp);
   auc_figure(
-      nv, s.state.data(), [popularity](uint32_t v) { return double(popularity[v]); }, s.relevant_scores, fp);
+      nv, s.state.data(), [popularity](uint32_t v) { return double(popularity[v]); }, s.relevant_scores,
+      fp[0]);
+  auc_all(fp);
 
   for (const uint32_t* p = seen_b; p != seen_e; ++p) s.state[*p] = kCandidate;
   for (uint64_t i = tb; i < te; ++i)
     if (c.video_map[c.test.indices[i]] != kNone) s.state[c.video_map[c.test.indices[i]]] = kCandidate;
 }
 
-// The figures of the users of `segment` (-1: all) averaged, in user order;
-// coverage from the videos whose `recommended` byte has `bit`.
-RankingMetrics reduce(const std::vector<UserFigures>& figs, const std::vector<EvalUser>& users, int segment,
-                      const std::vector<uint8_t>& recommended, uint8_t bit) {
+// The figures at cutoff index c of the users of `segment` (-1: all) averaged,
+// in user order; coverage from the videos the group's lists hold by cutoff c.
+RankingMetrics reduce(const std::vector<UserFigures>& figs, size_t nc, size_t c,
+                      const std::vector<EvalUser>& users, int segment,
+                      const std::vector<uint8_t>& recommended) {
   RankingMetrics m;
-  for (size_t i = 0; i < figs.size(); ++i) {
+  for (size_t i = 0; i < users.size(); ++i) {
     if (segment >= 0 && users[i].segment != segment) continue;
-    const UserFigures& f = figs[i];
+    const UserFigures& f = figs[i * nc + c];
     ++m.users;
     m.precision += f.precision;
     m.recall += f.recall;
@@ -176,9 +207,9 @@ RankingMetrics reduce(const std::vector<UserFigures>& figs, const std::vector<Ev
     m.ndcg /= double(m.users);
   }
   if (m.auc_users) m.auc /= double(m.auc_users);
-  m.recommended_videos =
-      uint64_t(std::count_if(recommended.begin(), recommended.end(), [bit](uint8_t r) { return r & bit; }));
-  if (!recommended.empty()) m.coverage = double(m.recommended_videos) / double(recommended.size());
+  const size_t group = segment >= 0 ? size_t(1 + segment) : 0, nv = recommended.size() / kGroups;
+  for (size_t v = 0; v < nv; ++v) m.recommended_videos += recommended[v * kGroups + group] <= c;
+  if (nv) m.coverage = double(m.recommended_videos) / double(nv);
   return m;
 }
 
@@ -190,14 +221,19 @@ void EvaluateConfig::validate() const {
     throw ConfigError("threads must be <= 4096 (0 = all cores), got " + std::to_string(threads));
 }
 
-EvaluateReport evaluate(const Model& model, const Dataset& test, const EvaluateConfig& cfg,
-                        const ListObserver& observe) {
-  cfg.validate();
+std::vector<EvaluateReport> evaluate_cutoffs(const Model& model, const Dataset& test,
+                                             const std::vector<uint32_t>& cutoffs, unsigned threads,
+                                             const std::vector<uint32_t>* test_users,
+                                             const ListObserver& observe) {
+  for (size_t c = 0; c < cutoffs.size(); ++c) EvaluateConfig{cutoffs[c], threads}.validate();
+  if (cutoffs.empty() || cutoffs.size() >= kNever || !std::is_sorted(cutoffs.begin(), cutoffs.end()) ||
+      std::adjacent_find(cutoffs.begin(), cutoffs.end()) != cutoffs.end())
+    throw ConfigError("cutoffs must be 1 to 254 distinct ascending values");
   EvaluateReport rep;
-  rep.k = cfg.k;
   rep.test_pairs = test.nnz();
   rep.model_videos = model.n_videos();
-  const uint32_t nv = model.n_videos(), k = cfg.k;
+  const uint32_t nv = model.n_videos(), k = cutoffs.back();
+  const size_t nc = cutoffs.size();
 
   // Map test videos to the model once; then find the users to evaluate and
   // count the pairs that cannot be hit, sequentially so counts are exact.
@@ -206,7 +242,10 @@ EvaluateReport evaluate(const Model& model, const Dataset& test, const EvaluateC
     if (auto mv = model.find_video(test.video_id(v))) video_map[v] = *mv;
   const CsrView t = test.user_items();
   std::vector<EvalUser> users;
-  for (uint32_t u = 0; u < test.n_users(); ++u) {
+  const size_t n_candidates = test_users ? test_users->size() : test.n_users();
+  for (size_t n = 0; n < n_candidates; ++n) {
+    const uint32_t u = test_users ? (*test_users)[n] : uint32_t(n);
+    if (u >= test.n_users()) throw ConfigError("test user index out of range");
     const uint64_t b = t.row_begin(u), e = t.row_end(u);
     if (b == e) continue;
     ++rep.test_users;
@@ -238,23 +277,23 @@ EvaluateReport evaluate(const Model& model, const Dataset& test, const EvaluateC
   ro.k = k;
   const Recommender rec(model, ro);
   const uint32_t stride = model.panel().stride;
-  const Context ctx{model, t, video_map, k};
+  const Context ctx{model, t, video_map, cutoffs};
   // Blocks keep the scores near 32 MB per thread (8M floats) whatever the
   // catalogue size, and hand the kernel as many users as for_users does.
   const uint64_t block = std::min<uint64_t>(
       std::clamp<uint64_t>((uint64_t{1} << 23) / std::max<uint32_t>(stride, 1), 1, 256), users.size());
   const uint64_t n_blocks = (users.size() + block - 1) / block;
-  std::vector<UserFigures> fig_model(users.size()), fig_popular(users.size());
-  std::vector<Scratch> scratch(resolve_threads(cfg.threads));
+  std::vector<UserFigures> fig_model(users.size() * nc), fig_popular(users.size() * nc);
+  std::vector<Scratch> scratch(resolve_threads(threads));
 
   parallel_for(
-      n_blocks, cfg.threads,
+      n_blocks, threads,
       [&](uint64_t block_begin, uint64_t block_end, unsigned tid) {
         Scratch& s = scratch[tid];
         if (s.state.empty()) {
           s.state.assign(nv, kCandidate);
-          s.recommended_model.assign(nv, 0);
-          s.recommended_popular.assign(nv, 0);
+          s.recommended_model.assign(size_t(nv) * kGroups, kNever);
+          s.recommended_popular.assign(size_t(nv) * kGroups, kNever);
           s.scores.resize(block * stride);
           for (uint64_t j = 0; j < block; ++j) s.score_rows.push_back(s.scores.data() + j * stride);
           s.lists.resize(block);
@@ -266,31 +305,42 @@ EvaluateReport evaluate(const Model& model, const Dataset& test, const EvaluateC
           rec.rank(s.model_users.data(), count, s.lists.data(), s.score_rows.data());
           for (uint64_t j = 0; j < count; ++j) {
             if (observe) observe(users[first + j].model_user, s.lists[j]);
-            evaluate_user(ctx, users[first + j], s.lists[j], s.score_rows[j], s, fig_model[first + j],
-                          fig_popular[first + j]);
+            evaluate_user(ctx, users[first + j], s.lists[j], s.score_rows[j], s, &fig_model[(first + j) * nc],
+                          &fig_popular[(first + j) * nc]);
           }
         }
       },
       1);
 
-  std::vector<uint8_t> rec_model(nv, 0), rec_popular(nv, 0);
+  std::vector<uint8_t> rec_model(size_t(nv) * kGroups, kNever), rec_popular(size_t(nv) * kGroups, kNever);
   for (const Scratch& s : scratch) {
     if (s.state.empty()) continue;  // a thread that got no block
-    for (uint32_t v = 0; v < nv; ++v) {
-      rec_model[v] |= s.recommended_model[v];
-      rec_popular[v] |= s.recommended_popular[v];
+    for (size_t i = 0; i < rec_model.size(); ++i) {
+      rec_model[i] = std::min(rec_model[i], s.recommended_model[i]);
+      rec_popular[i] = std::min(rec_popular[i], s.recommended_popular[i]);
     }
   }
-  rep.model = reduce(fig_model, users, -1, rec_model, kAnyone);
-  rep.popularity = reduce(fig_popular, users, -1, rec_popular, kAnyone);
-  for (size_t seg = 0; seg < kSegments; ++seg) {
-    SegmentMetrics m;
-    m.name = kSegmentName[seg];
-    m.model = reduce(fig_model, users, int(seg), rec_model, segment_bit(int(seg)));
-    m.popularity = reduce(fig_popular, users, int(seg), rec_popular, segment_bit(int(seg)));
-    rep.segments.push_back(std::move(m));
+  std::vector<EvaluateReport> out(nc, rep);
+  for (size_t c = 0; c < nc; ++c) {
+    EvaluateReport& r = out[c];
+    r.k = cutoffs[c];
+    r.model = reduce(fig_model, nc, c, users, -1, rec_model);
+    r.popularity = reduce(fig_popular, nc, c, users, -1, rec_popular);
+    for (size_t seg = 0; seg < kSegments; ++seg) {
+      SegmentMetrics m;
+      m.name = kSegmentName[seg];
+      m.model = reduce(fig_model, nc, c, users, int(seg), rec_model);
+      m.popularity = reduce(fig_popular, nc, c, users, int(seg), rec_popular);
+      r.segments.push_back(std::move(m));
+    }
   }
-  return rep;
+  return out;
+}
+
+EvaluateReport evaluate(const Model& model, const Dataset& test, const EvaluateConfig& cfg,
+                        const ListObserver& observe) {
+  cfg.validate();
+  return evaluate_cutoffs(model, test, {cfg.k}, cfg.threads, nullptr, observe)[0];
 }
 
 EvaluateReport run_evaluate(const EvaluateStageConfig& cfg) {

@@ -105,6 +105,17 @@ struct EvaluateStageConfig {
   EvaluateConfig eval;
 };
 
+// The reports at several k from one ranking pass (what `vidrec report` plots):
+// out[c] equals evaluate() with k = cutoffs[c], every figure, because a list
+// ranked to k is the first k of one ranked further and the sums run in the
+// same order. cutoffs: 1 to 254 distinct values, ascending. `test_users`
+// (test dataset indices), when given, limits the evaluation to those users
+// (a sample); every count then refers to them.
+std::vector<EvaluateReport> evaluate_cutoffs(const Model& model, const Dataset& test,
+                                             const std::vector<uint32_t>& cutoffs, unsigned threads,
+                                             const std::vector<uint32_t>* test_users = nullptr,
+                                             const ListObserver& observe = {});
+
 // Validates the configuration before opening anything; open errors name the file.
 EvaluateReport run_evaluate(const EvaluateStageConfig& cfg);
 
