@@ -25,12 +25,13 @@ run() {  # NAME ARGS...: train, then evaluate; one line of figures
   local name=$1
   shift
   "$VIDREC" train "$@" "${common[@]}" 2>"$DIR/$name.log"
-  local secs loss ndcg
+  local secs solver loss ndcg
   secs=$(grep -o 'in [0-9.]* s' "$DIR/$name.log" | tail -1 | cut -d' ' -f2)
-  loss=$(grep -o 'loss [0-9.e+-]*' "$DIR/$name.log" | tail -1 | cut -d' ' -f2)
+  read -r solver loss < <("$VIDREC" inspect --json "$DIR/$name.vrm" | /usr/bin/python3 -c 'import json,sys
+t = json.load(sys.stdin)["meta"]["training"]; print("%.2f %.6g" % (sum(t["iteration_seconds"]), t["loss"][-1]))')
   ndcg=$("$VIDREC" evaluate --model "$DIR/$name.vrm" --test "$DIR/test.vrd" --json |
     /usr/bin/python3 -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["model"]["ndcg"])')
-  printf '%-8s ndcg@10 %s  loss %s  train %s s\n' "$name" "$ndcg" "$loss" "$secs"
+  printf '%-8s ndcg@10 %s  loss %s  iterations %s s  whole train %s s\n' "$name" "$ndcg" "$loss" "$solver" "$secs"
 }
 "$VIDREC" train "$DIR/old.vrd" -o "$DIR/old.vrm" "${common[@]}" -q
 run cold15 "$DIR/new.vrd" -o "$DIR/cold15.vrm" --iterations 15

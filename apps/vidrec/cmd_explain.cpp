@@ -17,7 +17,8 @@ void register_explain(CLI::App& app) {
     bool verify = false;
   };
   auto o = std::make_shared<Options>();
-  auto* sub = app.add_subcommand("explain", "Why a video scores as it does for a user: per seen video contributions");
+  auto* sub =
+      app.add_subcommand("explain", "Why a video scores as it does for a user: per seen video contributions");
   sub->add_option("--model", o->model, "Model file written by `vidrec train`")->required();
   sub->add_option("--user", o->user, "User id")->required();
   sub->add_option("--video", o->video, "Video id")->required();

@@ -32,7 +32,7 @@ print(abs(s-e["score"]) <= 1e-5*max(1,abs(e["score"])))' "$WORK/explain.json")" 
 expect_exit 0 "explain csv" -- "$VIDREC" explain --model "$M" --user user003 --video "$top" --format csv
 expect_contains "$WORK/out" "userId,videoId,score,modelScore,because,other" "explain csv header"
 expect_exit 1 "explain unknown user" -- "$VIDREC" explain --model "$M" --user nobody --video "$top"
-expect_contains "$WORK/err" "vidrec: user 'nobody' is not in the model" "unknown user named"
+expect_contains "$WORK/err" "user 'nobody' is not in the model" "unknown user named"
 expect_exit 2 "explain -n 0" -- "$VIDREC" explain --model "$M" --user user003 --video "$top" -n 0
 expect_exit 0 "recommend --explain csv" -- "$VIDREC" recommend --model "$M" --user user003 -k 2 --explain \
   --format csv

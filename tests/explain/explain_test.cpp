@@ -64,7 +64,7 @@ TrainConfig options_config(const test::TempDir& dir, bool extras) {
 struct Dense {
   arma::vec x;
   arma::mat W;
-  arma::mat Y;  // n x f
+  arma::mat Y;   // n x f
   arma::vec cp;  // c_j p_j per video
 };
 
@@ -80,8 +80,9 @@ Dense dense_reference(const Model& m, const AlsConfig& c, const std::vector<uint
   uint64_t positives = 0;
   for (size_t j = 0; j < videos.size(); ++j) {
     const double w = weights[j];
-    const double cw = c.confidence == AlsConfig::Confidence::Linear ? 1 + c.alpha * std::abs(w)
-                                                                    : 1 + c.alpha * std::log(1 + std::abs(w) / c.epsilon);
+    const double cw = c.confidence == AlsConfig::Confidence::Linear
+                          ? 1 + c.alpha * std::abs(w)
+                          : 1 + c.alpha * std::log(1 + std::abs(w) / c.epsilon);
     if (w > 0) {
       conf[videos[j]] = cw;
       p[videos[j]] = 1;

@@ -33,12 +33,13 @@ void check_compatible(const Model& prev, const AlsConfig& cfg, const Weighting& 
       throw ConfigError(from + " was trained with " + name + " " + was + ", this training uses " + now +
                         ": warm start needs the same confidence settings (retrain from scratch instead)");
   };
-  const auto conf = [](const AlsConfig& c) { return c.confidence == AlsConfig::Confidence::Log ? "log" : "linear"; };
+  const auto conf = [](const AlsConfig& c) {
+    return c.confidence == AlsConfig::Confidence::Log ? "log" : "linear";
+  };
   const auto scheme = [](const Weighting& x) { return x.to_json().value("scheme", std::string("none")); };
   differ("--confidence", conf(p), conf(cfg));
   differ("--alpha", text(p.alpha), text(cfg.alpha));
-  if (cfg.confidence == AlsConfig::Confidence::Log)
-    differ("--epsilon", text(p.epsilon), text(cfg.epsilon));
+  if (cfg.confidence == AlsConfig::Confidence::Log) differ("--epsilon", text(p.epsilon), text(cfg.epsilon));
   differ("--unobserved-weight", text(p.unobserved_weight), text(cfg.unobserved_weight));
   differ("--negative-weight", text(p.negative_weight), text(cfg.negative_weight));
   differ("--weighting", scheme(pw), scheme(w));

@@ -25,7 +25,7 @@ namespace vidrec {
 
 struct WarmStart {
   AlsModelFactors factors;
-  uint32_t users_kept = 0, videos_kept = 0;  // matched by id; the rest start fresh
+  uint32_t users_kept = 0, videos_kept = 0;             // matched by id; the rest start fresh
   nlohmann::json to_json(const Model& previous) const;  // the model metadata's "warm_start"
 };
 

@@ -25,7 +25,8 @@ UserSystem stored_user_system(const Model& m, const FoldIn& fi, uint32_t u) {
 }
 
 Explainer::Explainer(const Model& m, UserSystem s) : model_(m), s_(std::move(s)) {
-  if (!arma::chol(chol_, s_.A)) throw std::runtime_error("explain: the user's system is not positive definite");
+  if (!arma::chol(chol_, s_.A))
+    throw std::runtime_error("explain: the user's system is not positive definite");
 }
 
 std::vector<Because> Explainer::contributions(uint32_t v, double* score) const {

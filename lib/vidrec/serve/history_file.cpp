@@ -3,9 +3,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cerrno>
 #include <sstream>
 #include <string_view>
 #include <utility>
