@@ -19,7 +19,8 @@ struct Options {
   std::string model;
   std::vector<std::string> users;
   std::string users_file, exclude_file, only_file, format, location, history;
-  bool all = false, include_seen = false, strict_users = false, quiet = false, verify = false, explain = false;
+  bool all = false, include_seen = false, strict_users = false, quiet = false, verify = false,
+       explain = false;
   int k = 10, explain_n = 3;
   unsigned threads = 0;
 };
@@ -85,7 +86,8 @@ void register_recommend(CLI::App& app) {
                   "Users without a profile get the popular videos of this location (unknown: global)");
   sub->add_option("--threads", o->threads, "Worker threads for several users (0 = all cores)");
   sub->add_flag("--explain", o->explain, "Add each recommendation's top contributions (`because`)");
-  sub->add_option("-n", o->explain_n, "Contributions per recommendation with --explain")->capture_default_str();
+  sub->add_option("-n", o->explain_n, "Contributions per recommendation with --explain")
+      ->capture_default_str();
   sub->add_option("--history", o->history,
                   "CSV videoId,value of fresh activity ('-' = stdin): fold it in as serve does");
   sub->add_flag("--verify", o->verify, "Verify every checksum of the model before answering");
@@ -93,7 +95,8 @@ void register_recommend(CLI::App& app) {
   sub->callback([o] {
     if (o->k < 1) throw ConfigError("-k must be >= 1, got " + std::to_string(o->k));
     if (o->explain_n < 1 || uint32_t(o->explain_n) > kMaxExplainN)
-      throw ConfigError("-n must be 1.." + std::to_string(kMaxExplainN) + ", got " + std::to_string(o->explain_n));
+      throw ConfigError("-n must be 1.." + std::to_string(kMaxExplainN) + ", got " +
+                        std::to_string(o->explain_n));
     if (!o->history.empty()) return recommend_history(*o);
     const int sources = !o->users.empty() + !o->users_file.empty() + o->all;
     if (sources != 1) throw ConfigError("give exactly one of --user, --users-file or --all");
@@ -138,7 +141,8 @@ void register_recommend(CLI::App& app) {
 void register_similar(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto videos = std::make_shared<std::vector<std::string>>();
-  auto* sub = app.add_subcommand("similar", "Videos most similar to a video, or users to a user (cosine of the factors)");
+  auto* sub = app.add_subcommand(
+      "similar", "Videos most similar to a video, or users to a user (cosine of the factors)");
   sub->add_option("--model", o->model, "Model file written by `vidrec train`")->required();
   sub->add_option("--video", *videos, "Video id (repeatable)")->take_all();
   sub->add_option("--user", o->users, "User id (repeatable): the most similar users instead")->take_all();
@@ -161,8 +165,8 @@ void register_similar(CLI::App& app) {
     const std::vector<std::string>& ids = users ? o->users : *videos;
     const bool several = ids.size() > 1;
     const Format format = parse_format(o->format.empty() ? (several ? "jsonl" : "json") : o->format);
-    ResultWriter out(std::cout, format, users ? ResultWriter::Kind::SimilarUsers : ResultWriter::Kind::Similar, m,
-                     several);
+    ResultWriter out(std::cout, format,
+                     users ? ResultWriter::Kind::SimilarUsers : ResultWriter::Kind::Similar, m, several);
     for (const std::string& id : ids) {
       const auto i = users ? m.find_user(id) : m.find_video(id);
       if (!i) throw InputError((users ? "user '" : "video '") + id + "' is not in the model " + o->model);

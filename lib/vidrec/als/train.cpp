@@ -210,10 +210,9 @@ TrainReport run_train(const TrainConfig& cfg) {
     warm_meta = warm->to_json(previous);
   }
   Progress progress("train", cfg.als.iterations, cfg.progress);
-  const AlsTrainResult result =
-      train_als(weighted ? weighted->user_items : ds.user_items(),
-                weighted ? weighted->item_users : ds.item_users(), cfg.als,
-                progress_printer(progress, cfg.als.iterations), warm ? &warm->factors : nullptr);
+  const AlsTrainResult result = train_als(
+      weighted ? weighted->user_items : ds.user_items(), weighted ? weighted->item_users : ds.item_users(),
+      cfg.als, progress_printer(progress, cfg.als.iterations), warm ? &warm->factors : nullptr);
   warm.reset();
   rep.stats = result.stats;
   ModelData md;

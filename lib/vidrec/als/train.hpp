@@ -37,7 +37,7 @@ struct TrainConfig {
   Weighting weighting;  // applied to the dataset's weights first (weighting.hpp)
   bool progress = true;
   std::string init_from;  // a previous model to start from (warm_start.hpp); empty = the seeded init
-  nlohmann::json tune;  // when set, the metadata's "tune" object (how `vidrec tune` chose the settings)
+  nlohmann::json tune;    // when set, the metadata's "tune" object (how `vidrec tune` chose the settings)
 };
 
 struct TrainReport {

@@ -84,7 +84,7 @@ struct ModelData {
   // largest matrix of a distributed job never has to be in one place.
   std::function<void(uint32_t first, uint32_t count, float* out)> user_chunks;
   uint32_t user_chunk = 1u << 16;
-  const float* video_factors = nullptr;            // factors x n_videos
+  const float* video_factors = nullptr;  // factors x n_videos
   // The weight of each dataset pair (user_items order) as training saw it,
   // after weighting.hpp's decay/BM25; null = the dataset's own weights.
   const float* seen_weights = nullptr;

@@ -370,7 +370,6 @@ void ResultWriter::finish() {
   if (!out_) throw IoError("write to stdout failed");
 }
 
-
 void write_explanation(std::ostream& out, Format format, const Model& model, std::string_view user,
                        std::string_view video, double score, double model_score,
                        const std::vector<Because>& top, double other) {

@@ -205,8 +205,9 @@ HttpReply Api::similar(const ServingModel& m, std::string_view body) const {
   r.id = name;
   r.items = users ? rec.similar_users(*index) : rec.similar(*index);
   std::ostringstream out;
-  ResultWriter writer(out, Format::Json, users ? ResultWriter::Kind::SimilarUsers : ResultWriter::Kind::Similar,
-                      m.model(), false);
+  ResultWriter writer(out, Format::Json,
+                      users ? ResultWriter::Kind::SimilarUsers : ResultWriter::Kind::Similar, m.model(),
+                      false);
   writer.write(r);
   writer.finish();
   return {200, out.str(), "application/json", ""};

@@ -10,8 +10,7 @@
 
 namespace vidrec {
 
-ServingModel::ServingModel(Model m)
-    : model_(std::move(m)), fold_in_(FoldIn::of(model_)) {
+ServingModel::ServingModel(Model m) : model_(std::move(m)), fold_in_(FoldIn::of(model_)) {
   ranked_ = NormOrderedPanel::build(model_.video_factors(), model_.factors(), model_.n_videos());
   user_index_ = IdIndex(model_.user_table());
   video_index_ = IdIndex(model_.video_table());
