@@ -34,6 +34,11 @@ expect_contains "$WORK/out" "userId,videoId,score,modelScore,because,other" "exp
 expect_exit 1 "explain unknown user" -- "$VIDREC" explain --model "$M" --user nobody --video "$top"
 expect_contains "$WORK/err" "user 'nobody' is not in the model" "unknown user named"
 expect_exit 2 "explain -n 0" -- "$VIDREC" explain --model "$M" --user user003 --video "$top" -n 0
+# A model written before the training weights were stored: still served, not explained.
+OLD="$ROOT/tests/data/v1/model.vrm"
+expect_exit 0 "old model recommends" -- "$VIDREC" recommend --model "$OLD" --user u001
+expect_exit 1 "old model not explained" -- "$VIDREC" recommend --model "$OLD" --user u001 --explain
+expect_contains "$WORK/err" "does not keep its training weights" "old model: retrain named"
 expect_exit 0 "recommend --explain csv" -- "$VIDREC" recommend --model "$M" --user user003 -k 2 --explain \
   --format csv
 expect_contains "$WORK/out" "userId,rank,videoId,score,source,because" "csv because column"
