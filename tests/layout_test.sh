@@ -20,7 +20,8 @@ declare -A may=(
   [evaluate]="base io dataset model recommend"
   [interop]="base io dataset model"
   [tune]="base io dataset model als recommend evaluate"
-  [serve]="base io dataset ingest model als options recommend evaluate"
+  [explain]="base io dataset model als recommend"
+  [serve]="base io dataset ingest model als options recommend evaluate explain"
   [report]="base io dataset ingest model recommend inspect evaluate tune"
 )
 max_lines=500

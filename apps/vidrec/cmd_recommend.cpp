@@ -2,11 +2,15 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "commands.hpp"
 #include "vidrec/base/errors.hpp"
 #include "vidrec/base/progress.hpp"
+#include "vidrec/explain/explain.hpp"
 #include "vidrec/recommend/recommend.hpp"
+#include "vidrec/serve/api.hpp"
+#include "vidrec/serve/history_file.hpp"
 
 namespace vidrec::cli {
 
@@ -14,9 +18,10 @@ namespace {
 struct Options {
   std::string model;
   std::vector<std::string> users;
-  std::string users_file, exclude_file, only_file, format, location;
-  bool all = false, include_seen = false, strict_users = false, quiet = false, verify = false;
-  int k = 10;
+  std::string users_file, exclude_file, only_file, format, location, history;
+  bool all = false, include_seen = false, strict_users = false, quiet = false, verify = false,
+       explain = false;
+  int k = 10, explain_n = 3;
   unsigned threads = 0;
 };
 
@@ -38,6 +43,29 @@ RecommendOptions recommend_options(const Model& m, const Options& o) {
   }
   return r;
 }
+
+// --history: what serve answers for an /invocations request with that
+// history (the same code, api.hpp), scored here.
+void recommend_history(const Options& o) {
+  if (o.users.size() > 1 || !o.users_file.empty() || o.all)
+    throw ConfigError("--history describes one user: give at most one --user (its seen videos are excluded)");
+  if (!o.only_file.empty()) throw ConfigError("--only is not supported with --history");
+  Invocation inv;
+  inv.user_id = o.users.empty() ? "" : o.users.front();
+  inv.k = uint32_t(o.k);
+  inv.include_seen = o.include_seen;
+  if (!o.exclude_file.empty()) inv.exclude = read_id_list(o.exclude_file);
+  inv.history = read_history_file(o.history);
+  inv.has_history = true;
+  inv.location = o.location;
+  inv.explain = o.explain;
+  inv.explain_n = uint32_t(o.explain_n);
+  const auto sm = ServingModel::load(o.model);
+  const Format format = parse_format(o.format.empty() ? "json" : o.format);
+  ResultWriter out(std::cout, format, ResultWriter::Kind::Recommend, sm->model(), false, o.explain);
+  out.write(answer_invocation(*sm, inv));
+  out.finish();
+}
 }  // namespace
 
 void register_recommend(CLI::App& app) {
@@ -57,15 +85,30 @@ void register_recommend(CLI::App& app) {
   sub->add_option("--location", o->location,
                   "Users without a profile get the popular videos of this location (unknown: global)");
   sub->add_option("--threads", o->threads, "Worker threads for several users (0 = all cores)");
+  sub->add_flag("--explain", o->explain, "Add each recommendation's top contributions (`because`)");
+  sub->add_option("-n", o->explain_n, "Contributions per recommendation with --explain")
+      ->capture_default_str();
+  sub->add_option("--history", o->history,
+                  "CSV videoId,value of fresh activity ('-' = stdin): fold it in as serve does");
   sub->add_flag("--verify", o->verify, "Verify every checksum of the model before answering");
   sub->add_flag("-q,--quiet", o->quiet, "No progress or warnings on stderr");
   sub->callback([o] {
     if (o->k < 1) throw ConfigError("-k must be >= 1, got " + std::to_string(o->k));
+    if (o->explain_n < 1 || uint32_t(o->explain_n) > kMaxExplainN)
+      throw ConfigError("-n must be 1.." + std::to_string(kMaxExplainN) + ", got " +
+                        std::to_string(o->explain_n));
+    if (!o->history.empty()) return recommend_history(*o);
     const int sources = !o->users.empty() + !o->users_file.empty() + o->all;
     if (sources != 1) throw ConfigError("give exactly one of --user, --users-file or --all");
     // Header-level checks only by default: a shell loop starts this per user.
     const Model m = Model::open(o->model, o->verify ? Model::Verify::Full : Model::Verify::Header);
     const Recommender rec(m, recommend_options(m, *o));
+    std::optional<FoldIn> fold;
+    if (o->explain) fold = FoldIn::of(m);
+    const auto because = [&](Recommendations r) {
+      if (fold) explain_stored(m, *fold, r, uint32_t(o->explain_n));
+      return r;
+    };
 
     std::vector<std::string> file_ids =
         o->users_file.empty() ? std::vector<std::string>{} : read_id_list(o->users_file);
@@ -81,13 +124,13 @@ void register_recommend(CLI::App& app) {
     const bool several = o->all || !o->users_file.empty() || ids.size() > 1;
     const Format format = parse_format(o->format.empty() ? (several ? "jsonl" : "json") : o->format);
     std::ios::sync_with_stdio(false);
-    ResultWriter out(std::cout, format, ResultWriter::Kind::Recommend, m, several);
+    ResultWriter out(std::cout, format, ResultWriter::Kind::Recommend, m, several, o->explain);
     if (!several) {
-      out.write(rec.for_user(ids.front()));
+      out.write(because(rec.for_user(ids.front())));
     } else {
       Progress progress("recommend", ids.size(), !o->quiet && ids.size() > 100000);
       rec.for_users(
-          ids, o->threads, [&](const Recommendations& r) { out.write(r); },
+          ids, o->threads, [&](const Recommendations& r) { out.write(fold ? because(r) : r); },
           [&](size_t done) { progress.update(done, std::to_string(done) + " users"); });
       progress.finish("");
     }
@@ -98,9 +141,11 @@ void register_recommend(CLI::App& app) {
 void register_similar(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto videos = std::make_shared<std::vector<std::string>>();
-  auto* sub = app.add_subcommand("similar", "Videos most similar to a video (cosine of the factors)");
+  auto* sub = app.add_subcommand(
+      "similar", "Videos most similar to a video, or users to a user (cosine of the factors)");
   sub->add_option("--model", o->model, "Model file written by `vidrec train`")->required();
-  sub->add_option("--video", *videos, "Video id (repeatable)")->required()->take_all();
+  sub->add_option("--video", *videos, "Video id (repeatable)")->take_all();
+  sub->add_option("--user", o->users, "User id (repeatable): the most similar users instead")->take_all();
   sub->add_option("-k", o->k, "Similar videos per video")->capture_default_str();
   sub->add_option("--format", o->format,
                   "json (default for one video), jsonl (default for several), csv, tsv")
@@ -112,16 +157,22 @@ void register_similar(CLI::App& app) {
   sub->callback([o, videos] {
     if (o->k < 1) throw ConfigError("-k must be >= 1, got " + std::to_string(o->k));
     const Model m = Model::open(o->model, o->verify ? Model::Verify::Full : Model::Verify::Header);
+    const bool users = !o->users.empty();
+    if (users == !videos->empty()) throw ConfigError("give --video or --user (not both)");
+    if (users && (!o->exclude_file.empty() || !o->only_file.empty()))
+      throw ConfigError("--exclude and --only list videos: not allowed with --user");
     const Recommender rec(m, recommend_options(m, *o));
-    const bool several = videos->size() > 1;
+    const std::vector<std::string>& ids = users ? o->users : *videos;
+    const bool several = ids.size() > 1;
     const Format format = parse_format(o->format.empty() ? (several ? "jsonl" : "json") : o->format);
-    ResultWriter out(std::cout, format, ResultWriter::Kind::Similar, m, several);
-    for (const std::string& id : *videos) {
-      const auto v = m.find_video(id);
-      if (!v) throw InputError("video '" + id + "' is not in the model " + o->model);
+    ResultWriter out(std::cout, format,
+                     users ? ResultWriter::Kind::SimilarUsers : ResultWriter::Kind::Similar, m, several);
+    for (const std::string& id : ids) {
+      const auto i = users ? m.find_user(id) : m.find_video(id);
+      if (!i) throw InputError((users ? "user '" : "video '") + id + "' is not in the model " + o->model);
       Recommendations r;
       r.id = id;
-      r.items = rec.similar(*v);
+      r.items = users ? rec.similar_users(*i) : rec.similar(*i);
       out.write(r);
     }
     out.finish();

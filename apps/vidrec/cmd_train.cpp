@@ -14,6 +14,8 @@ void register_train(CLI::App& app) {
   auto* sub = app.add_subcommand("train", "Dataset file -> implicit-feedback ALS model file");
   sub->add_option("dataset", cfg->dataset, "Dataset file written by `vidrec prepare`")->required();
   sub->add_option("-o,--output", cfg->output, "Model file to write (atomically)")->required();
+  sub->add_option("--init-from", cfg->init_from,
+                  "Start from this model's factors (users and videos matched by id; warm start)");
   auto apply = add_table_options(*sub, scope::Train);
   sub->add_flag("-q,--quiet", *quiet, "No progress or summary on stderr");
   sub->callback([cfg, quiet, apply] {

@@ -16,6 +16,7 @@ void register_train(CLI::App& app);
 void register_tune(CLI::App& app);
 void register_recommend(CLI::App& app);
 void register_similar(CLI::App& app);
+void register_explain(CLI::App& app);
 void register_split(CLI::App& app);
 void register_evaluate(CLI::App& app);
 void register_serve(CLI::App& app);

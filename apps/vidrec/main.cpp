@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   vidrec::cli::register_tune(app);
   vidrec::cli::register_recommend(app);
   vidrec::cli::register_similar(app);
+  vidrec::cli::register_explain(app);
   vidrec::cli::register_inspect(app);
   vidrec::cli::register_split(app);
   vidrec::cli::register_evaluate(app);

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "vidrec/als/distributed.hpp"
+#include "vidrec/als/warm_start.hpp"
 #include "vidrec/base/comm.hpp"
 #include "vidrec/base/decimal.hpp"
 #include "vidrec/base/errors.hpp"
@@ -64,7 +65,8 @@ namespace {
 
 // Writes the model: md holds the factors; its meta is filled here.
 void write_trained(const Dataset& ds, const TrainConfig& cfg, const AlsConfig& als, const TrainStats& stats,
-                   ModelData md, int ranks, const WeightingStats* weighting) {
+                   ModelData md, int ranks, const WeightingStats* weighting,
+                   const nlohmann::json& warm = nullptr) {
   md.factors = als.factors;
   nlohmann::json training{{"iteration_seconds", stats.iteration_seconds}, {"loss", stats.loss}};
   if (ranks > 1) training["ranks"] = ranks;
@@ -82,6 +84,7 @@ void write_trained(const Dataset& ds, const TrainConfig& cfg, const AlsConfig& a
                {"pairs", ds.nnz()}}},
              {"training", training}};
   if (!cfg.tune.is_null()) md.meta["tune"] = cfg.tune;
+  if (!warm.is_null()) md.meta["warm_start"] = warm;
   write_model(ds, md, cfg.output);
 }
 
@@ -136,6 +139,7 @@ TrainReport run_train_distributed(Comm& comm, const TrainConfig& cfg,
     if (cfg.weighting.active())
       throw ConfigError(
           "--weighting and --half-life need the whole matrix on one process: not supported under mpirun yet");
+    if (!cfg.init_from.empty()) throw ConfigError("--init-from is not supported under mpirun yet");
     check_output(cfg);
     if (primary) claim_output(cfg, lock);
   });
@@ -198,15 +202,24 @@ TrainReport run_train(const TrainConfig& cfg) {
   std::optional<WeightedMatrix> weighted;
   if (cfg.weighting.active())
     weighted = apply_weighting(ds.user_items(), ds.item_users(), ds.last_ts(), cfg.weighting);
+  std::optional<WarmStart> warm;
+  nlohmann::json warm_meta;
+  if (!cfg.init_from.empty()) {
+    const Model previous = Model::open(cfg.init_from, Model::Verify::Full);
+    warm = warm_start(ds, previous, cfg.als, cfg.weighting);
+    warm_meta = warm->to_json(previous);
+  }
   Progress progress("train", cfg.als.iterations, cfg.progress);
-  const AlsTrainResult result = train_als(weighted ? weighted->user_items : ds.user_items(),
-                                          weighted ? weighted->item_users : ds.item_users(), cfg.als,
-                                          progress_printer(progress, cfg.als.iterations));
+  const AlsTrainResult result = train_als(
+      weighted ? weighted->user_items : ds.user_items(), weighted ? weighted->item_users : ds.item_users(),
+      cfg.als, progress_printer(progress, cfg.als.iterations), warm ? &warm->factors : nullptr);
+  warm.reset();
   rep.stats = result.stats;
   ModelData md;
   md.user_factors = result.factors.user_factors.memptr();
   md.video_factors = result.factors.item_factors.memptr();
-  write_trained(ds, cfg, cfg.als, result.stats, md, 1, weighted ? &weighted->stats : nullptr);
+  if (weighted) md.seen_weights = weighted->user_values.data();
+  write_trained(ds, cfg, cfg.als, result.stats, md, 1, weighted ? &weighted->stats : nullptr, warm_meta);
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   progress.finish("");
   return rep;

@@ -19,6 +19,9 @@
 //   the whole matrix and is refused there (ConfigError).
 // - The model's metadata records the hyperparameters and the weighting with
 //   what fold-in needs to repeat it (hyperparameters_json).
+// - init_from: training starts from that model's factors (warm_start.hpp),
+//   read before the output is written (so it may be the output itself);
+//   not under mpirun (ConfigError).
 #pragma once
 #include <string>
 
@@ -33,7 +36,8 @@ struct TrainConfig {
   AlsConfig als;
   Weighting weighting;  // applied to the dataset's weights first (weighting.hpp)
   bool progress = true;
-  nlohmann::json tune;  // when set, the metadata's "tune" object (how `vidrec tune` chose the settings)
+  std::string init_from;  // a previous model to start from (warm_start.hpp); empty = the seeded init
+  nlohmann::json tune;    // when set, the metadata's "tune" object (how `vidrec tune` chose the settings)
 };
 
 struct TrainReport {

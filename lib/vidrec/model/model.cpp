@@ -125,6 +125,7 @@ uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string
                                                       {kVideoFactors, n_videos * f * sizeof(float)},
                                                       {kSeenPtr, (n_users + 1) * sizeof(uint64_t)},
                                                       {kSeenIdx, nnz * sizeof(uint32_t)},
+                                                      {kSeenWeights, nnz * sizeof(float)},
                                                       {kPopularity, popularity.size() * 4},
                                                       {kPopularOrder, order.size() * 4},
                                                       {kPanel, panel.size() * 4},
@@ -160,6 +161,9 @@ uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string
   w.append(i++, data.video_factors, n_videos * f * sizeof(float));
   w.append(i++, rows.indptr, (n_users + 1) * sizeof(uint64_t));
   w.append(i++, rows.indices, nnz * sizeof(uint32_t));
+  const float* weights = data.seen_weights ? data.seen_weights : rows.values;
+  if (!all_finite(weights, nnz)) throw InputError(path + ": not written: a training weight is not finite");
+  w.append(i++, weights, nnz * sizeof(float));
   w.append(i++, popularity);
   w.append(i++, order);
   w.append(i++, panel);
@@ -183,7 +187,7 @@ Model Model::from_file(std::shared_ptr<const MappedFile> file, Verify verify) {
   Model m;
   const bool full = verify == Verify::Full;
   auto reader = std::make_shared<ContainerReader>(std::move(file), "VRMD", kModelVersion, full);
-  for (const uint32_t tag : {kUserFactors, kVideoFactors, kPanel, kInvNorms})
+  for (const uint32_t tag : {kUserFactors, kVideoFactors, kPanel, kInvNorms, kSeenWeights})
     if (reader->has(tag)) reader->require_finite(tag);
   const std::shared_ptr<const ContainerReader> r = reader;
   m.reader_ = r;
@@ -202,6 +206,7 @@ Model Model::from_file(std::shared_ptr<const MappedFile> file, Verify verify) {
   m.video_factors_ = r->array<float>(kVideoFactors, uint64_t(m.n_videos_) * m.factors_);
   m.seen_ptr_ = r->array<uint64_t>(kSeenPtr, m.n_users_ + uint64_t{1});
   m.seen_idx_ = r->array<uint32_t>(kSeenIdx, nnz);
+  if (r->has(kSeenWeights)) m.seen_weights_ = r->array<float>(kSeenWeights, nnz);
   r->check_elements<uint64_t>(kSeenPtr, m.n_users_, 1);
   if (m.seen_ptr_[m.n_users_] != nnz) r->corrupt("seen-video pointers do not end at the entry count");
   m.locations_ = read_locations(*r, m.n_users_, full);
@@ -255,6 +260,14 @@ std::pair<const uint32_t*, const uint32_t*> Model::seen(uint32_t u) const {
   if (b > e || e > seen_total()) reader_->corrupt("seen-video pointers of user " + std::to_string(u));
   reader_->check_elements<uint32_t>(kSeenIdx, b, e - b);
   return {seen_idx_ + b, seen_idx_ + e};
+}
+
+const float* Model::seen_weights(uint32_t u) const {
+  if (!seen_weights_) return nullptr;
+  const auto [b, e] = seen(u);
+  const uint64_t first = uint64_t(b - seen_idx_);
+  reader_->check_elements<float>(kSeenWeights, first, uint64_t(e - b));
+  return seen_weights_ + first;
 }
 
 bool Model::has_profile(uint32_t u) const {

@@ -56,6 +56,8 @@ constexpr uint32_t kModelVersion = 2;
 namespace section {
 constexpr uint32_t kUserFactors = make_tag("UFAC"), kVideoFactors = make_tag("VFAC");
 constexpr uint32_t kSeenPtr = make_tag("SPTR"), kSeenIdx = make_tag("SIDX");
+// Per seen pair, the weight training solved with (after weighting); optional (explain needs it).
+constexpr uint32_t kSeenWeights = make_tag("SWGT");
 constexpr uint32_t kPopularity = make_tag("POPC"), kPopularOrder = make_tag("POPR");
 constexpr uint32_t kPanel = make_tag("VPAN"), kInvNorms = make_tag("VINV");
 // Per location: its users, the row pointers of its ranked videos, the videos, their users there.
@@ -82,7 +84,10 @@ struct ModelData {
   // largest matrix of a distributed job never has to be in one place.
   std::function<void(uint32_t first, uint32_t count, float* out)> user_chunks;
   uint32_t user_chunk = 1u << 16;
-  const float* video_factors = nullptr;            // factors x n_videos
+  const float* video_factors = nullptr;  // factors x n_videos
+  // The weight of each dataset pair (user_items order) as training saw it,
+  // after weighting.hpp's decay/BM25; null = the dataset's own weights.
+  const float* seen_weights = nullptr;
   nlohmann::json meta = nlohmann::json::object();  // hyperparameters, dataset, training stats
 };
 
@@ -117,6 +122,9 @@ class Model {
   const uint32_t* seen_begin(uint32_t u) const { return seen(u).first; }
   const uint32_t* seen_end(uint32_t u) const { return seen(u).second; }
   uint64_t seen_total() const { return seen_ptr_[n_users_]; }
+  // The training weights of seen(u), in the same order; null in a model
+  // written before they were stored (explain then needs a retrained model).
+  const float* seen_weights(uint32_t u) const;
   // Distinct users per video, and the i-th most popular video.
   const uint32_t* popularity() const;
   uint32_t popular(uint32_t i) const;
@@ -155,6 +163,7 @@ class Model {
   const uint32_t *location_videos_ = nullptr, *location_counts_ = nullptr;
   bool structure_checked_ = false;  // Verify::Full: the location ranking's videos are in range
   const uint64_t* seen_ptr_ = nullptr;
+  const float* seen_weights_ = nullptr;
   const uint32_t *seen_idx_ = nullptr, *popularity_ = nullptr, *popular_order_ = nullptr;
   const float *panel_ = nullptr, *inv_norms_ = nullptr;
   nlohmann::json meta_;

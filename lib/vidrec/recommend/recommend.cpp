@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -151,6 +152,34 @@ std::vector<Scored> Recommender::similar(uint32_t v) const {
   return out;
 }
 
+std::vector<Scored> Recommender::similar_users(uint32_t u) const {
+  const uint32_t f = model_.factors(), n = model_.n_users();
+  const float* x = model_.user_vector(u);
+  auto norm = [f](const float* a) {
+    double s = 0;
+    for (uint32_t i = 0; i < f; ++i) s += double(a[i]) * a[i];
+    return std::sqrt(s);
+  };
+  const double nu = norm(x);
+  std::vector<Scored> all;
+  if (nu == 0) return all;  // no profile: similar to nothing
+  for (uint32_t v = 0; v < n; ++v) {
+    const float* y = model_.user_vector(v);
+    const double nv = norm(y);
+    if (v == u || nv == 0) continue;
+    double dot = 0;
+    for (uint32_t i = 0; i < f; ++i) dot += double(x[i]) * y[i];
+    all.push_back({v, float(dot / (nu * nv))});
+  }
+  const auto better = [](const Scored& a, const Scored& b) {
+    return a.score != b.score ? a.score > b.score : a.video < b.video;
+  };
+  const size_t k = std::min<size_t>(opt_.k, all.size());
+  std::partial_sort(all.begin(), all.begin() + k, all.end(), better);
+  all.resize(k);
+  return all;
+}
+
 std::vector<std::string> read_id_list(const std::string& path) {
   std::vector<std::string> ids;
   // A named list must be a regular file (a FIFO would block, /dev/zero never
@@ -237,15 +266,46 @@ void append_field(std::string& out, std::string_view s, char sep) {
   out += '"';
 }
 
+// [{"videoId":"v1","contribution":0.5},...]
+void append_because_json(std::string& out, const Model& m, const std::vector<Because>& because) {
+  out += '[';
+  for (size_t i = 0; i < because.size(); ++i) {
+    if (i) out += ',';
+    out += "{\"videoId\":";
+    append_json_string(out, m.video_id(because[i].video));
+    out += ",\"contribution\":";
+    append_score(out, float(because[i].contribution));
+    out += '}';
+  }
+  out += ']';
+}
+
+// v1:0.5;v2:0.25 as one CSV/TSV field.
+void append_because_field(std::string& out, const Model& m, const std::vector<Because>& because, char sep) {
+  std::string field;
+  for (size_t i = 0; i < because.size(); ++i) {
+    if (i) field += ';';
+    field += m.video_id(because[i].video);
+    field += ':';
+    append_score(field, float(because[i].contribution));
+  }
+  append_field(out, field, sep);
+}
+
 }  // namespace
 
-ResultWriter::ResultWriter(std::ostream& out, Format format, Kind kind, const Model& model, bool several)
-    : out_(out), format_(format), kind_(kind), model_(model), several_(several) {
+ResultWriter::ResultWriter(std::ostream& out, Format format, Kind kind, const Model& model, bool several,
+                           bool because)
+    : out_(out), format_(format), kind_(kind), model_(model), several_(several), because_(because) {
   if (format_ == Format::Csv || format_ == Format::Tsv) {
     const char sep = format_ == Format::Csv ? ',' : '\t';
-    out_ << (kind_ == Kind::Recommend ? "userId" : "videoId") << sep << "rank" << sep
-         << (kind_ == Kind::Recommend ? "videoId" : "similarVideoId") << sep << "score"
-         << (kind_ == Kind::Recommend ? std::string{sep} + "source\n" : "\n");
+    const bool users = kind_ != Kind::Similar;
+    out_ << (users ? "userId" : "videoId") << sep << "rank" << sep
+         << (kind_ == Kind::Recommend ? "videoId"
+             : users                  ? "similarUserId"
+                                      : "similarVideoId")
+         << sep << "score" << (kind_ == Kind::Recommend ? std::string{sep} + "source" : "")
+         << (because_ ? std::string{sep} + "because\n" : "\n");
   }
 }
 
@@ -258,18 +318,22 @@ void ResultWriter::write(const Recommendations& r) {
       line_ += sep;
       line_ += std::to_string(i + 1);
       line_ += sep;
-      append_field(line_, model_.video_id(r.items[i].video), sep);
+      append_field(line_, item_id(r.items[i].video), sep);
       line_ += sep;
       append_score(line_, r.items[i].score);
       if (kind_ == Kind::Recommend) {
         line_ += sep;
         line_ += r.source == Source::Popular ? "popular" : "model";
       }
+      if (because_) {
+        line_ += sep;
+        if (i < r.because.size()) append_because_field(line_, model_, r.because[i], sep);
+      }
       line_ += '\n';
     }
   } else {
     if (format_ == Format::Json && several_) line_ += written_ == 0 ? "[" : ",";
-    line_ += kind_ == Kind::Recommend ? "{\"userId\":" : "{\"videoId\":";
+    line_ += kind_ == Kind::Similar ? "{\"videoId\":" : "{\"userId\":";
     append_json_string(line_, r.id);
     if (r.source == Source::Popular) line_ += ",\"source\":\"popular\"";
     if (!r.location.empty()) {
@@ -279,10 +343,14 @@ void ResultWriter::write(const Recommendations& r) {
     line_ += kind_ == Kind::Recommend ? ",\"recommendations\":[" : ",\"similar\":[";
     for (size_t i = 0; i < r.items.size(); ++i) {
       if (i) line_ += ',';
-      line_ += "{\"videoId\":";
-      append_json_string(line_, model_.video_id(r.items[i].video));
+      line_ += kind_ == Kind::SimilarUsers ? "{\"userId\":" : "{\"videoId\":";
+      append_json_string(line_, item_id(r.items[i].video));
       line_ += ",\"score\":";
       append_score(line_, r.items[i].score);
+      if (i < r.because.size()) {
+        line_ += ",\"because\":";
+        append_because_json(line_, model_, r.because[i]);
+      }
       line_ += '}';
     }
     line_ += "]}";
@@ -292,10 +360,52 @@ void ResultWriter::write(const Recommendations& r) {
   ++written_;
 }
 
+std::string_view ResultWriter::item_id(uint32_t i) const {
+  return kind_ == Kind::SimilarUsers ? model_.user_id(i) : model_.video_id(i);
+}
+
 void ResultWriter::finish() {
   if (format_ == Format::Json && several_) out_ << (written_ == 0 ? "[]\n" : "]\n");
   out_.flush();
   if (!out_) throw IoError("write to stdout failed");
+}
+
+void write_explanation(std::ostream& out, Format format, const Model& model, std::string_view user,
+                       std::string_view video, double score, double model_score,
+                       const std::vector<Because>& top, double other) {
+  std::string line;
+  if (format == Format::Csv || format == Format::Tsv) {
+    const char sep = format == Format::Csv ? ',' : '\t';
+    for (const char* h : {"userId", "videoId", "score", "modelScore", "because"}) (line += h) += sep;
+    line += "other\n";
+    append_field(line, user, sep);
+    line += sep;
+    append_field(line, video, sep);
+    for (const double x : {score, model_score}) {
+      line += sep;
+      append_score(line, float(x));
+    }
+    line += sep;
+    append_because_field(line, model, top, sep);
+    line += sep;
+  } else {
+    line += "{\"userId\":";
+    append_json_string(line, user);
+    line += ",\"videoId\":";
+    append_json_string(line, video);
+    line += ",\"score\":";
+    append_score(line, float(score));
+    line += ",\"model_score\":";
+    append_score(line, float(model_score));
+    line += ",\"because\":";
+    append_because_json(line, model, top);
+    line += ",\"other\":";
+  }
+  append_score(line, float(other));
+  line += format == Format::Csv || format == Format::Tsv ? "\n" : "}\n";
+  out << line;
+  out.flush();
+  if (!out) throw IoError("write to stdout failed");
 }
 
 }  // namespace vidrec

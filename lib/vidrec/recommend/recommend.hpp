@@ -48,11 +48,18 @@ struct RecommendOptions {
 
 enum class Source { Model, Popular };
 
+// One seen video's share of a recommendation's score (explain/explain.hpp).
+struct Because {
+  uint32_t video;
+  double contribution;
+};
+
 struct Recommendations {
   std::string_view id;  // the user (or video, for similar) asked about
   Source source = Source::Model;
   std::string_view location;  // the location whose popular videos these are; empty = none
   std::vector<Scored> items;
+  std::vector<std::vector<Because>> because;  // empty, or one list per item (--explain)
 };
 
 class Recommender {
@@ -74,6 +81,10 @@ class Recommender {
             float* const* scores = nullptr) const;
   // Most similar videos to video v (a model index).
   std::vector<Scored> similar(uint32_t v) const;
+  // The k users most similar to user u by cosine of the factors (Scored's
+  // `video` holds the user index), u itself and users without a profile
+  // excluded; ties to the lower index. Scored in double, brute force.
+  std::vector<Scored> similar_users(uint32_t u) const;
   const Model& model() const { return model_; }
 
  private:
@@ -109,10 +120,15 @@ Format parse_format(const std::string& name);
 // source column (the location is not shown). For similar(), the keys are
 // "videoId" and "similar", and the CSV header videoId,rank,similarVideoId,score
 // (no source column: similar videos always come from the factors).
+// Kind::SimilarUsers: "userId" and "similar" of {"userId","score"}, CSV
+// userId,rank,similarUserId,score. Results with `because` lists add
+// "because":[{"videoId":"v1","contribution":0.5},...] to each
+// recommendation in JSON, and a last CSV/TSV column because (`v1:0.5;v2:0.25`).
 class ResultWriter {
  public:
-  enum class Kind { Recommend, Similar };
-  ResultWriter(std::ostream& out, Format format, Kind kind, const Model& model, bool several);
+  enum class Kind { Recommend, Similar, SimilarUsers };
+  ResultWriter(std::ostream& out, Format format, Kind kind, const Model& model, bool several,
+               bool because = false);
   void write(const Recommendations& r);
   void finish();
 
@@ -121,9 +137,17 @@ class ResultWriter {
   Format format_;
   Kind kind_;
   const Model& model_;
-  bool several_;
+  bool several_, because_;
   size_t written_ = 0;
   std::string line_;
+  std::string_view item_id(uint32_t i) const;  // a video's id, or a user's (SimilarUsers)
 };
+
+// What `vidrec explain` prints: one JSON object, or a CSV/TSV header and
+// row (user, video, score, model score, because, other), other = the sum of
+// the contributions not listed.
+void write_explanation(std::ostream& out, Format format, const Model& model, std::string_view user,
+                       std::string_view video, double score, double model_score,
+                       const std::vector<Because>& top, double other);
 
 }  // namespace vidrec

@@ -9,6 +9,7 @@
 
 #include "vidrec/als/solver.hpp"
 #include "vidrec/base/errors.hpp"
+#include "vidrec/explain/explain.hpp"
 #include "vidrec/recommend/recommend.hpp"
 
 namespace vidrec {
@@ -33,7 +34,20 @@ std::vector<uint32_t> merge_seen(std::vector<uint32_t> a, const uint32_t* b, con
   return out;
 }
 
-Recommendations answer(const ServingModel& sm, const Invocation& inv) {
+// The recommendations' "because" lists, from the system their user's
+// factors solve: the history's when there is one, else the stored user's.
+void explain(const ServingModel& sm, const Invocation& inv, const std::vector<uint32_t>& videos,
+             const std::vector<double>& weights, Recommendations& r) {
+  if (!inv.explain || r.source != Source::Model || r.items.empty()) return;
+  const Model& m = sm.model();
+  if (videos.empty()) return explain_stored(m, sm.folding(), r, inv.explain_n);
+  const std::vector<double> w = weigh_history(m, sm.folding(), videos, weights);
+  Explainer(m, user_system(m, sm.folding(), videos.data(), w.data(), w.size())).explain(r, inv.explain_n);
+}
+
+}  // namespace
+
+Recommendations answer_invocation(const ServingModel& sm, const Invocation& inv) {
   const Model& m = sm.model();
   RecommendOptions opt;
   opt.k = inv.k;
@@ -46,42 +60,37 @@ Recommendations answer(const ServingModel& sm, const Invocation& inv) {
   }
   std::vector<uint8_t> blocked = opt.blocked;
   const Recommender rec(m, std::move(opt));
-  if (!inv.has_history) return rec.for_user(inv.user_id);
+  std::vector<uint32_t> videos;
+  std::vector<double> weights;
+  const auto known = [&] {
+    Recommendations r = rec.for_user(inv.user_id);
+    explain(sm, inv, {}, {}, r);
+    return r;
+  };
+  if (!inv.has_history) return known();
 
   // The history as one CSR row: known videos ascending, repeated ones summed.
   std::vector<std::pair<uint32_t, double>> pairs;
   for (const HistoryItem& h : inv.history)
     if (const auto v = sm.find_video(h.video_id)) pairs.emplace_back(*v, h.value);
-  std::sort(pairs.begin(), pairs.end());
-  std::vector<uint32_t> videos;
-  std::vector<double> weights;  // double: float would overflow or round a sum of large values
-  for (const auto& [v, w] : pairs) {
-    if (!videos.empty() && videos.back() == v) {
-      weights.back() += w;
-    } else {
-      videos.push_back(v);
-      weights.push_back(w);
-    }
-  }
+  history_row(std::move(pairs), videos, weights);
   // Nothing usable in the history: what the user would get without one.
-  if (std::none_of(weights.begin(), weights.end(), [](double w) { return w > 0; }))
-    return rec.for_user(inv.user_id);
+  if (std::none_of(weights.begin(), weights.end(), [](double w) { return w > 0; })) return known();
   Exclusion ex;
   ex.blocked = blocked.empty() ? nullptr : blocked.data();
   std::vector<uint32_t> seen;
   if (!inv.include_seen) {
-    const auto known = sm.find_user(inv.user_id);
-    seen = known ? merge_seen(videos, m.seen_begin(*known), m.seen_end(*known)) : videos;
+    const auto user = sm.find_user(inv.user_id);
+    seen = user ? merge_seen(videos, m.seen_begin(*user), m.seen_end(*user)) : videos;
     ex.seen_begin = seen.data();
     ex.seen_end = seen.data() + seen.size();
   }
   Recommendations r;
   r.id = inv.user_id;
   r.items = sm.fold_in(videos, weights, ex, inv.k);
+  explain(sm, inv, videos, weights, r);
   return r;
 }
-
-}  // namespace
 
 struct Api::Deferred {
   std::shared_ptr<const ServingModel> model;
@@ -118,8 +127,8 @@ Api::Started Api::invocations(std::shared_ptr<const ServingModel> model, const H
   for (size_t i = 0; i < d->invs.size(); ++i) {
     const Invocation& inv = d->invs[i];
     const auto u = inv.has_history ? std::nullopt : m.find_user(inv.user_id);
-    if (!u || !m.model().has_profile(*u)) {
-      d->results[i] = answer(m, inv);
+    if (!u || !m.model().has_profile(*u) || inv.explain) {
+      d->results[i] = answer_invocation(m, inv);
       continue;
     }
     ScoringJob& job = d->jobs.emplace_back();
@@ -153,7 +162,9 @@ HttpReply Api::finish(Deferred& d) const {
     const Format format = d.reply == MediaType::Json        ? Format::Json
                           : d.reply == MediaType::JsonLines ? Format::Jsonl
                                                             : Format::Csv;
-    ResultWriter writer(out, format, ResultWriter::Kind::Recommend, d.model->model(), d.batch);
+    const bool because =
+        std::any_of(d.invs.begin(), d.invs.end(), [](const Invocation& inv) { return inv.explain; });
+    ResultWriter writer(out, format, ResultWriter::Kind::Recommend, d.model->model(), d.batch, because);
     for (const Recommendations& r : d.results) writer.write(r);
     writer.finish();
     if (d.reply == MediaType::Csv) return {200, out.str(), "text/csv; charset=utf-8", ""};
@@ -172,24 +183,31 @@ HttpReply Api::finish(Deferred& d) const {
 HttpReply Api::similar(const ServingModel& m, std::string_view body) const {
   const nlohmann::json j = parse_body(body);
   if (!j.is_object()) throw InputError("the request must be a JSON object");
-  const auto id = j.find("video_id");
-  if (id == j.end() || !id->is_string()) throw InputError("video_id is required (a string)");
+  const auto video_id = j.find("video_id"), user_id = j.find("user_id");
+  const bool users = user_id != j.end();
+  if (users == (video_id != j.end()))
+    throw InputError("give exactly one of video_id (similar videos) or user_id (similar users)");
+  const auto id = users ? user_id : video_id;
+  if (!id->is_string()) throw InputError(std::string(users ? "user_id" : "video_id") + " must be a string");
   RecommendOptions opt;
   if (const auto k = j.find("k"); k != j.end()) opt.k = parse_k(*k, "");
   if (const auto e = j.find("exclude"); e != j.end()) {
+    if (users) throw InputError("exclude lists videos: not allowed with user_id");
     const std::vector<std::string> exclude = parse_ids(*e, "exclude");
     size_t unknown = 0;
     opt.blocked = block_map(m.model(), &exclude, nullptr, unknown);
   }
-  const std::string video = id->get<std::string>();
-  const auto v = m.find_video(video);
-  if (!v) return error_reply(404, "video '" + video + "' is not in the model");
+  const std::string name = id->get<std::string>();
+  const auto index = users ? m.find_user(name) : m.find_video(name);
+  if (!index) return error_reply(404, (users ? "user '" : "video '") + name + "' is not in the model");
   const Recommender rec(m.model(), std::move(opt));
   Recommendations r;
-  r.id = video;
-  r.items = rec.similar(*v);
+  r.id = name;
+  r.items = users ? rec.similar_users(*index) : rec.similar(*index);
   std::ostringstream out;
-  ResultWriter writer(out, Format::Json, ResultWriter::Kind::Similar, m.model(), false);
+  ResultWriter writer(out, Format::Json,
+                      users ? ResultWriter::Kind::SimilarUsers : ResultWriter::Kind::Similar, m.model(),
+                      false);
   writer.write(r);
   writer.finish();
   return {200, out.str(), "application/json", ""};

@@ -26,6 +26,10 @@
 //   include_seen. A user without a usable profile (unknown, or factors all
 //   zero) and without usable history gets the popular videos, marked
 //   "source":"popular" (of the request's "location", as recommend.hpp says).
+// - "explain":true adds the top "explain_n" (default 3) contributions to
+//   each model recommendation (explain/explain.hpp; of the history's system
+//   when there is one); popular fallbacks have none. /similar takes
+//   "user_id" instead of "video_id" for the most similar users.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -35,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vidrec/recommend/recommend.hpp"
 #include "vidrec/serve/content.hpp"
 #include "vidrec/serve/metrics.hpp"
 #include "vidrec/serve/requests.hpp"
@@ -58,6 +63,10 @@ struct HttpReply {
   std::string content_type = "application/json";
   std::string allow;  // the Allow header of a 405
 };
+
+// One /invocations request's answer, scored on the calling thread (what
+// the deferred jobs answer for known users, and `recommend --history`).
+Recommendations answer_invocation(const ServingModel& sm, const Invocation& inv);
 
 // {"error":"..."} with a newline.
 std::string error_body(std::string_view message);

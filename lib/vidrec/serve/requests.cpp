@@ -175,6 +175,16 @@ Invocation parse_invocation(const nlohmann::json& j, const std::string& where) {
     inv.include_seen = s->get<bool>();
   }
   if (const auto e = j.find("exclude"); e != j.end()) inv.exclude = parse_ids(*e, where + "exclude");
+  if (const auto x = j.find("explain"); x != j.end()) {
+    if (!x->is_boolean()) throw InputError(where + "explain must be true or false, got " + shown(*x));
+    inv.explain = x->get<bool>();
+  }
+  if (const auto n = j.find("explain_n"); n != j.end()) {
+    if (!n->is_number_integer() || n->get<int64_t>() < 1 || n->get<int64_t>() > int64_t(kMaxExplainN))
+      throw InputError(where + "explain_n must be an integer 1.." + std::to_string(kMaxExplainN) + ", got " +
+                       shown(*n));
+    inv.explain_n = n->get<uint32_t>();
+  }
   if (const auto l = j.find("location"); l != j.end()) {
     // The parser has already refused strings that are not UTF-8.
     if (!l->is_string() || l->get_ref<const std::string&>().size() > kMaxLocationBytes)

@@ -27,6 +27,9 @@ constexpr double kMaxHistoryValue = 1e9;
 // code, short enough that a lookup costs nothing.
 constexpr size_t kMaxLocationBytes = 256;
 
+// Most contributions one explained recommendation lists ("explain_n").
+constexpr uint32_t kMaxExplainN = 1000;
+
 struct HistoryItem {
   std::string video_id;
   double value = 1.0;
@@ -41,6 +44,8 @@ struct Invocation {
   std::vector<HistoryItem> history;
   bool has_history = false;
   std::string location;  // for a user without a profile (recommend.hpp); empty = none
+  bool explain = false;  // "because" lists (explain/explain.hpp) of explain_n videos
+  uint32_t explain_n = 3;
 };
 
 // Parses a request body: InputError when it is not JSON, nests deeper than

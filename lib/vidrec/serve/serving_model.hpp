@@ -23,6 +23,7 @@
 #include "vidrec/als/config.hpp"
 #include "vidrec/als/train.hpp"
 #include "vidrec/dataset/dataset.hpp"
+#include "vidrec/explain/fold_in.hpp"
 #include "vidrec/model/model.hpp"
 #include "vidrec/recommend/scoring.hpp"
 
@@ -36,7 +37,8 @@ class ServingModel {
   static std::shared_ptr<const ServingModel> load(const std::string& path);
 
   const Model& model() const { return model_; }
-  const AlsConfig& als() const { return als_; }
+  const AlsConfig& als() const { return fold_in_.als; }
+  const FoldIn& folding() const { return fold_in_; }
   // The video factors ordered for early termination (a copy made at load:
   // a server scores them many thousand times a second).
   const NormOrderedPanel& ranked() const { return ranked_; }
@@ -57,10 +59,7 @@ class ServingModel {
  private:
   explicit ServingModel(Model m);
   Model model_;
-  Weighting weighting_;
-  WeightingStats weighting_stats_;
-  AlsConfig als_;
-  arma::mat gram_;  // Y Y^T + lambda I, double (fold-in)
+  FoldIn fold_in_;
   NormOrderedPanel ranked_;
   IdIndex user_index_, video_index_;
   double load_seconds_ = 0;
