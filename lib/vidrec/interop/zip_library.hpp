@@ -2,13 +2,8 @@
 // libzip, loaded with dlopen the first time a .npz file is read or written
 // (export, import): linked normally, it and OpenSSL's libcrypto behind it
 // cost every command ~10 ms of start-up on this project's VM.
-//
-// Contract
-// - libzip() loads the library once (thread-safe) and returns the functions
-//   npz.cpp calls; each member has the type of the function of the same
-//   name in <zip.h> without its zip_ prefix.
-// - A missing library or function throws IoError naming the library and
-//   saying what to install; nothing is loaded until the first call.
+// libzip() loads it on its first call (thread-safe, errors as dynlib.hpp)
+// and returns the functions npz.cpp calls, named as in <zip.h> less zip_.
 #pragma once
 #include <zip.h>
 

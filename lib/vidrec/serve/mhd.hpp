@@ -4,13 +4,8 @@
 // is built with HTTPS support, unused here) into every command's start:
 // about 10,000 symbol relocations, a third of `vidrec recommend`'s time
 // before main.
-//
-// Contract
-// - mhd() loads the library once (thread-safe) and returns the functions
-//   serve.cpp calls; each member has the type of the function of the same
-//   name in <microhttpd.h>.
-// - A missing library or function throws IoError naming the library and
-//   saying what to install; nothing is loaded until the first call.
+// mhd() loads it on its first call (thread-safe, errors as dynlib.hpp) and
+// returns the functions serve.cpp calls, named as in <microhttpd.h> less MHD_.
 #pragma once
 #include <microhttpd.h>
 
