@@ -11,7 +11,10 @@
 # These machines are noisy (2 shared cores): every figure is a median of RUNS
 # runs, and the data sizes, threads and commit are printed with it.
 #
-# Usage: scripts/bench.sh [prepare|train|recommend|mpi|all]
+#   start      process start to exit: `vidrec recommend` (1M users) and
+#              `vidrec --version` next to a minimal C++ program and /bin/true
+#   serve      scripts/bench_serve.sh with its nginx reference (REFERENCE=1)
+# Usage: scripts/bench.sh [prepare|train|recommend|mpi|start|serve|all]
 #   SHARED=../shared  BENCH_DIR=bench-data  RUNS=5  THREADS=2
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,6 +106,22 @@ bench_recommend() {
   echo "vidrec recommend end to end: median $(printf '%s\n' "${us[@]}" | median) us over ${#us[@]} calls"
 }
 
+# Start-up, side by side in one interleaved run (build/bench/start_bench):
+# one `vidrec recommend` call on the issue's 1M-user x 100k-video x 64-factor
+# model, `vidrec --version`, a minimal C++ program (int main(){}, dynamically
+# linked to libstdc++, same compiler) and /bin/true.
+bench_start() {
+  synth r1m20 --users 1000000 --videos 100000 --events 20000000
+  dataset r1m20
+  [ -f "$DIR/r1m20.vrm" ] || "$VIDREC" train "$DIR/r1m20.vrd" -o "$DIR/r1m20.vrm" --factors 64 --iterations 2 -q
+  [ -x "$DIR/minimal" ] || { echo 'int main() {}' | c++ -O2 -x c++ - -o "$DIR/minimal"; }
+  local user
+  user=$("$VIDREC" recommend --model "$DIR/r1m20.vrm" --all -k 1 --format csv -q | sed -n 5000p | cut -d, -f1)
+  echo "start: model $(stat -L -c %s "$DIR/r1m20.vrm" | numfmt --to=iec)B, user $user, $(ldd "$VIDREC" | wc -l) shared objects (ldd)"
+  build/bench/start_bench --runs 31 -- "$VIDREC" recommend --model "$DIR/r1m20.vrm" --user "$user" -k 10 \
+    ";;" "$VIDREC" --version ";;" "$DIR/minimal" ";;" /bin/true
+}
+
 # Median of a model's per-iteration seconds (its metadata), first iteration left out.
 iteration_median() {
   "$VIDREC" inspect --json "$1" | tr -d ' \n' | grep -o '"iteration_seconds":\[[^]]*' | cut -d[ -f2 | tr , '\n' |
@@ -146,6 +165,9 @@ case $WHAT in
   train) bench_train ;;
   recommend) bench_recommend ;;
   mpi) bench_mpi ;;
-  all) bench_prepare; bench_train; bench_recommend; bench_mpi ;;
-  *) echo "usage: scripts/bench.sh [prepare|train|recommend|mpi|all]" >&2; exit 2 ;;
+  start) bench_start ;;
+  # serve next to nginx answering a constant string, loaded the same way.
+  serve) REFERENCE=1 scripts/bench_serve.sh build "$DIR/serve" ;;
+  all) bench_prepare; bench_train; bench_recommend; bench_mpi; bench_start ;;
+  *) echo "usage: scripts/bench.sh [prepare|train|recommend|mpi|start|serve|all]" >&2; exit 2 ;;
 esac

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "vidrec/serve/serve.hpp"
 
-#include <microhttpd.h>
 #include <netdb.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -22,6 +21,7 @@
 #include "vidrec/base/errors.hpp"
 #include "vidrec/base/parallel.hpp"
 #include "vidrec/serve/log.hpp"
+#include "vidrec/serve/mhd.hpp"
 
 namespace vidrec {
 
@@ -118,14 +118,14 @@ struct Server::Impl {
       x->headers_read = true;
       x->method = method;
       x->path = url;
-      const char* type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+      const char* type = mhd().lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
       x->content_type = type ? type : "";
-      const char* accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+      const char* accept = mhd().lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
       if (accept) x->accept = accept;
-      if (const char* k = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k")) x->k = k;
+      if (const char* k = mhd().lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "k")) x->k = k;
       // A declared length over the limit is refused before the body is read
       // (MHD then closes the connection instead of reading the rest).
-      const char* length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+      const char* length = mhd().lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
       if (length && std::strtoull(length, nullptr, 10) > s.cfg.max_body) return s.too_large(c, *x);
       return MHD_YES;
     }
@@ -150,7 +150,7 @@ struct Server::Impl {
     if (x->k) req.k = *x->k;
     x->started = s.api.start(req);
     if (!x->started.deferred) return s.send(c, *x, x->started.reply);
-    MHD_suspend_connection(c);
+    mhd().suspend_connection(c);
     loop.waiting.emplace_back(x, c);
     return MHD_YES;
   }
@@ -165,7 +165,7 @@ struct Server::Impl {
     for (const auto& [x, c] : loop.waiting) {
       x->scored = api.finish(*x->started.deferred);
       x->started.deferred.reset();  // lets go of the model now
-      MHD_resume_connection(c);
+      mhd().resume_connection(c);
     }
     loop.waiting.clear();
   }
@@ -174,7 +174,7 @@ struct Server::Impl {
     // MHD's own epoll set is nested in ours, not waited on directly: its
     // connections are edge-triggered, and an event taken by our wait would
     // be lost to MHD_run.
-    const MHD_DaemonInfo* info = MHD_get_daemon_info(loop.daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    const MHD_DaemonInfo* info = mhd().get_daemon_info(loop.daemon, MHD_DAEMON_INFO_EPOLL_FD);
     const int epoll = ::epoll_create1(EPOLL_CLOEXEC);
     if (epoll >= 0 && info) {
       epoll_event nested{};
@@ -187,7 +187,7 @@ struct Server::Impl {
       if (draining && !quiet) {
         // No new connections; requests begun get their answers (bounded: a
         // client that stopped reading is cut off by the connection timeout).
-        const MHD_socket listener = MHD_quiesce_daemon(loop.daemon);
+        const MHD_socket listener = mhd().quiesce_daemon(loop.daemon);
         if (listener != MHD_INVALID_SOCKET) ::close(listener);
         quiet = true;
         deadline = std::chrono::steady_clock::now() + cfg.read_timeout + std::chrono::seconds(5);
@@ -195,19 +195,19 @@ struct Server::Impl {
       if (quiet && (in_flight == 0 || std::chrono::steady_clock::now() > deadline)) break;
       MHD_UNSIGNED_LONG_LONG next = 0;
       int wait_ms = 50;  // how soon a stop is noticed
-      if (MHD_get_timeout(loop.daemon, &next) == MHD_YES)
+      if (mhd().get_timeout(loop.daemon, &next) == MHD_YES)
         wait_ms = int(std::min<MHD_UNSIGNED_LONG_LONG>(next, 50));
       // The replies of the round just scored go out with the next MHD_run:
       // no waiting for it.
       if (resumed) wait_ms = 0;
       epoll_event event;
       if (epoll >= 0) ::epoll_wait(epoll, &event, 1, wait_ms);
-      MHD_run(loop.daemon);
+      mhd().run(loop.daemon);
       resumed = !loop.waiting.empty();
       if (resumed) score_round(loop);
     }
     if (epoll >= 0) ::close(epoll);
-    MHD_stop_daemon(loop.daemon);
+    mhd().stop_daemon(loop.daemon);
     loop.daemon = nullptr;
   }
 
@@ -218,13 +218,13 @@ struct Server::Impl {
   }
 
   MHD_Result send(MHD_Connection* c, Exchange& x, const HttpReply& reply) {
-    MHD_Response* r = MHD_create_response_from_buffer(reply.body.size(), const_cast<char*>(reply.body.data()),
-                                                      MHD_RESPMEM_MUST_COPY);
+    MHD_Response* r = mhd().create_response_from_buffer(
+        reply.body.size(), const_cast<char*>(reply.body.data()), MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;  // out of memory: MHD closes the connection
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, reply.content_type.c_str());
-    if (!reply.allow.empty()) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, reply.allow.c_str());
-    const MHD_Result ok = MHD_queue_response(c, unsigned(reply.status), r);
-    MHD_destroy_response(r);
+    mhd().add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, reply.content_type.c_str());
+    if (!reply.allow.empty()) mhd().add_response_header(r, MHD_HTTP_HEADER_ALLOW, reply.allow.c_str());
+    const MHD_Result ok = mhd().queue_response(c, unsigned(reply.status), r);
+    mhd().destroy_response(r);
     if (ok == MHD_YES) x.status = reply.status;
     return ok;
   }
@@ -236,7 +236,7 @@ struct Server::Impl {
     auto* x = new Exchange;
     x->path = uri ? uri : "";  // raw (query string included) until the headers are read
     ++s.in_flight;
-    if (const MHD_ConnectionInfo* i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT))
+    if (const MHD_ConnectionInfo* i = mhd().get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT))
       if (i->socket_context) ++*static_cast<uint64_t*>(i->socket_context);
     return x;
   }
@@ -247,7 +247,7 @@ struct Server::Impl {
     *ctx = nullptr;
     if (!x) return;
     if (x->status == 0)  // a reply MHD queued itself (400, 413, 431, 505...)
-      if (const MHD_ConnectionInfo* i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS))
+      if (const MHD_ConnectionInfo* i = mhd().get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS))
         x->status = int(i->http_status);
     Metrics::Unanswered why = Metrics::Failed;
     if (x->too_slow || code == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) why = Metrics::Timeout;
@@ -374,7 +374,7 @@ void Server::start() {
   for (unsigned i = 0; i < n; ++i) {
     auto loop = std::make_unique<Impl::Loop>();
     loop->server = &s;
-    loop->daemon = MHD_start_daemon(
+    loop->daemon = mhd().start_daemon(
         flags, 0, nullptr, nullptr, &Impl::on_request, loop.get(), MHD_OPTION_EXTERNAL_LOGGER,
         &Impl::on_mhd_error, &s, MHD_OPTION_SOCK_ADDR, &bind_to, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
         MHD_OPTION_CONNECTION_TIMEOUT, unsigned(s.cfg.read_timeout.count()), MHD_OPTION_CONNECTION_LIMIT,
@@ -391,7 +391,7 @@ void Server::start() {
                     " (address in use, not local, or not permitted)");
     }
     if (i == 0) {  // port 0: the others join the port the first was given
-      const MHD_DaemonInfo* info = MHD_get_daemon_info(loop->daemon, MHD_DAEMON_INFO_BIND_PORT);
+      const MHD_DaemonInfo* info = mhd().get_daemon_info(loop->daemon, MHD_DAEMON_INFO_BIND_PORT);
       s.port = info ? int(info->port) : s.cfg.port;
       const auto port = htons(uint16_t(s.port));
       if (bind_to.ss_family == AF_INET6)
@@ -426,7 +426,7 @@ void Server::stop() {
   for (auto& loop : s.loops)
     if (loop->thread.joinable()) loop->thread.join();
   for (auto& loop : s.loops)
-    if (loop->daemon) MHD_stop_daemon(loop->daemon);  // never ran
+    if (loop->daemon) mhd().stop_daemon(loop->daemon);  // never ran
   s.loops.clear();
 }
 
