@@ -142,7 +142,7 @@ void write_npz(const std::string& path, const NpzMembers& members, bool compress
   libzip().error_init(&ze);
   zip_source_t* mem = libzip().source_buffer_create(nullptr, 0, 0, &ze);
   if (!mem) throw IoError(fail + libzip().error_strerror(&ze));
-  std::unique_ptr<zip_source_t, void (*)(zip_source_t*)> hold(mem, zip_source_free);
+  std::unique_ptr<zip_source_t, void (*)(zip_source_t*)> hold(mem, libzip().source_free);
   libzip().source_keep(mem);  // zip_close must leave the archive's bytes to us
   // libzip holds pointers to these until the archive is closed or discarded
   // (declared before `za`, so they outlive it on every path).
