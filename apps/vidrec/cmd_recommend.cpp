@@ -15,7 +15,8 @@ struct Options {
   std::string model;
   std::vector<std::string> users;
   std::string users_file, exclude_file, only_file, format, location;
-  bool all = false, include_seen = false, strict_users = false, quiet = false, verify = false;
+  bool all = false, include_seen = false, strict_users = false, quiet = false, verify = false, exact = false;
+  uint32_t ef = 0;
   int k = 10;
   unsigned threads = 0;
 };
@@ -27,6 +28,8 @@ RecommendOptions recommend_options(const Model& m, const Options& o) {
   r.include_seen = o.include_seen;
   r.threads = o.threads;
   r.location = o.location;
+  r.exact = o.exact;
+  r.ef = o.ef;
   if (!o.exclude_file.empty() || !o.only_file.empty()) {
     const auto exclude = o.exclude_file.empty() ? std::vector<std::string>{} : read_id_list(o.exclude_file);
     const auto only = o.only_file.empty() ? std::vector<std::string>{} : read_id_list(o.only_file);
@@ -37,6 +40,13 @@ RecommendOptions recommend_options(const Model& m, const Options& o) {
       std::fprintf(stderr, "vidrec: %zu listed video ids are not in the model\n", unknown);
   }
   return r;
+}
+
+// The ANN index's flags (model/ann.hpp), for recommend and similar.
+void add_ann_flags(CLI::App& sub, Options& o) {
+  sub.add_flag("--exact", o.exact, "Score every video even when the model has an ANN index (`vidrec index`)");
+  sub.add_option("--ef", o.ef, "ANN search breadth: higher is slower and closer to exact (default " +
+                                   std::to_string(kDefaultEf) + ")");
 }
 }  // namespace
 
@@ -57,6 +67,7 @@ void register_recommend(CLI::App& app) {
   sub->add_option("--location", o->location,
                   "Users without a profile get the popular videos of this location (unknown: global)");
   sub->add_option("--threads", o->threads, "Worker threads for several users (0 = all cores)");
+  add_ann_flags(*sub, *o);
   sub->add_flag("--verify", o->verify, "Verify every checksum of the model before answering");
   sub->add_flag("-q,--quiet", o->quiet, "No progress or warnings on stderr");
   sub->callback([o] {
@@ -107,6 +118,7 @@ void register_similar(CLI::App& app) {
       ->check(CLI::IsMember({"json", "jsonl", "csv", "tsv"}));
   sub->add_option("--exclude", o->exclude_file, "Never return the video ids in this file");
   sub->add_option("--only", o->only_file, "Return only video ids from this file");
+  add_ann_flags(*sub, *o);
   sub->add_flag("--verify", o->verify, "Verify every checksum of the model before answering");
   sub->add_flag("-q,--quiet", o->quiet, "No warnings on stderr");
   sub->callback([o, videos] {

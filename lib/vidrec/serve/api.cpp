@@ -40,6 +40,7 @@ Recommendations answer(const ServingModel& sm, const Invocation& inv) {
   opt.include_seen = inv.include_seen;
   opt.threads = 1;  // requests already run on many threads
   opt.location = inv.location;
+  opt.ef = inv.ef;
   if (!inv.exclude.empty()) {
     size_t unknown = 0;  // videos the model does not know can never be recommended anyway
     opt.blocked = block_map(m, &inv.exclude, nullptr, unknown);
@@ -77,7 +78,7 @@ Recommendations answer(const ServingModel& sm, const Invocation& inv) {
   }
   Recommendations r;
   r.id = inv.user_id;
-  r.items = sm.fold_in(videos, weights, ex, inv.k);
+  r.items = sm.fold_in(videos, weights, ex, inv.k, inv.ef);
   return r;
 }
 
@@ -126,6 +127,7 @@ Api::Started Api::invocations(std::shared_ptr<const ServingModel> model, const H
     job.model = &m;
     job.query = m.model().user_vector(*u);
     job.k = inv.k;
+    job.ef = inv.ef;
     if (!inv.exclude.empty()) {
       size_t unknown = 0;
       job.exclusion.blocked =
@@ -176,6 +178,7 @@ HttpReply Api::similar(const ServingModel& m, std::string_view body) const {
   if (id == j.end() || !id->is_string()) throw InputError("video_id is required (a string)");
   RecommendOptions opt;
   if (const auto k = j.find("k"); k != j.end()) opt.k = parse_k(*k, "");
+  if (const auto e = j.find("ef"); e != j.end()) opt.ef = parse_bounded(*e, "ef", kMaxEf);
   if (const auto e = j.find("exclude"); e != j.end()) {
     const std::vector<std::string> exclude = parse_ids(*e, "exclude");
     size_t unknown = 0;
