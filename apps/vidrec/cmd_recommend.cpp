@@ -45,8 +45,9 @@ RecommendOptions recommend_options(const Model& m, const Options& o) {
 // The ANN index's flags (model/ann.hpp), for recommend and similar.
 void add_ann_flags(CLI::App& sub, Options& o) {
   sub.add_flag("--exact", o.exact, "Score every video even when the model has an ANN index (`vidrec index`)");
-  sub.add_option("--ef", o.ef, "ANN search breadth: higher is slower and closer to exact (default " +
-                                   std::to_string(kDefaultEf) + ")");
+  sub.add_option("--ef", o.ef,
+                 "ANN search breadth: higher is slower and closer to exact (default " +
+                     std::to_string(kDefaultEf) + ")");
 }
 }  // namespace
 

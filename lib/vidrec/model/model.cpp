@@ -258,7 +258,8 @@ uint64_t Model::rewrite(const std::string& path, const nlohmann::json& meta,
   ContainerWriter w("VRMD", kModelVersion);
   for (const SectionInfo& s : reader_->sections()) {
     if (s.tag == kBlockSumsTag) continue;  // write() adds the new ones
-    const auto replaced = std::find_if(extra.begin(), extra.end(), [&](const auto& e) { return e.first == s.tag; });
+    const auto replaced =
+        std::find_if(extra.begin(), extra.end(), [&](const auto& e) { return e.first == s.tag; });
     if (s.tag == kMeta) {
       w.add(kMeta, meta_text);
     } else if (replaced == extra.end()) {

@@ -88,8 +88,8 @@ struct ModelData {
   // largest matrix of a distributed job never has to be in one place.
   std::function<void(uint32_t first, uint32_t count, float* out)> user_chunks;
   uint32_t user_chunk = 1u << 16;
-  const float* video_factors = nullptr;            // factors x n_videos
-  nlohmann::json meta = nlohmann::json::object();  // hyperparameters, dataset, training stats
+  const float* video_factors = nullptr;                 // factors x n_videos
+  nlohmann::json meta = nlohmann::json::object();       // hyperparameters, dataset, training stats
   std::vector<std::pair<uint32_t, std::string>> extra;  // more sections (tag, bytes): the ANN graphs
 };
 

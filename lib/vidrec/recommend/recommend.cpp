@@ -22,7 +22,8 @@ namespace vidrec {
 
 void RecommendOptions::validate() const {
   if (k < 1) throw ConfigError("-k must be >= 1, got " + std::to_string(k));
-  if (ef > kMaxEf) throw ConfigError("--ef must be <= " + std::to_string(kMaxEf) + ", got " + std::to_string(ef));
+  if (ef > kMaxEf)
+    throw ConfigError("--ef must be <= " + std::to_string(kMaxEf) + ", got " + std::to_string(ef));
 }
 
 Recommender::Recommender(const Model& model, RecommendOptions options)

@@ -111,7 +111,9 @@ std::string shown(const nlohmann::json& v) {
   return s;
 }
 
-uint32_t parse_k(const nlohmann::json& j, const std::string& where) { return parse_bounded(j, where + "k", kMaxK); }
+uint32_t parse_k(const nlohmann::json& j, const std::string& where) {
+  return parse_bounded(j, where + "k", kMaxK);
+}
 
 uint32_t parse_bounded(const nlohmann::json& j, const std::string& name, uint32_t max) {
   const std::string rule = name + " must be an integer between 1 and " + std::to_string(max);
