@@ -41,23 +41,16 @@ enum Header : size_t { kMagic, kSpace, kCount, kFactors, kM, kM0, kMaxLevel, kEn
 constexpr uint64_t kGraphMagic = 0x3130574e53485256ull;  // "VRHNSW01"
 constexpr uint64_t kMaxLevels = 64;
 
-// The vectors hnswlib indexes: on the sphere of the largest norm with one
-// more coordinate (inner product), or normalised (cosine); see ann.hpp.
-std::vector<float> indexed_vectors(const float* x, uint32_t f, uint32_t n, AnnSpace space, uint32_t& dim) {
-  dim = space == AnnSpace::InnerProduct ? f + 1 : f;
-  std::vector<double> sq(n, 0.0);
-  double max_sq = 0;
-  for (uint64_t v = 0; v < n; ++v) {
-    for (uint32_t k = 0; k < f; ++k) sq[v] += double(x[v * f + k]) * x[v * f + k];
-    max_sq = std::max(max_sq, sq[v]);
-  }
-  std::vector<float> out(uint64_t(n) * dim);
-  for (uint64_t v = 0; v < n; ++v) {
-    float* o = out.data() + v * dim;
-    const double scale = space == AnnSpace::Cosine && sq[v] > 0 ? 1 / std::sqrt(sq[v]) : 1.0;
-    for (uint32_t k = 0; k < f; ++k) o[k] = float(x[v * f + k] * scale);
-    if (space == AnnSpace::InnerProduct) o[f] = float(std::sqrt(std::max(0.0, max_sq - sq[v])));
-  }
+// The vectors hnswlib indexes: as they are (inner product), or normalised (cosine).
+std::vector<float> indexed_vectors(const float* x, uint32_t f, uint32_t n, AnnSpace space) {
+  std::vector<float> out(x, x + uint64_t(n) * f);
+  if (space == AnnSpace::Cosine)
+    for (uint64_t v = 0; v < n; ++v) {
+      double sq = 0;
+      for (uint32_t k = 0; k < f; ++k) sq += double(x[v * f + k]) * x[v * f + k];
+      const double scale = sq > 0 ? 1 / std::sqrt(sq) : 1.0;  // a zero vector stays zero
+      for (uint32_t k = 0; k < f; ++k) out[v * f + k] = float(x[v * f + k] * scale);
+    }
   return out;
 }
 
@@ -67,10 +60,11 @@ std::string build_ann(const float* factors, uint32_t f, uint32_t n, AnnSpace spa
                       const std::function<void(uint64_t)>& progress) {
   p.validate();
   if (n == 0) throw std::invalid_argument("build_ann: no videos");
-  uint32_t dim = 0;
-  std::vector<float> data = indexed_vectors(factors, f, n, space, dim);
-  hnswlib::L2Space l2(dim);
-  hnswlib::HierarchicalNSW<float> index(&l2, n, p.m, p.ef_construction, p.seed);
+  const uint32_t dim = f;
+  std::vector<float> data = indexed_vectors(factors, f, n, space);
+  // 1 - q.v: on normalised vectors the cosine distance, a metric's order.
+  hnswlib::InnerProductSpace ip(dim);
+  hnswlib::HierarchicalNSW<float> index(&ip, n, p.m, p.ef_construction, p.seed);
   // The first point alone, as hnswlib's own bindings do: it becomes the entry.
   index.addPoint(data.data(), 0);
   std::atomic<uint64_t> done{1};
