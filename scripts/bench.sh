@@ -6,12 +6,14 @@
 #   train      ALS seconds per iteration at 64 and 128 factors (bench/als_bench)
 #   recommend  in-process single-user latency, --all style batch throughput
 #              (bench/recommend_bench), and end-to-end `vidrec recommend` calls
+#   ann        the ANN index vs exact scoring (bench/ann_bench): build time and bytes,
+#              recall@10 and us/query at several ef, on synthetic models of ANN_VIDEOS videos
 #   mpi        `mpirun -np 2 vidrec train --threads 1` against one process with
 #              --threads 2 on the same data: seconds per iteration, peak RSS per rank
 # These machines are noisy (2 shared cores): every figure is a median of RUNS
 # runs, and the data sizes, threads and commit are printed with it.
 #
-# Usage: scripts/bench.sh [prepare|train|recommend|mpi|all]
+# Usage: scripts/bench.sh [prepare|train|recommend|ann|mpi|all]
 #   SHARED=../shared  BENCH_DIR=bench-data  RUNS=5  THREADS=2
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -141,11 +143,22 @@ bench_mpi() {
   fi
 }
 
+# The ANN index at each size of ANN_VIDEOS (default 100000; 1000000 needs ~2 GB and a long build).
+bench_ann() {
+  local n
+  for n in ${ANN_VIDEOS:-100000}; do
+    mkdir -p "$DIR/ann"
+    build/bench/ann_bench "$DIR/ann" --videos "$n" --factors 64 --users 10000 --queries 2000 --threads "$THREADS" 2>&1 |
+      grep -v '^index: [0-9]'
+  done
+}
+
 case $WHAT in
   prepare) bench_prepare ;;
   train) bench_train ;;
   recommend) bench_recommend ;;
+  ann) bench_ann ;;
   mpi) bench_mpi ;;
   all) bench_prepare; bench_train; bench_recommend; bench_mpi ;;
-  *) echo "usage: scripts/bench.sh [prepare|train|recommend|mpi|all]" >&2; exit 2 ;;
+  *) echo "usage: scripts/bench.sh [prepare|train|recommend|ann|mpi|all]" >&2; exit 2 ;;
 esac
