@@ -54,11 +54,10 @@ void synthesize(const std::string& dir, const std::string& stem, uint32_t users,
     d.indices.insert(d.indices.end(), seen.begin(), seen.end());
     d.indptr.push_back(d.indices.size());
   }
-  const size_t nnz = d.indices.size();
-  d.weights.assign(nnz, 1);
-  d.events.assign(nnz, 1);
-  d.first_ts.assign(nnz, 0);
-  d.last_ts.assign(nnz, 0);
+  // One event of weight 1 per pair, at time 0.
+  d.weights.resize(d.indices.size(), 1.0f);
+  d.events.resize(d.indices.size(), 1);
+  d.first_ts = d.last_ts = std::vector<int64_t>(d.indices.size(), 0);
   write_dataset(d, dir + "/" + stem + ".vrd");
   ModelData md;
   md.factors = f;

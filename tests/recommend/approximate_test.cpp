@@ -30,15 +30,16 @@ struct IndexedModel {
     for (uint32_t v = 0; v < kVideos; ++v) d.video_ids.push_back("v" + std::to_string(10000 + v));
     d.indptr.push_back(0);
     for (uint32_t u = 0; u < kUsers; ++u) {
-      for (uint32_t v = 0; v < kVideos; ++v)
-        if (rng() % 16 == 0) d.indices.push_back(v);
+      for (uint32_t v = 0; v < kVideos; ++v) {
+        if (rng() % 16 != 0) continue;
+        d.indices.push_back(v);  // one event of weight 1 at time 0
+        d.weights.push_back(1);
+        d.events.push_back(1);
+        d.first_ts.push_back(0);
+        d.last_ts.push_back(0);
+      }
       d.indptr.push_back(d.indices.size());
     }
-    const size_t nnz = d.indices.size();
-    d.weights.assign(nnz, 1);
-    d.events.assign(nnz, 1);
-    d.first_ts.assign(nnz, 0);
-    d.last_ts.assign(nnz, 0);
     write_dataset(d, dir.file("d.vrd"));
     // Norms spread as implicit-feedback factors' are (long-tailed), so the
     // inner product and the cosine rank differently.
