@@ -8,7 +8,7 @@
 //   (similar: the largest q.v / |v|, q normalised). Maximum inner product is
 //   not a metric, but HNSW built and searched with -q.v directly (ip-NSW,
 //   Morozov & Babenko 2018) finds it well: on the README's benchmark it
-//   reached recall@10 0.99 at ef 100 where the reduction to a metric (the
+//   reached recall@10 0.98 at ef 100 where the reduction to a metric (the
 //   videos lifted onto one sphere, v' = (v, sqrt(M^2 - |v|^2)), Bachrach et
 //   al. 2014) reached 0.18, its long-tailed norms putting most videos near
 //   one pole. The search needs only q.v, so it reads the model's own
