@@ -6,6 +6,8 @@
 #   train      ALS seconds per iteration at 64 and 128 factors (bench/als_bench)
 #   recommend  in-process single-user latency, --all style batch throughput
 #              (bench/recommend_bench), and end-to-end `vidrec recommend` calls
+#   ann        the ANN index vs exact scoring (bench/ann_bench): build time and bytes,
+#              recall@10 and us/query at several ef, on synthetic models of ANN_VIDEOS videos
 #   mpi        `mpirun -np 2 vidrec train --threads 1` against one process with
 #              --threads 2 on the same data: seconds per iteration, peak RSS per rank
 # These machines are noisy (2 shared cores): every figure is a median of RUNS
@@ -14,7 +16,7 @@
 #   start      process start to exit: `vidrec recommend` (1M users) and
 #              `vidrec --version` next to a minimal C++ program and /bin/true
 #   serve      scripts/bench_serve.sh with its nginx reference (REFERENCE=1)
-# Usage: scripts/bench.sh [prepare|train|recommend|mpi|start|serve|all]
+# Usage: scripts/bench.sh [prepare|train|recommend|ann|mpi|start|serve|all]
 #   SHARED=../shared  BENCH_DIR=bench-data  RUNS=5  THREADS=2
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -160,14 +162,25 @@ bench_mpi() {
   fi
 }
 
+# The ANN index at each size of ANN_VIDEOS (default 100000; 1000000 needs ~2 GB and a long build).
+bench_ann() {
+  local n
+  for n in ${ANN_VIDEOS:-100000}; do
+    mkdir -p "$DIR/ann"
+    build/bench/ann_bench "$DIR/ann" --videos "$n" --factors 64 --users 10000 --queries 2000 --threads "$THREADS" 2>&1 |
+      grep -v '^index: [0-9]'
+  done
+}
+
 case $WHAT in
   prepare) bench_prepare ;;
   train) bench_train ;;
   recommend) bench_recommend ;;
+  ann) bench_ann ;;
   mpi) bench_mpi ;;
   start) bench_start ;;
   # serve next to nginx answering a constant string, loaded the same way.
   serve) REFERENCE=1 scripts/bench_serve.sh build "$DIR/serve" ;;
   all) bench_prepare; bench_train; bench_recommend; bench_mpi; bench_start ;;
-  *) echo "usage: scripts/bench.sh [prepare|train|recommend|mpi|start|serve|all]" >&2; exit 2 ;;
+  *) echo "usage: scripts/bench.sh [prepare|train|recommend|ann|mpi|start|serve|all]" >&2; exit 2 ;;
 esac

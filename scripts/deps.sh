@@ -4,7 +4,7 @@
 VIDREC_PACKAGES=(g++ cmake ninja-build pkg-config gzip
   libcli11-dev libarmadillo-dev libopenblas-dev libfccp-dev catch2
   zlib1g-dev nlohmann-json3-dev libxxhash-dev libmicrohttpd-dev curl
-  openmpi-bin libopenmpi-dev libzip-dev python3-numpy python3-scipy help2man dpkg-dev
+  openmpi-bin libopenmpi-dev libzip-dev libhnswlib-dev python3-numpy python3-scipy help2man dpkg-dev
   chromium)
 
 install_deps() {

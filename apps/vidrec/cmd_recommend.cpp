@@ -20,7 +20,8 @@ struct Options {
   std::vector<std::string> users;
   std::string users_file, exclude_file, only_file, format, location, history;
   bool all = false, include_seen = false, strict_users = false, quiet = false, verify = false,
-       explain = false;
+       explain = false, exact = false;
+  uint32_t ef = 0;
   int k = 10, explain_n = 3;
   unsigned threads = 0;
 };
@@ -32,6 +33,8 @@ RecommendOptions recommend_options(const Model& m, const Options& o) {
   r.include_seen = o.include_seen;
   r.threads = o.threads;
   r.location = o.location;
+  r.exact = o.exact;
+  r.ef = o.ef;
   if (!o.exclude_file.empty() || !o.only_file.empty()) {
     const auto exclude = o.exclude_file.empty() ? std::vector<std::string>{} : read_id_list(o.exclude_file);
     const auto only = o.only_file.empty() ? std::vector<std::string>{} : read_id_list(o.only_file);
@@ -50,6 +53,7 @@ void recommend_history(const Options& o) {
   if (o.users.size() > 1 || !o.users_file.empty() || o.all)
     throw ConfigError("--history describes one user: give at most one --user (its seen videos are excluded)");
   if (!o.only_file.empty()) throw ConfigError("--only is not supported with --history");
+  if (o.exact) throw ConfigError("--exact is not supported with --history (serve has no such switch either)");
   Invocation inv;
   inv.user_id = o.users.empty() ? "" : o.users.front();
   inv.k = uint32_t(o.k);
@@ -60,11 +64,20 @@ void recommend_history(const Options& o) {
   inv.location = o.location;
   inv.explain = o.explain;
   inv.explain_n = uint32_t(o.explain_n);
+  inv.ef = o.ef;
   const auto sm = ServingModel::load(o.model);
   const Format format = parse_format(o.format.empty() ? "json" : o.format);
   ResultWriter out(std::cout, format, ResultWriter::Kind::Recommend, sm->model(), false, o.explain);
   out.write(answer_invocation(*sm, inv));
   out.finish();
+}
+
+// The ANN index's flags (model/ann.hpp), for recommend and similar.
+void add_ann_flags(CLI::App& sub, Options& o) {
+  sub.add_flag("--exact", o.exact, "Score every video even when the model has an ANN index (`vidrec index`)");
+  sub.add_option("--ef", o.ef,
+                 "ANN search breadth: higher is slower and closer to exact (default " +
+                     std::to_string(kDefaultEf) + ")");
 }
 }  // namespace
 
@@ -90,6 +103,7 @@ void register_recommend(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--history", o->history,
                   "CSV videoId,value of fresh activity ('-' = stdin): fold it in as serve does");
+  add_ann_flags(*sub, *o);
   sub->add_flag("--verify", o->verify, "Verify every checksum of the model before answering");
   sub->add_flag("-q,--quiet", o->quiet, "No progress or warnings on stderr");
   sub->callback([o] {
@@ -152,6 +166,7 @@ void register_similar(CLI::App& app) {
       ->check(CLI::IsMember({"json", "jsonl", "csv", "tsv"}));
   sub->add_option("--exclude", o->exclude_file, "Never return the video ids in this file");
   sub->add_option("--only", o->only_file, "Return only video ids from this file");
+  add_ann_flags(*sub, *o);
   sub->add_flag("--verify", o->verify, "Verify every checksum of the model before answering");
   sub->add_flag("-q,--quiet", o->quiet, "No warnings on stderr");
   sub->callback([o, videos] {

@@ -23,6 +23,7 @@ void register_train(CLI::App& app) {
     apply(s);
     cfg->als = s.als;
     cfg->weighting = s.weighting;
+    cfg->ann = s.ann;
     cfg->progress = !*quiet;
     const TrainReport rep = run_train(*cfg);
     if (!*quiet && rep.primary)

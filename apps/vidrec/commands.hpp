@@ -24,6 +24,7 @@ void register_sagemaker(CLI::App& app);
 void register_export(CLI::App& app);
 void register_import(CLI::App& app);
 void register_report(CLI::App& app);
+void register_index(CLI::App& app);
 
 // The option table's entries offered in `scopes` (options/options.hpp) as
 // flags of `sub`; the function returned applies those given, on the command

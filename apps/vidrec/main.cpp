@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   vidrec::cli::register_export(app);
   vidrec::cli::register_import(app);
   vidrec::cli::register_report(app);
+  vidrec::cli::register_index(app);
   for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
   try {
     app.parse(argc, argv);

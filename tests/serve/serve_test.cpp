@@ -130,6 +130,13 @@ TEST_CASE("serve: request validation names the field and the rule", "[serve]") {
   rejects(R"({"user_id":"u","history":[{"videoId":"v","value":"x"}]})",
           "history[0].value must be a number between -1e9 and 1e9, got \"x\"");
   rejects(R"({"instances":{}})", "instances must be an array");
+  // "ef": the ANN index's search breadth (model/ann.hpp).
+  CHECK(parse_invocations(R"({"user_id":"u","ef":250})", batch)[0].ef == 250);
+  CHECK(parse_invocations(R"({"user_id":"u"})", batch)[0].ef == 0);
+  rejects(R"({"user_id":"u","ef":0})", "ef must be an integer between 1 and 100000, got 0");
+  rejects(R"({"user_id":"u","ef":100001})", "got 100001");
+  rejects(R"({"user_id":"u","ef":"50"})", "ef must be an integer");
+  rejects(R"({"instances":[{"user_id":"a","ef":-1}]})", "instances[0].ef must be an integer");
   rejects(R"({"instances":[{"user_id":"a"},{"k":1}]})", "instances[1].user_id is required");
 }
 

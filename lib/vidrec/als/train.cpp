@@ -14,6 +14,7 @@
 #include "vidrec/base/parallel.hpp"
 #include "vidrec/base/progress.hpp"
 #include "vidrec/io/paths.hpp"
+#include "vidrec/model/indexing.hpp"
 #include "vidrec/model/model.hpp"
 
 namespace vidrec {
@@ -85,6 +86,13 @@ void write_trained(const Dataset& ds, const TrainConfig& cfg, const AlsConfig& a
              {"training", training}};
   if (!cfg.tune.is_null()) md.meta["tune"] = cfg.tune;
   if (!warm.is_null()) md.meta["warm_start"] = warm;
+  if (cfg.ann.method == AnnMethod::Hnsw) {
+    AnnParams params = cfg.ann;
+    params.threads = als.threads;
+    AnnIndex index = build_index(md.video_factors, als.factors, ds.n_videos(), params, cfg.progress);
+    md.extra = std::move(index.sections);
+    md.meta["ann"] = index.meta;
+  }
   write_model(ds, md, cfg.output);
 }
 
@@ -101,6 +109,7 @@ AlsProgress progress_printer(Progress& progress, uint32_t iterations) {
 
 void check_output(const TrainConfig& cfg) {
   if (cfg.output.empty()) throw ConfigError("an output model path is required (-o FILE)");
+  cfg.ann.validate();
   check_outputs({{"dataset", cfg.dataset}}, {{"-o", cfg.output}});
 }
 

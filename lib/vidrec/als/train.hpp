@@ -27,6 +27,7 @@
 
 #include "vidrec/als/loop.hpp"
 #include "vidrec/als/weighting.hpp"
+#include "vidrec/model/ann.hpp"
 
 namespace vidrec {
 
@@ -35,6 +36,7 @@ struct TrainConfig {
   std::string output;
   AlsConfig als;
   Weighting weighting;  // applied to the dataset's weights first (weighting.hpp)
+  AnnParams ann;        // an ANN index to build with the model (model/indexing.hpp), threads from als
   bool progress = true;
   std::string init_from;  // a previous model to start from (warm_start.hpp); empty = the seeded init
   nlohmann::json tune;    // when set, the metadata's "tune" object (how `vidrec tune` chose the settings)

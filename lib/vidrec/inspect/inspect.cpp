@@ -123,6 +123,7 @@ std::string describe_text(const nlohmann::json& j) {
         o << ", final loss " << meta["training"]["loss"].back().get<double>();
       o << "\n";
     }
+    if (meta.contains("ann")) o << "  ann index " << json_text(meta["ann"]) << "\n";
     o << "  most popular " << json_text(j["most_popular"]) << "\n";
     return o.str();
   }

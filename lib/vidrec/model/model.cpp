@@ -137,6 +137,7 @@ uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string
                                      {kLocationVideos, ranking.videos.size() * 4},
                                      {kLocationCounts, ranking.counts.size() * 4}});
   }
+  for (const auto& [tag, bytes] : data.extra) sections.push_back({tag, bytes.size()});
   ContainerStream w(out, "VRMD", kModelVersion, sections);
   size_t i = 0;
   w.append(i++, dims);
@@ -176,6 +177,7 @@ uint64_t write_model(const Dataset& ds, const ModelData& data, const std::string
     w.append(i++, ranking.videos);
     w.append(i++, ranking.counts);
   }
+  for (const auto& [tag, bytes] : data.extra) w.append(i++, bytes.data(), bytes.size());
   return w.commit();
 }
 
@@ -241,7 +243,38 @@ Model Model::from_file(std::shared_ptr<const MappedFile> file, Verify verify) {
   const std::string_view meta = r->bytes(kMeta);
   m.meta_ = nlohmann::json::parse(meta.begin(), meta.end(), nullptr, false);
   if (m.meta_.is_discarded()) r->corrupt("metadata is not valid JSON");
+  for (const AnnSpace space : {AnnSpace::InnerProduct, AnnSpace::Cosine}) {
+    const uint32_t tag = space == AnnSpace::Cosine ? kAnnCosine : kAnnInnerProduct;
+    if (!r->has(tag)) continue;
+    r->check_all(tag);  // the checksum first: the structure is then only checked for hostile files
+    try {
+      m.ann_[size_t(space)] =
+          std::make_shared<const AnnGraph>(AnnGraph::view(r->bytes(tag), space, m.n_videos_, m.factors_));
+    } catch (const std::runtime_error& e) {
+      r->corrupt(e.what());
+    }
+  }
   return m;
+}
+
+uint64_t Model::rewrite(const std::string& path, const nlohmann::json& meta,
+                        const std::vector<std::pair<uint32_t, std::string>>& extra) const {
+  const std::string meta_text = meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  ContainerWriter w("VRMD", kModelVersion);
+  for (const SectionInfo& s : reader_->sections()) {
+    if (s.tag == kBlockSumsTag) continue;  // write() adds the new ones
+    const auto replaced =
+        std::find_if(extra.begin(), extra.end(), [&](const auto& e) { return e.first == s.tag; });
+    if (s.tag == kMeta) {
+      w.add(kMeta, meta_text);
+    } else if (replaced == extra.end()) {
+      reader_->check_all(s.tag);
+      w.add(s.tag, reader_->bytes(s.tag));
+    }
+  }
+  for (const auto& [tag, bytes] : extra) w.add(tag, bytes);
+  AtomicFile out(path);
+  return w.write(out);
 }
 
 const float* Model::user_factors() const {

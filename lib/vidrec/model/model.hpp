@@ -33,6 +33,9 @@
 //   is refused as corrupt (write_model refuses to write one).
 // - The video factors are also stored as a scoring panel (panel.hpp) with
 //   inverse norms, so recommend and similar stream them without a transpose.
+// - Optional ANN sections (ann.hpp: HNSW graphs for inner product and
+//   cosine), validated when the model is opened: a damaged one is a
+//   FormatError, a model without them has ann() == nullptr.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -46,6 +49,7 @@
 #include "vidrec/dataset/dataset.hpp"
 #include "vidrec/dataset/sparse.hpp"
 #include "vidrec/io/container.hpp"
+#include "vidrec/model/ann.hpp"
 #include "vidrec/model/panel.hpp"
 
 namespace vidrec {
@@ -63,6 +67,8 @@ constexpr uint32_t kPanel = make_tag("VPAN"), kInvNorms = make_tag("VINV");
 // Per location: its users, the row pointers of its ranked videos, the videos, their users there.
 constexpr uint32_t kLocationUsers = make_tag("LUSR"), kLocationPtr = make_tag("LPTR");
 constexpr uint32_t kLocationVideos = make_tag("LVID"), kLocationCounts = make_tag("LCNT");
+// HNSW graphs over the video factors (ann.hpp), by space.
+constexpr uint32_t kAnnInnerProduct = make_tag("ANNI"), kAnnCosine = make_tag("ANNC");
 }  // namespace section
 
 // A location's videos ranked by popularity among its users: `count` of them,
@@ -88,7 +94,8 @@ struct ModelData {
   // The weight of each dataset pair (user_items order) as training saw it,
   // after weighting.hpp's decay/BM25; null = the dataset's own weights.
   const float* seen_weights = nullptr;
-  nlohmann::json meta = nlohmann::json::object();  // hyperparameters, dataset, training stats
+  nlohmann::json meta = nlohmann::json::object();       // hyperparameters, dataset, training stats
+  std::vector<std::pair<uint32_t, std::string>> extra;  // more sections (tag, bytes): the ANN graphs
 };
 
 // Writes atomically; ids, seen videos, popularity and locations come from
@@ -151,6 +158,12 @@ class Model {
   uint64_t factors_checksum() const;
   const std::string& path() const { return reader_->file().name(); }
   uint64_t file_size() const { return reader_->file().size(); }
+  // The graph of `space`; nullptr when the model has none.
+  const AnnGraph* ann(AnnSpace space) const { return ann_[size_t(space)].get(); }
+  // Writes this model to `path` (atomically) with `meta` and the sections of
+  // `extra` in place of its own of those tags (added when it has none).
+  uint64_t rewrite(const std::string& path, const nlohmann::json& meta,
+                   const std::vector<std::pair<uint32_t, std::string>>& extra) const;
 
  private:
   std::shared_ptr<const ContainerReader> reader_;
@@ -167,6 +180,7 @@ class Model {
   const uint32_t *seen_idx_ = nullptr, *popularity_ = nullptr, *popular_order_ = nullptr;
   const float *panel_ = nullptr, *inv_norms_ = nullptr;
   nlohmann::json meta_;
+  std::shared_ptr<const AnnGraph> ann_[2];
 };
 
 }  // namespace vidrec

@@ -28,6 +28,7 @@
 #include "vidrec/als/config.hpp"
 #include "vidrec/als/weighting.hpp"
 #include "vidrec/ingest/prepare.hpp"
+#include "vidrec/model/ann.hpp"
 
 namespace vidrec {
 
@@ -36,6 +37,7 @@ struct Settings {
   AlsConfig als;
   Weighting weighting;
   PrepareConfig prepare;  // the thresholds and the input layout (columns, delimiter)
+  AnnParams ann;          // train --ann: the index built with the model
   unsigned processes_per_host = 1;
   unsigned mpi_wait_seconds = 3600;  // leader: for every worker's ssh; worker: for the job
 };

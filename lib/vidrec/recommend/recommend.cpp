@@ -12,6 +12,7 @@
 #include "vidrec/base/errors.hpp"
 #include "vidrec/base/parallel.hpp"
 #include "vidrec/io/paths.hpp"
+#include "vidrec/recommend/approximate.hpp"
 // fccp reads the small id-list files (CRLF, BOM, a last line without newline).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstringop-truncation"
@@ -22,6 +23,8 @@ namespace vidrec {
 
 void RecommendOptions::validate() const {
   if (k < 1) throw ConfigError("-k must be >= 1, got " + std::to_string(k));
+  if (ef > kMaxEf)
+    throw ConfigError("--ef must be <= " + std::to_string(kMaxEf) + ", got " + std::to_string(ef));
 }
 
 Recommender::Recommender(const Model& model, RecommendOptions options)
@@ -86,6 +89,7 @@ Recommendations Recommender::for_user(std::string_view user_id) const {
   r.id = user_id;
   const auto u = model_.find_user(user_id);
   if (fallback(u, r)) return r;
+  if (approximate(*u, r.items)) return r;
   // One interactive request: worth both cores once the catalogue is large.
   const VideoPanel panel = model_.panel();
   const bool split = uint64_t(panel.stride) * panel.factors >= kParallelFloats;
@@ -113,7 +117,7 @@ void Recommender::for_users(const std::vector<std::string_view>& ids, unsigned t
             Recommendations& r = window[i];
             r.id = ids[start + i];
             const auto u = model_.find_user(r.id);
-            if (fallback(u, r)) continue;
+            if (fallback(u, r) || approximate(*u, r.items)) continue;
             users.push_back(*u);
             slots.push_back(i);
           }
@@ -125,6 +129,11 @@ void Recommender::for_users(const std::vector<std::string_view>& ids, unsigned t
     for (const Recommendations& r : window) sink(r);
     if (progress) progress(start + n);
   }
+}
+
+bool Recommender::approximate(uint32_t user, std::vector<Scored>& out) const {
+  return !opt_.exact && approximate_top_k(model_, AnnSpace::InnerProduct, model_.user_vector(user),
+                                          exclusion(user), opt_.k, opt_.ef, out);
 }
 
 void Recommender::rank(const uint32_t* users, size_t count, std::vector<Scored>* out,
@@ -148,7 +157,8 @@ std::vector<Scored> Recommender::similar(uint32_t v) const {
   e.seen_begin = &v;
   e.seen_end = &v + 1;
   std::vector<Scored> out;
-  top_k(panel, &qp, &e, 1, opt_.k, &out);
+  if (opt_.exact || !approximate_top_k(model_, AnnSpace::Cosine, qp, e, opt_.k, opt_.ef, out))
+    top_k(panel, &qp, &e, 1, opt_.k, &out);
   return out;
 }
 

@@ -23,6 +23,10 @@
 // - Many users are scored in blocks on several threads (scoring.hpp); output
 //   is in input order and identical to scoring them one by one.
 // - similar(): videos by cosine of the factors, the video itself excluded.
+// - A model with an ANN index (model/ann.hpp) is searched through it
+//   (approximate.hpp: exclusions honoured, exact scoring when too few
+//   candidates survive) by for_user, for_users and similar, unless `exact`;
+//   rank() always scores exactly (evaluate's ranking).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -43,7 +47,9 @@ struct RecommendOptions {
   std::vector<uint8_t> blocked;  // empty, or one byte per model video (non-zero = never recommend)
   unsigned threads = 0;          // for one large request (for_user); 0 = all cores
   std::string location;          // for users without a profile; empty = none given
-  void validate() const;         // k >= 1
+  bool exact = false;            // ignore the model's ANN index
+  uint32_t ef = 0;               // the index's search breadth; 0 = kDefaultEf
+  void validate() const;         // k >= 1, ef <= kMaxEf
 };
 
 enum class Source { Model, Popular };
@@ -89,6 +95,9 @@ class Recommender {
 
  private:
   Exclusion exclusion(uint32_t user) const;
+  // The top k of a user with a profile through the model's index; false
+  // when the exact kernel must answer (approximate.hpp).
+  bool approximate(uint32_t user, std::vector<Scored>& out) const;
   // Fills r with the popular fallback when `user` (nullopt: unknown) has no
   // usable profile; false when it has one.
   bool fallback(std::optional<uint32_t> user, Recommendations& r) const;

@@ -54,6 +54,7 @@ Recommendations answer_invocation(const ServingModel& sm, const Invocation& inv)
   opt.include_seen = inv.include_seen;
   opt.threads = 1;  // requests already run on many threads
   opt.location = inv.location;
+  opt.ef = inv.ef;
   if (!inv.exclude.empty()) {
     size_t unknown = 0;  // videos the model does not know can never be recommended anyway
     opt.blocked = block_map(m, &inv.exclude, nullptr, unknown);
@@ -87,7 +88,7 @@ Recommendations answer_invocation(const ServingModel& sm, const Invocation& inv)
   }
   Recommendations r;
   r.id = inv.user_id;
-  r.items = sm.fold_in(videos, weights, ex, inv.k);
+  r.items = sm.fold_in(videos, weights, ex, inv.k, inv.ef);
   explain(sm, inv, videos, weights, r);
   return r;
 }
@@ -135,6 +136,7 @@ Api::Started Api::invocations(std::shared_ptr<const ServingModel> model, const H
     job.model = &m;
     job.query = m.model().user_vector(*u);
     job.k = inv.k;
+    job.ef = inv.ef;
     if (!inv.exclude.empty()) {
       size_t unknown = 0;
       job.exclusion.blocked =
@@ -191,6 +193,7 @@ HttpReply Api::similar(const ServingModel& m, std::string_view body) const {
   if (!id->is_string()) throw InputError(std::string(users ? "user_id" : "video_id") + " must be a string");
   RecommendOptions opt;
   if (const auto k = j.find("k"); k != j.end()) opt.k = parse_k(*k, "");
+  if (const auto e = j.find("ef"); e != j.end()) opt.ef = parse_bounded(*e, "ef", kMaxEf);
   if (const auto e = j.find("exclude"); e != j.end()) {
     if (users) throw InputError("exclude lists videos: not allowed with user_id");
     const std::vector<std::string> exclude = parse_ids(*e, "exclude");

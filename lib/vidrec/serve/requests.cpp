@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "vidrec/base/errors.hpp"
+#include "vidrec/model/ann.hpp"
 
 namespace vidrec {
 
@@ -111,10 +112,14 @@ std::string shown(const nlohmann::json& v) {
 }
 
 uint32_t parse_k(const nlohmann::json& j, const std::string& where) {
-  const std::string rule = where + "k must be an integer between 1 and " + std::to_string(kMaxK);
+  return parse_bounded(j, where + "k", kMaxK);
+}
+
+uint32_t parse_bounded(const nlohmann::json& j, const std::string& name, uint32_t max) {
+  const std::string rule = name + " must be an integer between 1 and " + std::to_string(max);
   if (!j.is_number_integer()) throw InputError(rule + ", got " + shown(j));
-  const bool ok = j.is_number_unsigned() ? j.get<uint64_t>() >= 1 && j.get<uint64_t>() <= kMaxK
-                                         : j.get<int64_t>() >= 1 && j.get<int64_t>() <= kMaxK;
+  const bool ok = j.is_number_unsigned() ? j.get<uint64_t>() >= 1 && j.get<uint64_t>() <= max
+                                         : j.get<int64_t>() >= 1 && j.get<int64_t>() <= int64_t(max);
   if (!ok) throw InputError(rule + ", got " + shown(j));
   return uint32_t(j.get<uint64_t>());
 }
@@ -170,6 +175,7 @@ Invocation parse_invocation(const nlohmann::json& j, const std::string& where) {
   inv.user_id = user->get<std::string>();
   if (inv.user_id.empty()) throw InputError(where + "user_id must not be empty");
   if (const auto k = j.find("k"); k != j.end()) inv.k = parse_k(*k, where);
+  if (const auto e = j.find("ef"); e != j.end()) inv.ef = parse_bounded(*e, where + "ef", kMaxEf);
   if (const auto s = j.find("include_seen"); s != j.end()) {
     if (!s->is_boolean()) throw InputError(where + "include_seen must be true or false, got " + shown(*s));
     inv.include_seen = s->get<bool>();

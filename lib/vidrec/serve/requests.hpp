@@ -46,6 +46,7 @@ struct Invocation {
   std::string location;  // for a user without a profile (recommend.hpp); empty = none
   bool explain = false;  // "because" lists (explain/explain.hpp) of explain_n videos
   uint32_t explain_n = 3;
+  uint32_t ef = 0;       // "ef": the ANN index's search breadth, 1..kMaxEf (0 = default)
 };
 
 // Parses a request body: InputError when it is not JSON, nests deeper than
@@ -58,6 +59,8 @@ std::string shown(const nlohmann::json& v);
 // The fields /invocations and /similar share: "k" (1..kMaxK) and a list of
 // video ids ("exclude"). `where` and `field` name them in the message.
 uint32_t parse_k(const nlohmann::json& j, const std::string& where);
+// An integer 1..max, else InputError "<name> must be an integer between 1 and max".
+uint32_t parse_bounded(const nlohmann::json& j, const std::string& name, uint32_t max);
 std::vector<std::string> parse_ids(const nlohmann::json& j, const std::string& field);
 
 // Parse one instance; `where` prefixes messages ("instances[2]."). Throws

@@ -307,6 +307,7 @@ SageMakerTrainReport sagemaker_train(const std::string& root, bool progress) {
   TrainConfig train;
   train.als = hp.als;
   train.weighting = hp.weighting;
+  train.ann = hp.ann;
   train.progress = progress;
   train.dataset = prep.output;
   train.output = rep.model_path;

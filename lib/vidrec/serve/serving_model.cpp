@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "vidrec/base/errors.hpp"
+#include "vidrec/recommend/approximate.hpp"
 
 namespace vidrec {
 
@@ -38,7 +39,19 @@ void score_group(ScoringJob* const* jobs, size_t n) {
 }  // namespace
 
 void score_jobs(ScoringJob* const* jobs, size_t count) {
-  std::vector<ScoringJob*> left(jobs, jobs + count), group, rest;
+  std::vector<ScoringJob*> left, group, rest;
+  for (size_t i = 0; i < count; ++i) {
+    ScoringJob* j = jobs[i];
+    try {
+      if (approximate_top_k(j->model->model(), AnnSpace::InnerProduct, j->query, j->exclusion, j->k, j->ef,
+                            j->result))
+        continue;
+    } catch (const std::exception&) {  // out of memory: the caller answers 503
+      j->failed = true;
+      continue;
+    }
+    left.push_back(j);
+  }
   while (!left.empty()) {
     group.clear();
     rest.clear();
@@ -68,7 +81,7 @@ std::shared_ptr<const ServingModel> ServingModel::load(const std::string& path) 
 
 std::vector<Scored> ServingModel::fold_in(const std::vector<uint32_t>& videos,
                                           const std::vector<double>& weights, const Exclusion& exclusion,
-                                          uint32_t k) const {
+                                          uint32_t k, uint32_t ef) const {
   // The exact ALS user step (explain/fold_in.hpp). The history is weighted
   // as training weighted the matrix, but never decayed: it is happening now.
   const std::vector<double> weighted = weigh_history(model_, fold_in_, videos, weights);
@@ -78,7 +91,8 @@ std::vector<Scored> ServingModel::fold_in(const std::vector<uint32_t>& videos,
   const std::vector<float> query(x.begin(), x.end());
   const float* q = query.data();
   std::vector<Scored> out;
-  top_k_pruned(ranked_, &q, &exclusion, 1, k, &out);
+  if (!approximate_top_k(model_, AnnSpace::InnerProduct, q, exclusion, k, ef, out))
+    top_k_pruned(ranked_, &q, &exclusion, 1, k, &out);
   return out;
 }
 

@@ -51,8 +51,9 @@ class ServingModel {
   // when none of the weights is positive. Solved in double:
   // exact (to the ranking) for weights up to requests.hpp's kMaxHistoryValue
   // and beyond. Throws std::runtime_error if the system is singular.
+  // Searched through the model's ANN index when it has one (ef 0 = default).
   std::vector<Scored> fold_in(const std::vector<uint32_t>& videos, const std::vector<double>& weights,
-                              const Exclusion& exclusion, uint32_t k) const;
+                              const Exclusion& exclusion, uint32_t k, uint32_t ef = 0) const;
   double load_seconds() const { return load_seconds_; }
   std::chrono::system_clock::time_point loaded_at() const { return loaded_at_; }
 
@@ -83,6 +84,7 @@ struct ScoringJob {
   const float* query = nullptr;
   Exclusion exclusion;
   uint32_t k = 10;
+  uint32_t ef = 0;  // the ANN index's search breadth (0 = default)
   std::vector<Scored> result;
   bool failed = false;  // scoring ran out of memory
 };
@@ -94,7 +96,9 @@ constexpr uint32_t kSharedK = 100;
 // Scores the jobs; jobs on the same model with k <= kSharedK share passes
 // over its videos (a pass costs about the same for eight queries as for
 // one). Each result is what top_k answers for that job alone, ties included:
-// batching changes the cost, never the answer. Thread-safe (no shared state).
+// batching changes the cost, never the answer. A model with an ANN index
+// answers each job through it instead (recommend/approximate.hpp), falling
+// back to the shared exact pass. Thread-safe (no shared state).
 void score_jobs(ScoringJob* const* jobs, size_t count);
 
 }  // namespace vidrec
