@@ -44,7 +44,10 @@ const Values kValues = {{"factors", "7"},
                         {"columns", "video,-,user,time,value"},
                         {"delimiter", "\\t"},
                         {"processes-per-host", "3"},
-                        {"mpi-wait-seconds", "60"}};
+                        {"mpi-wait-seconds", "60"},
+                        {"ann", "hnsw"},
+                        {"ann-m", "8"},
+                        {"ann-ef-construction", "100"}};
 
 Settings with(const Values& values) {
   Settings s;
@@ -137,6 +140,9 @@ TEST_CASE("options: every AlsConfig and Weighting field is reachable by name", "
   CHECK(s.prepare.max_reject_rate == 0.75);
   CHECK(s.processes_per_host == 3);
   CHECK(s.mpi_wait_seconds == 60);
+  CHECK(s.ann.method == AnnMethod::Hnsw);
+  CHECK(s.ann.m == 8);
+  CHECK(s.ann.ef_construction == 100);
 
   // Each option's text parses back to the same value, exact or shortest.
   for (const Option& o : options())

@@ -142,7 +142,13 @@ TEST_CASE("sagemaker mpi: one host with several processes runs mpirun locally, w
                       "--reg-exponent",
                       "0",
                       "--negative-weight",
-                      "0"};
+                      "0",
+                      "--ann",
+                      "none",
+                      "--ann-m",
+                      "16",
+                      "--ann-ef-construction",
+                      "200"};
   CHECK(p.train_argv == train);
   Argv mpirun = {"mpirun",    "--allow-run-as-root",
                  "-np",       "2",
