@@ -19,6 +19,12 @@
 #pragma GCC diagnostic ignored "-Wunused-variable"
 #pragma GCC diagnostic ignored "-Wunused-but-set-variable"
 #pragma GCC diagnostic ignored "-Wcast-function-type"
+// Without its SSE paths: hnswlib 0.6.2's searchBaseLayer prefetches the entry
+// after each link list's last one, a read past the list's allocation
+// (AddressSanitizer: heap-buffer-overflow while building; upstream
+// nmslib/hnswlib#107, #459). Only the build's distances lose the SIMD; the
+// search is ours.
+#define NO_MANUAL_VECTORIZATION
 #include <hnswlib/hnswlib.h>
 #pragma GCC diagnostic pop
 
