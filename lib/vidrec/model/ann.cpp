@@ -22,8 +22,8 @@
 // Without its SSE paths: hnswlib 0.6.2's searchBaseLayer prefetches the entry
 // after each link list's last one, a read past the list's allocation
 // (AddressSanitizer: heap-buffer-overflow while building; upstream
-// nmslib/hnswlib#107, #459). Only the build's distances lose the SIMD; the
-// search is ours.
+// nmslib/hnswlib#107, #459). The build's distances use our own SIMD dot
+// product instead (IpSpace), and the search is ours.
 #define NO_MANUAL_VECTORIZATION
 #include <hnswlib/hnswlib.h>
 #pragma GCC diagnostic pop
@@ -47,6 +47,34 @@ enum Header : size_t { kMagic, kSpace, kCount, kFactors, kM, kM0, kMaxLevel, kEn
 constexpr uint64_t kGraphMagic = 0x3130574e53485256ull;  // "VRHNSW01"
 constexpr uint64_t kMaxLevels = 64;
 
+VIDREC_KERNEL float dot(const float* a, const float* b, uint32_t f) {
+  v16 acc = {};
+  uint32_t k = 0;
+  for (; k + 16 <= f; k += 16) acc += load(a + k) * load(b + k);
+  float s = hsum(acc);
+  for (; k < f; ++k) s += a[k] * b[k];
+  return s;
+}
+
+// hnswlib's inner-product space with our SIMD dot product: its own SIMD paths
+// are compiled out (above), and its scalar loop made building the graph
+// several times slower.
+VIDREC_HOT float ip_distance(const void* a, const void* b, const void* dim) {
+  return 1.0f - dot(static_cast<const float*>(a), static_cast<const float*>(b),
+                    uint32_t(*static_cast<const size_t*>(dim)));
+}
+
+class IpSpace final : public hnswlib::SpaceInterface<float> {
+ public:
+  explicit IpSpace(size_t dim) : dim_(dim) {}
+  size_t get_data_size() override { return dim_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return ip_distance; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  size_t dim_;
+};
+
 // The vectors hnswlib indexes: as they are (inner product), or normalised (cosine).
 std::vector<float> indexed_vectors(const float* x, uint32_t f, uint32_t n, AnnSpace space) {
   std::vector<float> out(x, x + uint64_t(n) * f);
@@ -69,7 +97,7 @@ std::string build_ann(const float* factors, uint32_t f, uint32_t n, AnnSpace spa
   const uint32_t dim = f;
   std::vector<float> data = indexed_vectors(factors, f, n, space);
   // 1 - q.v: on normalised vectors the cosine distance, a metric's order.
-  hnswlib::InnerProductSpace ip(dim);
+  IpSpace ip(dim);
   hnswlib::HierarchicalNSW<float> index(&ip, n, p.m, p.ef_construction, p.seed);
   // The first point alone, as hnswlib's own bindings do: it becomes the entry.
   index.addPoint(data.data(), 0);
@@ -171,15 +199,6 @@ AnnGraph AnnGraph::view(std::string_view bytes, AnnSpace space, uint32_t n, uint
 
 namespace {
 
-VIDREC_KERNEL float dot(const float* a, const float* b, uint32_t f) {
-  v16 acc = {};
-  uint32_t k = 0;
-  for (; k + 16 <= f; k += 16) acc += load(a + k) * load(b + k);
-  float s = hsum(acc);
-  for (; k < f; ++k) s += a[k] * b[k];
-  return s;
-}
-
 // Per-thread visited marks: a generation number per video, so a search
 // clears nothing.
 struct Visited {
@@ -207,11 +226,25 @@ constexpr uint64_t kVisitsPerLink = 8;
 
 using Entry = std::pair<float, uint32_t>;  // distance (-score), video
 
-VIDREC_HOT std::vector<uint32_t> search_graph(const float* q, const float* y, const float* inv, uint32_t f,
-                                              uint32_t entry, uint32_t max_level, uint32_t n, uint32_t ef,
-                                              const uint32_t* level0, uint32_t m0, const uint64_t* upper_ptr,
-                                              const uint32_t* upper, uint32_t m,
-                                              const std::function<bool(uint32_t)>& allowed) {
+// The cache lines of a video's factors, requested ahead of the dot products
+// that read them: a search's reads land all over the factor matrix, and
+// waiting for each miss in turn costs more than the arithmetic.
+inline void prefetch_vector(const float* v, uint32_t f) {
+  const char* p = reinterpret_cast<const char*>(v);
+  for (uint32_t b = 0; b < f * 4; b += 64) __builtin_prefetch(p + b);
+}
+
+// A search's working memory, kept per thread: a query allocates nothing.
+struct SearchState {
+  Visited visited;
+  std::vector<Entry> candidates, results;  // heaps: nearest first, farthest first
+  std::vector<uint32_t> fresh;             // one node's unvisited links
+};
+
+VIDREC_HOT void search_graph(const float* q, const float* y, const float* inv, uint32_t f, uint32_t entry,
+                             uint32_t max_level, uint32_t n, uint32_t ef, const uint32_t* level0, uint32_t m0,
+                             const uint64_t* upper_ptr, const uint32_t* upper, uint32_t m,
+                             const std::function<bool(uint32_t)>& allowed, std::vector<uint32_t>& out) {
   auto dist = [&](uint32_t v) {
     const float s = dot(q, y + uint64_t(v) * f, f);
     return -(inv ? s * inv[v] : s);
@@ -224,6 +257,7 @@ VIDREC_HOT std::vector<uint32_t> search_graph(const float* q, const float* y, co
       const uint64_t b = upper_ptr[cur];
       if ((upper_ptr[cur + 1] - b) / (m + 1) < level) break;  // validated: cannot happen below the entry
       const uint32_t* list = upper + b + uint64_t(level - 1) * (m + 1);
+      for (uint32_t j = 1; j <= list[0]; ++j) prefetch_vector(y + uint64_t(list[j]) * f, f);
       for (uint32_t j = 1; j <= list[0]; ++j) {
         const float d = dist(list[j]);
         if (d < cur_d) {
@@ -234,39 +268,53 @@ VIDREC_HOT std::vector<uint32_t> search_graph(const float* q, const float* y, co
       }
     }
   }
-  static thread_local Visited visited;
-  visited.start(n);
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> candidates;  // nearest first
-  std::priority_queue<Entry> results;                                              // farthest first
+  static thread_local SearchState st;
+  std::vector<Entry>&candidates = st.candidates, &results = st.results;
+  std::vector<uint32_t>& fresh = st.fresh;
+  candidates.clear();
+  results.clear();
+  const auto nearest_first = std::greater<Entry>();
+  const auto farthest_first = std::less<Entry>();
+  st.visited.start(n);
   float bound = std::numeric_limits<float>::infinity();
   const uint64_t budget = uint64_t(ef) * m0 * kVisitsPerLink;
   uint64_t visits = 1;
-  visited.visit(cur);
-  candidates.push({cur_d, cur});
-  if (allowed(cur)) results.push({cur_d, cur});
+  st.visited.visit(cur);
+  candidates.push_back({cur_d, cur});
+  if (allowed(cur)) results.push_back({cur_d, cur});
   if (results.size() >= ef) bound = cur_d;
   while (!candidates.empty() && visits <= budget) {
-    const Entry c = candidates.top();
+    const Entry c = candidates.front();
     if (c.first > bound) break;
-    candidates.pop();
+    std::pop_heap(candidates.begin(), candidates.end(), nearest_first);
+    candidates.pop_back();
     const uint32_t* list = level0 + uint64_t(c.second) * (m0 + 1);
-    for (uint32_t j = 1; j <= list[0]; ++j) {
-      const uint32_t v = list[j];
-      if (!visited.visit(v)) continue;
-      ++visits;
+    fresh.clear();
+    for (uint32_t j = 1; j <= list[0]; ++j)
+      if (st.visited.visit(list[j])) {
+        fresh.push_back(list[j]);
+        prefetch_vector(y + uint64_t(list[j]) * f, f);
+      }
+    // The next candidate's links, read once these are scored.
+    if (!candidates.empty()) __builtin_prefetch(level0 + uint64_t(candidates.front().second) * (m0 + 1));
+    visits += fresh.size();
+    for (const uint32_t v : fresh) {
       const float d = dist(v);
       if (results.size() >= ef && !(d < bound)) continue;
-      candidates.push({d, v});
+      candidates.push_back({d, v});
+      std::push_heap(candidates.begin(), candidates.end(), nearest_first);
       if (!allowed(v)) continue;
-      results.push({d, v});
-      if (results.size() > ef) results.pop();
-      if (results.size() >= ef) bound = results.top().first;
+      results.push_back({d, v});
+      std::push_heap(results.begin(), results.end(), farthest_first);
+      if (results.size() > ef) {
+        std::pop_heap(results.begin(), results.end(), farthest_first);
+        results.pop_back();
+      }
+      if (results.size() >= ef) bound = results.front().first;
     }
   }
-  std::vector<uint32_t> out;
-  out.reserve(results.size());
-  for (; !results.empty(); results.pop()) out.push_back(results.top().second);
-  return out;
+  out.clear();
+  for (const Entry& e : results) out.push_back(e.second);
 }
 
 }  // namespace
@@ -275,8 +323,11 @@ std::vector<uint32_t> AnnGraph::search(const float* query, const float* factors,
                                        uint32_t k, uint32_t ef,
                                        const std::function<bool(uint32_t)>& allowed) const {
   ef = std::max({ef, k, 1u});
-  return search_graph(query, factors, space_ == AnnSpace::Cosine ? inv_norms : nullptr, f_, entry_,
-                      max_level_, n_, ef, level0_, m0_, upper_ptr_, upper_, m_, allowed);
+  std::vector<uint32_t> out;
+  out.reserve(ef);
+  search_graph(query, factors, space_ == AnnSpace::Cosine ? inv_norms : nullptr, f_, entry_, max_level_, n_,
+               ef, level0_, m0_, upper_ptr_, upper_, m_, allowed, out);
+  return out;
 }
 
 }  // namespace vidrec
