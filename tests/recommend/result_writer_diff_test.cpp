@@ -3,6 +3,7 @@
 // against the writer it replaced (kept here only as the reference: nlohmann
 // escaping ids, an ostream), over random results: ids that need escapes or
 // are not UTF-8, scores of every magnitude, NaN and infinities.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <charconv>
 #include <cstring>
@@ -171,6 +172,8 @@ TEST_CASE("result writer diff: string and stream output match the reference writ
   DatasetData d;
   d.user_ids = {"plain", "qu\"ote", "\xc3\xa9l\xc3\xa8ve", "bad\xff", "ctl\x01\n"};
   d.video_ids = {"v1", "v,2", "v\\3", "\xe2\x82\xac", "\xed\xa0\x80x", "tab\tv"};
+  std::sort(d.user_ids.begin(), d.user_ids.end());  // stored in ascending byte order
+  std::sort(d.video_ids.begin(), d.video_ids.end());
   d.indptr = {0, 1, 2, 3, 4, 5};
   d.indices = {0, 1, 2, 3, 4};
   d.weights = {1, 1, 1, 1, 1};
