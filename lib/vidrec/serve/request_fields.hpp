@@ -29,10 +29,12 @@ namespace vidrec {
 struct RawValue {
   enum Kind : uint8_t { Absent, Null, Bool, Int, Uint, Float, String, Array, Object };
   Kind kind = Absent;
-  bool b = false;
-  int64_t i = 0;
-  uint64_t u = 0;
-  double d = 0;
+  union {  // the member that `kind` names (a history of a million items holds two each)
+    bool b;
+    int64_t i = 0;
+    uint64_t u;
+    double d;
+  };
   std::string s;
 
   bool present() const { return kind != Absent; }

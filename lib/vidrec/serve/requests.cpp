@@ -90,8 +90,8 @@ Invocation parse_invocation(RawFields& f, const std::string& where) {
   if (f.explain.present()) inv.explain = parse_flag(f.explain, where + "explain");
   if (const RawValue& n = f.explain_n; n.present()) {
     // An unsigned beyond int64_t wraps negative, as the DOM's get<int64_t>() did.
-    const int64_t v = n.kind == RawValue::Uint ? int64_t(n.u) : n.i;
-    if (!n.is_integer() || v < 1 || v > int64_t(kMaxExplainN))
+    const int64_t v = n.kind == RawValue::Uint ? int64_t(n.u) : n.kind == RawValue::Int ? n.i : 0;
+    if (v < 1 || v > int64_t(kMaxExplainN))
       throw InputError(where + "explain_n must be an integer 1.." + std::to_string(kMaxExplainN) + ", got " +
                        shown_raw(n));
     inv.explain_n = uint32_t(v);
