@@ -15,7 +15,8 @@
 #
 #   start      process start to exit: `vidrec recommend` (1M users) and
 #              `vidrec --version` next to a minimal C++ program and /bin/true
-#   serve      scripts/bench_serve.sh with its nginx reference (REFERENCE=1)
+#   serve      scripts/bench_serve.sh with its nginx reference (REFERENCE=1; PREVIOUS=BINARY
+#              adds another vidrec, ROUNDS=3 interleaved rounds)
 # Usage: scripts/bench.sh [prepare|train|recommend|ann|mpi|start|serve|all]
 #   SHARED=../shared  BENCH_DIR=bench-data  RUNS=5  THREADS=2
 set -euo pipefail

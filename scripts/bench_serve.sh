@@ -8,7 +8,8 @@
 #   3. saturating while the model file is replaced 10 times.
 # Usage: scripts/bench_serve.sh [BUILD_DIR (build)] [DIR (/tmp/vidrec-bench-serve)]
 # REFERENCE=1 also measures nginx answering a constant string the same way,
-# and how steady the CPU is with nothing running (bench/cpu_jitter).
+# in ROUNDS interleaved rounds with this build (and PREVIOUS=BINARY, another
+# vidrec), and how steady the CPU is with nothing running (bench/cpu_jitter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -59,21 +60,28 @@ done = function(summary, latency, requests)
 end
 EOF
 
-PORT=""
-for try in 1 2 3 4 5 6 7 8; do
-  p=$((20000 + RANDOM % 40000))
-  "$VIDREC" serve --model "$DIR/live.vrm" --port "$p" --quiet 2>"$DIR/server.log" &
-  PID=$!
-  for i in $(seq 1 100); do
-    curl -sf -o /dev/null "http://127.0.0.1:$p/ping" && { PORT=$p; break; }
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.05
+# start_server BINARY MODEL LOG: sets PORT and PID (a free port, tried at random).
+start_server() {
+  PORT=""
+  for try in 1 2 3 4 5 6 7 8; do
+    p=$((20000 + RANDOM % 40000))
+    "$1" serve --model "$2" --port "$p" --quiet 2>"$3" &
+    PID=$!
+    for i in $(seq 1 100); do
+      curl -sf -o /dev/null "http://127.0.0.1:$p/ping" && { PORT=$p; break; }
+      kill -0 "$PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    [ -n "$PORT" ] && return 0
+    kill "$PID" 2>/dev/null || true
   done
-  [ -n "$PORT" ] && break
-  kill "$PID" 2>/dev/null || true
-done
-[ -n "$PORT" ] || { echo "server did not start: $(cat "$DIR/server.log")" >&2; exit 1; }
-trap 'kill "$PID" 2>/dev/null || true' EXIT
+  echo "server did not start: $(cat "$3")" >&2
+  exit 1
+}
+start_server "$VIDREC" "$DIR/live.vrm" "$DIR/server.log"
+SERVER_PID=$PID SERVER_PORT=$PORT PREV_PID=""
+trap 'kill $SERVER_PID $PREV_PID 2>/dev/null || true' EXIT
+PORT=$SERVER_PORT
 
 echo "== saturating: $CONNECTIONS connections, $DURATION, $(nproc) cores (shared machine: figures are noisy)"
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$DIR/invocations.lua" "http://127.0.0.1:$PORT" |
@@ -112,6 +120,9 @@ echo "model loads logged: $(grep -c '"event":"model_loaded"' "$DIR/server.log") 
 # REFERENCE=1: the floor this harness can measure here. nginx answering a
 # constant string, loaded the same way (wrk -t2, same connections and time):
 # its p99 is what co-locating wrk and a server on these cores costs alone.
+# ROUNDS (default 3) interleaved rounds of this build, PREVIOUS (another
+# vidrec binary, such as the last release's, when set) and nginx, then each
+# one's median: the load of a shared machine moves within a minute.
 if [ "${REFERENCE:-0}" = 1 ]; then
   install_deps nginx-light
   NGX=$DIR/nginx
@@ -134,9 +145,38 @@ CONF
   # And how steady the CPU itself is, with nothing else running.
   [ -x "$BUILD/bench/cpu_jitter" ] || configure_build "$BUILD" Release cpu_jitter
   "$BUILD/bench/cpu_jitter" --seconds 6 | tail -1
-  echo "== reference: nginx, constant body, $CONNECTIONS connections, $DURATION"
-  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$NPORT/ping" |
-    awk '/^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } /^Requests\/sec/ { r = $2 }
-         END { printf "nginx: %.0f req/s, p50 %s, p99 %s\n", r, p50, p99 }'
+  # The same summary line for nginx's GETs.
+  sed -n '/^-- wrk counts only/,$p' "$DIR/invocations.lua" >"$DIR/ping.lua"
+  names="vidrec"
+  if [ -n "${PREVIOUS:-}" ]; then
+    cp "$DIR/model.vrm" "$DIR/previous.vrm"
+    start_server "$PREVIOUS" "$DIR/previous.vrm" "$DIR/previous.log"
+    PREV_PID=$PID PREV_PORT=$PORT
+    names="vidrec previous"
+  fi
+  names="$names nginx"
+  echo "== reference rounds: $names, saturating, $CONNECTIONS connections, $DURATION each; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  : >"$DIR/rounds.txt"
+  for round in $(seq 1 "${ROUNDS:-3}"); do
+    for name in $names; do
+      case $name in
+        vidrec) target=(-s "$DIR/invocations.lua" "http://127.0.0.1:$SERVER_PORT") ;;
+        previous) target=(-s "$DIR/invocations.lua" "http://127.0.0.1:$PREV_PORT") ;;
+        nginx) target=(-s "$DIR/ping.lua" "http://127.0.0.1:$NPORT/ping") ;;
+      esac
+      line=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" "${target[@]}" | tail -1)
+      echo "round $round $name: $line"
+      echo "$name $line" >>"$DIR/rounds.txt"
+    done
+  done
   nginx -c "$NGX/nginx.conf" -s stop 2>/dev/null
+  median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+  nginx_p99=$(awk '$1 == "nginx" { print $10 }' "$DIR/rounds.txt" | median)
+  for name in $names; do
+    rps=$(awk -v n="$name" '$1 == n { print $4 }' "$DIR/rounds.txt" | median)
+    p99=$(awk -v n="$name" '$1 == n { print $10 }' "$DIR/rounds.txt" | median)
+    awk -v n="$name" -v r="$rps" -v p="$p99" -v q="$nginx_p99" -v k="${ROUNDS:-3}" \
+      'BEGIN { printf "median of %d: %-8s %7.0f req/s, p99 %.2f ms (%.2fx nginx)\n", k, n, r, p, p / q }'
+  done
+  echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi

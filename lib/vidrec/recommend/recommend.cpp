@@ -248,19 +248,72 @@ void append_score(std::string& out, float s) {
   out.append(buf, r.ptr);
 }
 
-// JSON string; ids are usually plain ASCII, so the escape is rarely needed.
-void append_json_string(std::string& out, std::string_view s) {
-  const bool plain = std::all_of(s.begin(), s.end(), [](char c) {
-    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x80 && c != '"' &&
-           c != '\\';
-  });
-  if (plain) {
-    out += '"';
-    out.append(s);
-    out += '"';
-  } else {
-    out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+// The length of the well-formed UTF-8 sequence at s[i] (Unicode's table
+// 3-7: no overlong forms, surrogates or code points past U+10FFFF), else 0.
+size_t utf8_length(std::string_view s, size_t i) {
+  const auto at = [&](size_t j) { return i + j < s.size() ? static_cast<unsigned char>(s[i + j]) : 0u; };
+  const auto in = [](unsigned c, unsigned lo, unsigned hi) { return c >= lo && c <= hi; };
+  const unsigned c = at(0);
+  if (in(c, 0xC2, 0xDF)) return in(at(1), 0x80, 0xBF) ? 2 : 0;
+  if (in(c, 0xE0, 0xEF)) {
+    const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    return in(at(1), lo, hi) && in(at(2), 0x80, 0xBF) ? 3 : 0;
   }
+  if (in(c, 0xF0, 0xF4)) {
+    const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    return in(at(1), lo, hi) && in(at(2), 0x80, 0xBF) && in(at(3), 0x80, 0xBF) ? 4 : 0;
+  }
+  return 0;
+}
+
+// A JSON string, the bytes nlohmann's dump writes (UTF-8 kept, controls
+// escaped, \u lowercase). Ids are usually plain ASCII and copied as they
+// are; ids that are not UTF-8 (each bad byte becomes U+FFFD) are left to
+// nlohmann itself, as its rules for where a bad sequence ends are its own.
+void append_json_string(std::string& out, std::string_view s) {
+  const size_t start = out.size();
+  out += '"';
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const size_t n = utf8_length(s, i);
+      if (n == 0) {
+        out.resize(start);
+        out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        return;
+      }
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    if (c >= 0x20 && c != '"' && c != '\\') {  // a run of plain ASCII, copied at once
+      size_t j = i + 1;
+      while (j < s.size() && static_cast<unsigned char>(s[j]) >= 0x20 && static_cast<unsigned char>(s[j]) < 0x80 &&
+             s[j] != '"' && s[j] != '\\')
+        ++j;
+      out.append(s.substr(i, j - i));
+      i = j;
+      continue;
+    }
+    ++i;
+    out += '\\';
+    switch (c) {
+      case '"': out += '"'; break;
+      case '\\': out += '\\'; break;
+      case '\b': out += 'b'; break;
+      case '\f': out += 'f'; break;
+      case '\n': out += 'n'; break;
+      case '\r': out += 'r'; break;
+      case '\t': out += 't'; break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += "u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
+    }
+  }
+  out += '"';
 }
 
 void append_field(std::string& out, std::string_view s, char sep) {
@@ -306,67 +359,84 @@ void append_because_field(std::string& out, const Model& m, const std::vector<Be
 
 ResultWriter::ResultWriter(std::ostream& out, Format format, Kind kind, const Model& model, bool several,
                            bool because)
-    : out_(out), format_(format), kind_(kind), model_(model), several_(several), because_(because) {
-  if (format_ == Format::Csv || format_ == Format::Tsv) {
-    const char sep = format_ == Format::Csv ? ',' : '\t';
-    const bool users = kind_ != Kind::Similar;
-    out_ << (users ? "userId" : "videoId") << sep << "rank" << sep
-         << (kind_ == Kind::Recommend ? "videoId"
-             : users                  ? "similarUserId"
-                                      : "similarVideoId")
-         << sep << "score" << (kind_ == Kind::Recommend ? std::string{sep} + "source" : "")
-         << (because_ ? std::string{sep} + "because\n" : "\n");
-  }
+    : stream_(&out), format_(format), kind_(kind), model_(model), several_(several), because_(because) {
+  append_header(line_);
+  emit(line_);
+}
+
+ResultWriter::ResultWriter(std::string& out, Format format, Kind kind, const Model& model, bool several,
+                           bool because)
+    : sink_(&out), format_(format), kind_(kind), model_(model), several_(several), because_(because) {
+  append_header(out);
+}
+
+void ResultWriter::append_header(std::string& out) const {
+  if (format_ != Format::Csv && format_ != Format::Tsv) return;
+  const char sep = format_ == Format::Csv ? ',' : '\t';
+  const bool users = kind_ != Kind::Similar;
+  out += users ? "userId" : "videoId";
+  ((out += sep) += "rank") += sep;
+  out += kind_ == Kind::Recommend ? "videoId" : users ? "similarUserId" : "similarVideoId";
+  (out += sep) += "score";
+  if (kind_ == Kind::Recommend) (out += sep) += "source";
+  if (because_) (out += sep) += "because";
+  out += '\n';
+}
+
+void ResultWriter::emit(const std::string& text) {
+  if (stream_) *stream_ << text;
 }
 
 void ResultWriter::write(const Recommendations& r) {
-  line_.clear();
+  // Straight into the sink; a line at a time into the stream.
+  std::string& line = sink_ ? *sink_ : line_;
+  if (stream_) line.clear();
   if (format_ == Format::Csv || format_ == Format::Tsv) {
     const char sep = format_ == Format::Csv ? ',' : '\t';
     for (size_t i = 0; i < r.items.size(); ++i) {
-      append_field(line_, r.id, sep);
-      line_ += sep;
-      line_ += std::to_string(i + 1);
-      line_ += sep;
-      append_field(line_, item_id(r.items[i].video), sep);
-      line_ += sep;
-      append_score(line_, r.items[i].score);
+      append_field(line, r.id, sep);
+      line += sep;
+      line += std::to_string(i + 1);
+      line += sep;
+      append_field(line, item_id(r.items[i].video), sep);
+      line += sep;
+      append_score(line, r.items[i].score);
       if (kind_ == Kind::Recommend) {
-        line_ += sep;
-        line_ += r.source == Source::Popular ? "popular" : "model";
+        line += sep;
+        line += r.source == Source::Popular ? "popular" : "model";
       }
       if (because_) {
-        line_ += sep;
-        if (i < r.because.size()) append_because_field(line_, model_, r.because[i], sep);
+        line += sep;
+        if (i < r.because.size()) append_because_field(line, model_, r.because[i], sep);
       }
-      line_ += '\n';
+      line += '\n';
     }
   } else {
-    if (format_ == Format::Json && several_) line_ += written_ == 0 ? "[" : ",";
-    line_ += kind_ == Kind::Similar ? "{\"videoId\":" : "{\"userId\":";
-    append_json_string(line_, r.id);
-    if (r.source == Source::Popular) line_ += ",\"source\":\"popular\"";
+    if (format_ == Format::Json && several_) line += written_ == 0 ? "[" : ",";
+    line += kind_ == Kind::Similar ? "{\"videoId\":" : "{\"userId\":";
+    append_json_string(line, r.id);
+    if (r.source == Source::Popular) line += ",\"source\":\"popular\"";
     if (!r.location.empty()) {
-      line_ += ",\"location\":";
-      append_json_string(line_, r.location);
+      line += ",\"location\":";
+      append_json_string(line, r.location);
     }
-    line_ += kind_ == Kind::Recommend ? ",\"recommendations\":[" : ",\"similar\":[";
+    line += kind_ == Kind::Recommend ? ",\"recommendations\":[" : ",\"similar\":[";
     for (size_t i = 0; i < r.items.size(); ++i) {
-      if (i) line_ += ',';
-      line_ += kind_ == Kind::SimilarUsers ? "{\"userId\":" : "{\"videoId\":";
-      append_json_string(line_, item_id(r.items[i].video));
-      line_ += ",\"score\":";
-      append_score(line_, r.items[i].score);
+      if (i) line += ',';
+      line += kind_ == Kind::SimilarUsers ? "{\"userId\":" : "{\"videoId\":";
+      append_json_string(line, item_id(r.items[i].video));
+      line += ",\"score\":";
+      append_score(line, r.items[i].score);
       if (i < r.because.size()) {
-        line_ += ",\"because\":";
-        append_because_json(line_, model_, r.because[i]);
+        line += ",\"because\":";
+        append_because_json(line, model_, r.because[i]);
       }
-      line_ += '}';
+      line += '}';
     }
-    line_ += "]}";
-    if (format_ == Format::Jsonl || !several_) line_ += '\n';
+    line += "]}";
+    if (format_ == Format::Jsonl || !several_) line += '\n';
   }
-  out_ << line_;
+  emit(line);
   ++written_;
 }
 
@@ -375,9 +445,14 @@ std::string_view ResultWriter::item_id(uint32_t i) const {
 }
 
 void ResultWriter::finish() {
-  if (format_ == Format::Json && several_) out_ << (written_ == 0 ? "[]\n" : "]\n");
-  out_.flush();
-  if (!out_) throw IoError("write to stdout failed");
+  if (format_ == Format::Json && several_) {
+    const char* end = written_ == 0 ? "[]\n" : "]\n";
+    if (sink_) *sink_ += end;
+    if (stream_) *stream_ << end;
+  }
+  if (!stream_) return;
+  stream_->flush();
+  if (!*stream_) throw IoError("write to stdout failed");
 }
 
 void write_explanation(std::ostream& out, Format format, const Model& model, std::string_view user,

@@ -138,11 +138,18 @@ class ResultWriter {
   enum class Kind { Recommend, Similar, SimilarUsers };
   ResultWriter(std::ostream& out, Format format, Kind kind, const Model& model, bool several,
                bool because = false);
+  // Appends to `out` instead (a server's reply body): the same bytes, no stream.
+  ResultWriter(std::string& out, Format format, Kind kind, const Model& model, bool several,
+               bool because = false);
   void write(const Recommendations& r);
   void finish();
 
  private:
-  std::ostream& out_;
+  // Hands `text` on: to the stream, or nothing to do when it is the sink.
+  void emit(const std::string& text);
+  void append_header(std::string& out) const;  // CSV/TSV's
+  std::ostream* stream_ = nullptr;
+  std::string* sink_ = nullptr;
   Format format_;
   Kind kind_;
   const Model& model_;

@@ -5,7 +5,6 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
-#include <sstream>
 
 #include "vidrec/als/solver.hpp"
 #include "vidrec/base/errors.hpp"
@@ -160,21 +159,25 @@ HttpReply Api::finish(Deferred& d) const {
       d.results[d.job_of[j]].id = d.invs[d.job_of[j]].user_id;
       d.results[d.job_of[j]].items = std::move(d.jobs[j].result);
     }
-    std::ostringstream out;
     const Format format = d.reply == MediaType::Json        ? Format::Json
                           : d.reply == MediaType::JsonLines ? Format::Jsonl
                                                             : Format::Csv;
     const bool because =
         std::any_of(d.invs.begin(), d.invs.end(), [](const Invocation& inv) { return inv.explain; });
-    ResultWriter writer(out, format, ResultWriter::Kind::Recommend, d.model->model(), d.batch, because);
+    // Written straight into the reply's body.
+    HttpReply reply{200, {}, "application/json", ""};
+    const bool predictions = d.reply == MediaType::Json && d.batch;
+    if (predictions) reply.body = "{\"predictions\":";
+    ResultWriter writer(reply.body, format, ResultWriter::Kind::Recommend, d.model->model(), d.batch, because);
     for (const Recommendations& r : d.results) writer.write(r);
     writer.finish();
-    if (d.reply == MediaType::Csv) return {200, out.str(), "text/csv; charset=utf-8", ""};
-    if (d.reply == MediaType::JsonLines) return {200, out.str(), "application/jsonlines", ""};
-    if (!d.batch) return {200, out.str(), "application/json", ""};
-    std::string list = out.str();
-    list.pop_back();  // the array's newline
-    return {200, "{\"predictions\":" + list + "}\n", "application/json", ""};
+    if (d.reply == MediaType::Csv) reply.content_type = "text/csv; charset=utf-8";
+    if (d.reply == MediaType::JsonLines) reply.content_type = "application/jsonlines";
+    if (predictions) {
+      reply.body.pop_back();  // the array's newline
+      reply.body += "}\n";
+    }
+    return reply;
   } catch (const std::bad_alloc&) {
     return error_reply(503, "out of memory");
   } catch (const std::exception& e) {
@@ -183,37 +186,29 @@ HttpReply Api::finish(Deferred& d) const {
 }
 
 HttpReply Api::similar(const ServingModel& m, std::string_view body) const {
-  const nlohmann::json j = parse_body(body);
-  if (!j.is_object()) throw InputError("the request must be a JSON object");
-  const auto video_id = j.find("video_id"), user_id = j.find("user_id");
-  const bool users = user_id != j.end();
-  if (users == (video_id != j.end()))
-    throw InputError("give exactly one of video_id (similar videos) or user_id (similar users)");
-  const auto id = users ? user_id : video_id;
-  if (!id->is_string()) throw InputError(std::string(users ? "user_id" : "video_id") + " must be a string");
+  SimilarRequest q = parse_similar(body);
+  const bool users = q.users;
   RecommendOptions opt;
-  if (const auto k = j.find("k"); k != j.end()) opt.k = parse_k(*k, "");
-  if (const auto e = j.find("ef"); e != j.end()) opt.ef = parse_bounded(*e, "ef", kMaxEf);
-  if (const auto e = j.find("exclude"); e != j.end()) {
-    if (users) throw InputError("exclude lists videos: not allowed with user_id");
-    const std::vector<std::string> exclude = parse_ids(*e, "exclude");
+  if (q.k) opt.k = *q.k;
+  if (q.ef) opt.ef = *q.ef;
+  if (q.exclude) {
     size_t unknown = 0;
-    opt.blocked = block_map(m.model(), &exclude, nullptr, unknown);
+    opt.blocked = block_map(m.model(), &*q.exclude, nullptr, unknown);
   }
-  const std::string name = id->get<std::string>();
+  const std::string& name = q.id;
   const auto index = users ? m.find_user(name) : m.find_video(name);
   if (!index) return error_reply(404, (users ? "user '" : "video '") + name + "' is not in the model");
   const Recommender rec(m.model(), std::move(opt));
   Recommendations r;
   r.id = name;
   r.items = users ? rec.similar_users(*index) : rec.similar(*index);
-  std::ostringstream out;
-  ResultWriter writer(out, Format::Json,
+  HttpReply reply{200, {}, "application/json", ""};
+  ResultWriter writer(reply.body, Format::Json,
                       users ? ResultWriter::Kind::SimilarUsers : ResultWriter::Kind::Similar, m.model(),
                       false);
   writer.write(r);
   writer.finish();
-  return {200, out.str(), "application/json", ""};
+  return reply;
 }
 
 Api::Started Api::start(const HttpRequest& req) const {

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "vidrec/serve/requests.hpp"
 
-#include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -10,98 +9,9 @@
 
 #include "vidrec/base/errors.hpp"
 #include "vidrec/model/ann.hpp"
+#include "vidrec/serve/request_fields.hpp"
 
 namespace vidrec {
-
-namespace {
-
-// nlohmann's DOM builder behind a depth limit, tracking where it is so that
-// an error can name the field ("instances[2].history[0].value").
-class BoundedSax {
- public:
-  using json = nlohmann::json;
-  explicit BoundedSax(json& root) : dom_(root, false) {}
-
-  bool null() { return value() && dom_.null(); }
-  bool boolean(bool v) { return value() && dom_.boolean(v); }
-  bool number_integer(json::number_integer_t v) { return value() && dom_.number_integer(v); }
-  bool number_unsigned(json::number_unsigned_t v) { return value() && dom_.number_unsigned(v); }
-  bool number_float(json::number_float_t v, const json::string_t& s) {
-    return value() && dom_.number_float(v, s);
-  }
-  bool string(json::string_t& v) { return value() && dom_.string(v); }
-  bool binary(json::binary_t& v) { return value() && dom_.binary(v); }
-  bool start_object(std::size_t n) { return open(false) && dom_.start_object(n); }
-  bool key(json::string_t& k) {
-    frames_[depth_ - 1].key = k;
-    return dom_.key(k);
-  }
-  bool end_object() { return close() && dom_.end_object(); }
-  bool start_array(std::size_t n) { return open(true) && dom_.start_array(n); }
-  bool end_array() { return close() && dom_.end_array(); }
-  bool parse_error(std::size_t, const std::string& token, const nlohmann::detail::exception& e) {
-    if (e.id == 406)  // a number beyond double's range, such as 1e400
-      error_ = path(true) + " must be a finite number, got " + token.substr(0, 40);
-    else
-      error_ = std::string("malformed JSON: ") + e.what();
-    if (error_.size() > 300) error_ = error_.substr(0, 300) + "...";  // e.what() quotes the last token
-    return false;
-  }
-  const std::string& error() const { return error_; }
-
- private:
-  struct Frame {
-    bool array = false;
-    size_t count = 0;  // elements begun (arrays)
-    std::string key;   // the last key read (objects)
-  };
-  // A value begins: in an array, the next element.
-  bool value() {
-    if (depth_ > 0 && frames_[depth_ - 1].array) ++frames_[depth_ - 1].count;
-    return true;
-  }
-  bool open(bool array) {
-    value();
-    if (depth_ == kMaxJsonDepth) {
-      error_ = "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels at " + path(false);
-      return false;
-    }
-    Frame& f = frames_[depth_++];
-    f.array = array;
-    f.count = 0;
-    return true;
-  }
-  bool close() {
-    --depth_;
-    return true;
-  }
-  // The path to the value being read; `pending`: it has not begun yet.
-  std::string path(bool pending) const {
-    std::string p;
-    for (size_t i = 0; i < depth_; ++i) {
-      const Frame& f = frames_[i];
-      const bool last = i + 1 == depth_;
-      if (f.array)
-        p += "[" + std::to_string(f.count - (last && pending ? 0 : 1)) + "]";
-      else
-        p += (p.empty() ? "" : ".") + f.key.substr(0, 40);
-    }
-    return p.empty() ? "the top level" : p;
-  }
-  nlohmann::detail::json_sax_dom_parser<json> dom_;
-  std::array<Frame, kMaxJsonDepth> frames_;  // no allocation per request
-  size_t depth_ = 0;
-  std::string error_;
-};
-
-}  // namespace
-
-nlohmann::json parse_body(std::string_view body) {
-  nlohmann::json j;
-  BoundedSax sax(j);
-  if (!nlohmann::json::sax_parse(body.begin(), body.end(), &sax)) throw InputError(sax.error());
-  return j;
-}
 
 std::string shown(const nlohmann::json& v) {
   if (v.is_array()) return "an array";
@@ -111,47 +21,42 @@ std::string shown(const nlohmann::json& v) {
   return s;
 }
 
-uint32_t parse_k(const nlohmann::json& j, const std::string& where) {
-  return parse_bounded(j, where + "k", kMaxK);
-}
-
-uint32_t parse_bounded(const nlohmann::json& j, const std::string& name, uint32_t max) {
-  const std::string rule = name + " must be an integer between 1 and " + std::to_string(max);
-  if (!j.is_number_integer()) throw InputError(rule + ", got " + shown(j));
-  const bool ok = j.is_number_unsigned() ? j.get<uint64_t>() >= 1 && j.get<uint64_t>() <= max
-                                         : j.get<int64_t>() >= 1 && j.get<int64_t>() <= int64_t(max);
-  if (!ok) throw InputError(rule + ", got " + shown(j));
-  return uint32_t(j.get<uint64_t>());
-}
-
-std::vector<std::string> parse_ids(const nlohmann::json& j, const std::string& field) {
-  if (!j.is_array()) throw InputError(field + " must be an array of video id strings");
-  std::vector<std::string> ids;
-  ids.reserve(j.size());
-  for (const auto& e : j) {
-    if (!e.is_string()) throw InputError(field + " must be an array of video id strings, found " + shown(e));
-    ids.push_back(e.get<std::string>());
-  }
-  return ids;
-}
-
 namespace {
 
-std::vector<HistoryItem> parse_history(const nlohmann::json& j, const std::string& field) {
-  if (!j.is_array()) throw InputError(field + " must be an array of {\"videoId\":...,\"value\":...} objects");
+std::string shown_raw(const RawValue& v) { return shown(v.json()); }
+
+// An integer 1..max, else InputError "<name> must be an integer between 1 and max".
+uint32_t parse_bounded(const RawValue& v, const std::string& name, uint32_t max) {
+  const std::string rule = name + " must be an integer between 1 and " + std::to_string(max);
+  if (!v.is_integer()) throw InputError(rule + ", got " + shown_raw(v));
+  const bool ok = v.kind == RawValue::Uint ? v.u >= 1 && v.u <= max : v.i >= 1 && v.i <= int64_t(max);
+  if (!ok) throw InputError(rule + ", got " + shown_raw(v));
+  return v.kind == RawValue::Uint ? uint32_t(v.u) : uint32_t(v.i);
+}
+
+// "exclude": an array of video ids.
+std::vector<std::string> parse_ids(RawFields& f, const std::string& field) {
+  if (f.exclude.kind != RawValue::Array) throw InputError(field + " must be an array of video id strings");
+  if (f.exclude_bad.present())
+    throw InputError(field + " must be an array of video id strings, found " + shown_raw(f.exclude_bad));
+  return std::move(f.exclude_ids);
+}
+
+std::vector<HistoryItem> parse_history(RawFields& f, const std::string& field) {
+  if (f.history.kind != RawValue::Array)
+    throw InputError(field + " must be an array of {\"videoId\":...,\"value\":...} objects");
   std::vector<HistoryItem> items;
-  items.reserve(j.size());
-  for (size_t i = 0; i < j.size(); ++i) {
+  items.reserve(f.history_items.size());
+  for (size_t i = 0; i < f.history_items.size(); ++i) {
+    RawHistoryItem& e = f.history_items[i];
     const std::string at = field + "[" + std::to_string(i) + "]";
-    const nlohmann::json& e = j[i];
-    if (!e.is_object()) throw InputError(at + " must be an object with a string videoId");
-    const auto id = e.find("videoId");
-    if (id == e.end() || !id->is_string()) throw InputError(at + ".videoId is required (a string)");
-    HistoryItem h{id->get<std::string>(), 1.0};
-    if (const auto v = e.find("value"); v != e.end()) {
-      if (!v->is_number() || !(std::abs(v->get<double>()) <= kMaxHistoryValue))
-        throw InputError(at + ".value must be a number between -1e9 and 1e9, got " + shown(*v));
-      h.value = v->get<double>();
+    if (!e.object) throw InputError(at + " must be an object with a string videoId");
+    if (e.video_id.kind != RawValue::String) throw InputError(at + ".videoId is required (a string)");
+    HistoryItem h{std::move(e.video_id.s), 1.0};
+    if (e.value.present()) {
+      if (!e.value.is_number() || !(std::abs(e.value.number()) <= kMaxHistoryValue))
+        throw InputError(at + ".value must be a number between -1e9 and 1e9, got " + shown_raw(e.value));
+      h.value = e.value.number();
     }
     items.push_back(std::move(h));
   }
@@ -165,60 +70,80 @@ std::vector<HistoryItem> parse_history(const nlohmann::json& j, const std::strin
   return items;
 }
 
-}  // namespace
+bool parse_flag(const RawValue& v, const std::string& name) {
+  if (v.kind != RawValue::Bool) throw InputError(name + " must be true or false, got " + shown_raw(v));
+  return v.b;
+}
 
-Invocation parse_invocation(const nlohmann::json& j, const std::string& where) {
-  if (!j.is_object()) throw InputError((where.empty() ? "the request" : where) + " must be a JSON object");
+// One instance; `where` prefixes messages ("instances[2].").
+Invocation parse_invocation(RawFields& f, const std::string& where) {
+  if (f.self.kind != RawValue::Object)
+    throw InputError((where.empty() ? "the request" : where) + " must be a JSON object");
   Invocation inv;
-  const auto user = j.find("user_id");
-  if (user == j.end() || !user->is_string()) throw InputError(where + "user_id is required (a string)");
-  inv.user_id = user->get<std::string>();
+  if (f.user_id.kind != RawValue::String) throw InputError(where + "user_id is required (a string)");
+  inv.user_id = std::move(f.user_id.s);
   if (inv.user_id.empty()) throw InputError(where + "user_id must not be empty");
-  if (const auto k = j.find("k"); k != j.end()) inv.k = parse_k(*k, where);
-  if (const auto e = j.find("ef"); e != j.end()) inv.ef = parse_bounded(*e, where + "ef", kMaxEf);
-  if (const auto s = j.find("include_seen"); s != j.end()) {
-    if (!s->is_boolean()) throw InputError(where + "include_seen must be true or false, got " + shown(*s));
-    inv.include_seen = s->get<bool>();
-  }
-  if (const auto e = j.find("exclude"); e != j.end()) inv.exclude = parse_ids(*e, where + "exclude");
-  if (const auto x = j.find("explain"); x != j.end()) {
-    if (!x->is_boolean()) throw InputError(where + "explain must be true or false, got " + shown(*x));
-    inv.explain = x->get<bool>();
-  }
-  if (const auto n = j.find("explain_n"); n != j.end()) {
-    if (!n->is_number_integer() || n->get<int64_t>() < 1 || n->get<int64_t>() > int64_t(kMaxExplainN))
+  if (f.k.present()) inv.k = parse_bounded(f.k, where + "k", kMaxK);
+  if (f.ef.present()) inv.ef = parse_bounded(f.ef, where + "ef", kMaxEf);
+  if (f.include_seen.present()) inv.include_seen = parse_flag(f.include_seen, where + "include_seen");
+  if (f.exclude.present()) inv.exclude = parse_ids(f, where + "exclude");
+  if (f.explain.present()) inv.explain = parse_flag(f.explain, where + "explain");
+  if (const RawValue& n = f.explain_n; n.present()) {
+    // An unsigned beyond int64_t wraps negative, as the DOM's get<int64_t>() did.
+    const int64_t v = n.kind == RawValue::Uint ? int64_t(n.u) : n.kind == RawValue::Int ? n.i : 0;
+    if (v < 1 || v > int64_t(kMaxExplainN))
       throw InputError(where + "explain_n must be an integer 1.." + std::to_string(kMaxExplainN) + ", got " +
-                       shown(*n));
-    inv.explain_n = n->get<uint32_t>();
+                       shown_raw(n));
+    inv.explain_n = uint32_t(v);
   }
-  if (const auto l = j.find("location"); l != j.end()) {
+  if (const RawValue& l = f.location; l.present()) {
     // The parser has already refused strings that are not UTF-8.
-    if (!l->is_string() || l->get_ref<const std::string&>().size() > kMaxLocationBytes)
+    if (l.kind != RawValue::String || l.s.size() > kMaxLocationBytes)
       throw InputError(where + "location must be a string of at most " + std::to_string(kMaxLocationBytes) +
-                       " bytes, got " + shown(*l));
-    inv.location = l->get<std::string>();
+                       " bytes, got " + shown_raw(l));
+    inv.location = std::move(f.location.s);
   }
-  if (const auto h = j.find("history"); h != j.end()) {
-    inv.history = parse_history(*h, where + "history");
+  if (f.history.present()) {
+    inv.history = parse_history(f, where + "history");
     inv.has_history = true;
   }
   return inv;
 }
 
+}  // namespace
+
 std::vector<Invocation> parse_invocations(std::string_view body, bool& batch) {
-  const nlohmann::json j = parse_body(body);
-  batch = j.is_object() && j.contains("instances");
-  if (!batch) return {parse_invocation(j)};
-  const nlohmann::json& list = j["instances"];
-  if (!list.is_array()) throw InputError("instances must be an array of request objects");
-  if (list.size() > kMaxInstances)
+  RawFields f = read_fields(body, true);
+  batch = f.instances.present();
+  if (!batch) return {parse_invocation(f, "")};
+  if (f.instances.kind != RawValue::Array) throw InputError("instances must be an array of request objects");
+  if (f.instance_count > kMaxInstances)
     throw InputError("instances must hold at most " + std::to_string(kMaxInstances) + " requests, got " +
-                     std::to_string(list.size()));
+                     std::to_string(f.instance_count));
   std::vector<Invocation> out;
-  out.reserve(list.size());
-  for (size_t i = 0; i < list.size(); ++i)
-    out.push_back(parse_invocation(list[i], "instances[" + std::to_string(i) + "]."));
+  out.reserve(f.instance_items.size());
+  for (size_t i = 0; i < f.instance_items.size(); ++i)
+    out.push_back(parse_invocation(f.instance_items[i], "instances[" + std::to_string(i) + "]."));
   return out;
+}
+
+SimilarRequest parse_similar(std::string_view body) {
+  RawFields f = read_fields(body, false);
+  if (f.self.kind != RawValue::Object) throw InputError("the request must be a JSON object");
+  SimilarRequest r;
+  r.users = f.user_id.present();
+  if (r.users == f.video_id.present())
+    throw InputError("give exactly one of video_id (similar videos) or user_id (similar users)");
+  RawValue& id = r.users ? f.user_id : f.video_id;
+  if (id.kind != RawValue::String) throw InputError(std::string(r.users ? "user_id" : "video_id") + " must be a string");
+  r.id = std::move(id.s);
+  if (f.k.present()) r.k = parse_bounded(f.k, "k", kMaxK);
+  if (f.ef.present()) r.ef = parse_bounded(f.ef, "ef", kMaxEf);
+  if (f.exclude.present()) {
+    if (r.users) throw InputError("exclude lists videos: not allowed with user_id");
+    r.exclude = parse_ids(f, "exclude");
+  }
+  return r;
 }
 
 namespace {
@@ -280,14 +205,14 @@ std::vector<Invocation> parse_jsonlines(std::string_view body) {
   std::vector<Invocation> out;
   for_each_line(body, [&](size_t number, std::string_view line) {
     const std::string where = at_line(number);
-    nlohmann::json j;
+    RawFields f;
     try {
-      j = parse_body(line);
+      f = read_fields(line, false);
     } catch (const InputError& e) {
       throw InputError(where + e.what());
     }
-    if (!j.is_object()) throw InputError(where + "the request must be a JSON object");
-    out.push_back(parse_invocation(j, where));
+    if (f.self.kind != RawValue::Object) throw InputError(where + "the request must be a JSON object");
+    out.push_back(parse_invocation(f, where));
   });
   return out;
 }

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-// The body of an /invocations request, parsed and validated: one instance
-// or a batch. Every rule broken is an InputError naming the field and the
-// rule, which the API answers with 400.
+// The body of an /invocations (or /similar) request, parsed and validated:
+// one instance or a batch. Every rule broken is an InputError naming the
+// field and the rule, which the API answers with 400.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,8 +18,8 @@ constexpr uint32_t kMaxK = 10000;
 // Most instances in one batch request.
 constexpr size_t kMaxInstances = 10000;
 // Deepest nesting of arrays and objects a body may have (a real request
-// needs 4). Checked before parsing: deeper values would be built, dumped and
-// destroyed by recursion, and 80,000 levels fit in 160 KB.
+// needs 4). Checked while parsing: the parser's own bookkeeping grows with
+// the depth, and 80,000 levels fit in 160 KB.
 constexpr size_t kMaxJsonDepth = 32;
 // Largest |history[].value| accepted, and |sum| of one video's values: fold-in
 // stays exact (see serving_model.hpp).
@@ -49,25 +50,30 @@ struct Invocation {
   uint32_t ef = 0;       // "ef": the ANN index's search breadth, 1..kMaxEf (0 = default)
 };
 
-// Parses a request body: InputError when it is not JSON, nests deeper than
-// kMaxJsonDepth or holds a number out of double's range.
-nlohmann::json parse_body(std::string_view body);
 // A user value for an error message: scalars as JSON cut to a few dozen
 // characters, arrays and objects by kind only (never a dump of their contents).
 std::string shown(const nlohmann::json& v);
 
-// The fields /invocations and /similar share: "k" (1..kMaxK) and a list of
-// video ids ("exclude"). `where` and `field` name them in the message.
-uint32_t parse_k(const nlohmann::json& j, const std::string& where);
-// An integer 1..max, else InputError "<name> must be an integer between 1 and max".
-uint32_t parse_bounded(const nlohmann::json& j, const std::string& name, uint32_t max);
-std::vector<std::string> parse_ids(const nlohmann::json& j, const std::string& field);
+// Bodies are read without a DOM (request_fields.hpp): the whole body is
+// parsed first, so bad JSON (or nesting deeper than kMaxJsonDepth, or a
+// number out of double's range) is the error even when a field before it
+// breaks a rule; then the fields are checked in a fixed order, the first
+// rule broken being the InputError. Unknown fields are ignored; a field
+// given twice counts with its last value.
 
-// Parse one instance; `where` prefixes messages ("instances[2]."). Throws
-// InputError naming the field and the rule.
-Invocation parse_invocation(const nlohmann::json& j, const std::string& where = "");
 // Parse a whole /invocations body: one instance, or a batch (batch = true).
 std::vector<Invocation> parse_invocations(std::string_view body, bool& batch);
+
+// A /similar body: exactly one of "video_id" (similar videos) or "user_id"
+// (similar users), a string; "k" (1..kMaxK), "ef" (1..kMaxEf) and, with
+// video_id only, "exclude" (video ids) as in /invocations.
+struct SimilarRequest {
+  bool users = false;
+  std::string id;
+  std::optional<uint32_t> k, ef;
+  std::optional<std::vector<std::string>> exclude;
+};
+SimilarRequest parse_similar(std::string_view body);
 
 // The line bodies (SageMaker batch transform's SplitType=Line sends one or
 // many lines): lines end with LF or CRLF, blank lines are skipped, at most
