@@ -71,7 +71,8 @@ struct SpillingAggregator::Impl {
   size_t buffer;  // per open run
   std::unique_ptr<Aggregator> agg = std::make_unique<Aggregator>();
   uint32_t rows = 0;
-  std::optional<SpillDir> dir;
+  std::unique_ptr<SpillDir> dir;
+  std::vector<std::unique_ptr<SpillDir>> absorbed_dirs;  // of aggregators absorbed, holding runs
   // Sorted runs of pairs, and of (user, location) row counts (as pair
   // records: the location as the video, the rows as the events).
   std::vector<std::string> runs, location_runs;
@@ -94,7 +95,7 @@ struct SpillingAggregator::Impl {
 
   // The aggregate as one sorted run; a fresh one takes over.
   void spill() {
-    if (!dir) dir.emplace(opt.tmp_dir);
+    if (!dir) dir = std::make_unique<SpillDir>(opt.tmp_dir);
     SpillWriter out(dir->next_file(), buffer);
     std::optional<SpillWriter> where;  // made when a row had a location
     agg->drain([&](std::string_view user, const std::vector<Aggregator::RawPair>& row,
@@ -290,9 +291,29 @@ void SpillingAggregator::emit(const std::function<void(const EntryBlock&)>& sink
   });
   out.flush();
   wp.finish("");
-  m.dir.reset();  // the runs' directory goes now, not with the aggregator
+  m.dir.reset();  // the runs' directories go now, not with the aggregator
+  m.absorbed_dirs.clear();
 }
 
 uint64_t SpillingAggregator::runs() const { return impl_->spilled; }
+
+void SpillingAggregator::absorb(SpillingAggregator& other) {
+  Impl& m = *impl_;
+  Impl& o = *other.impl_;
+  m.opt.memory += o.opt.memory;
+  m.runs.insert(m.runs.end(), o.runs.begin(), o.runs.end());
+  m.location_runs.insert(m.location_runs.end(), o.location_runs.begin(), o.location_runs.end());
+  o.runs.clear();
+  o.location_runs.clear();
+  m.spilled += o.spilled;
+  m.spilled_bytes += o.spilled_bytes;
+  if (o.dir) m.absorbed_dirs.push_back(std::move(o.dir));
+  o.agg->drain([&m](std::string_view user, const std::vector<Aggregator::RawPair>& row,
+                    const std::vector<Aggregator::RawLocation>& locations) {
+    m.agg->add_user(user, row, locations);
+    if (m.agg->memory_bytes() + m.buffer > m.opt.memory) m.spill();
+  });
+  o.agg = std::make_unique<Aggregator>();
+}
 
 }  // namespace vidrec
