@@ -180,10 +180,8 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
   const unsigned threads = cfg.threads ? cfg.threads : available_cpus();
   const uint64_t memory = cfg.memory ? cfg.memory : default_memory_budget();
   const size_t n_shards = size_t(std::clamp<uint64_t>(memory / kMinMemory, 1, threads));
-  std::vector<std::unique_ptr<SpillingAggregator>> shards;
-  for (size_t i = 0; i < n_shards; ++i)
-    shards.push_back(std::make_unique<SpillingAggregator>(
-        SpillOptions{memory / n_shards, cfg.tmp_dir.empty() ? default_tmp_dir() : cfg.tmp_dir, cfg.progress && i == 0}));
+  std::vector<std::unique_ptr<SpillingAggregator>> shards = SpillingAggregator::shards(
+      {memory, cfg.tmp_dir.empty() ? default_tmp_dir() : cfg.tmp_dir, cfg.progress}, n_shards);
   SpillingAggregator& agg = *shards[0];
   if (threads == 1) {
     for (const std::string& in : inputs) ingest_file(in, opt, agg, rep.ingest);

@@ -34,6 +34,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "vidrec/ingest/features.hpp"
 
@@ -67,6 +68,9 @@ class SpillingAggregator : public RowSink {
   const Aggregator::Shape& close(const PruneOptions& prune, PruneStats& stats);
   void emit(const std::function<void(const EntryBlock&)>& sink);
   uint64_t runs() const;  // runs written so far (0: all in memory)
+  // `n` aggregators for disjoint users (prepare --threads), each with an
+  // n-th of opt.memory, spilling into one SpillDir.
+  static std::vector<std::unique_ptr<SpillingAggregator>> shards(const SpillOptions& opt, size_t n);
   // Takes over `other`'s rows, whose users none of this one's rows name
   // (prepare --threads shards rows by user), and its memory budget: its runs
   // join this one's, its aggregate is added user by user (spilling as add()
