@@ -45,6 +45,12 @@ class Batches : public RowSink {
     s.rows.push_back({put(s, row.user), put(s, row.video), put(s, row.location), weight, row.timestamp});
   }
   bool empty(size_t shard) const { return shards_[shard].rows.empty(); }
+  void clear() {  // capacity kept: fresh pages cost a fault and zeroing each
+    for (Shard& s : shards_) {
+      s.rows.clear();
+      s.text.clear();
+    }
+  }
   void feed(size_t shard, RowSink& sink) const {
     const Shard& s = shards_[shard];
     Row row;
@@ -168,6 +174,7 @@ class Run {
         item->parser = parser;
         item->parse = true;
         lines += uint64_t(std::count(buf.begin(), buf.begin() + ptrdiff_t(cut), '\n')) + (buf[cut - 1] != '\n');
+        item->bytes = spare();
         item->bytes.assign(buf, cut, std::string::npos);
         item->bytes.swap(buf);  // buf keeps the rest, the item the lines
         item->bytes.resize(cut);
@@ -220,6 +227,20 @@ class Run {
     return 0;
   }
 
+  // Chunk buffers go round: a fresh one would cost its pages' faults again.
+  std::string spare() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (spare_.empty()) return std::string();
+    std::string s = std::move(spare_.back());
+    spare_.pop_back();
+    return s;
+  }
+  void recycle(std::string&& s) {
+    s.clear();
+    std::lock_guard<std::mutex> lock(mu_);
+    spare_.push_back(std::move(s));
+  }
+
   // Queues an item; false when the run has stopped.
   bool dispatch(std::unique_ptr<Item> item) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -240,6 +261,8 @@ class Run {
   void work() {
     IngestOptions opt = opt_;
     opt.progress = false;
+    Batches rows(shards_.size());
+    std::ostringstream rejects;
     for (;;) {
       Item* it;
       {
@@ -249,8 +272,8 @@ class Run {
         it = queue_.front();
         queue_.pop_front();
       }
-      Batches rows(shards_.size());
-      std::ostringstream rejects;
+      rows.clear();
+      rejects.str(std::string());
       opt.rejects = opt_.rejects ? &rejects : nullptr;
       try {
         LineParser parser = it->first ? LineParser(opt.layout) : *it->parser;
@@ -259,7 +282,7 @@ class Run {
         it->error = std::current_exception();
       }
       it->rejects = rejects.str();
-      it->bytes = std::string();
+      recycle(std::move(it->bytes));
       try {
         deliver(rows);
       } catch (...) {
@@ -337,6 +360,7 @@ class Run {
   std::mutex mu_;
   std::condition_variable work_cv_, room_cv_;
   std::deque<Item*> queue_;
+  std::vector<std::string> spare_;
   std::map<uint64_t, std::unique_ptr<Item>> pending_;
   uint64_t dispatched_ = 0, next_commit_ = 0;
   bool reading_done_ = false, stop_ = false;
