@@ -123,6 +123,15 @@ class Run {
     uint64_t lines = 0;
     bool first = true, go_on = true;
     std::shared_ptr<const LineParser> parser;
+    auto chunk = [&] {  // the next chunk of the input, its bytes to come
+      auto item = std::make_unique<Item>();
+      item->name = name;
+      item->lines_before = lines;
+      item->first = first;
+      item->parser = parser;
+      item->parse = true;
+      return item;
+    };
     try {
       struct stat st {};
       const bool regular = path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -167,12 +176,7 @@ class Run {
           cut = more ? buf.rfind('\n') + 1 : buf.size();
         }
         if (cut == 0) continue;
-        auto item = std::make_unique<Item>();
-        item->name = name;
-        item->lines_before = lines;
-        item->first = first;
-        item->parser = parser;
-        item->parse = true;
+        auto item = chunk();
         lines += uint64_t(std::count(buf.begin(), buf.begin() + ptrdiff_t(cut), '\n')) + (buf[cut - 1] != '\n');
         item->bytes = spare();
         item->bytes.assign(buf, cut, std::string::npos);
@@ -190,12 +194,7 @@ class Run {
       // The lines read before the error are committed before it, as ingest_file reads them.
       const size_t cut = buf.rfind('\n') + 1;
       if (cut > 0 && go_on) {
-        auto item = std::make_unique<Item>();
-        item->name = name;
-        item->lines_before = lines;
-        item->first = first;
-        item->parser = parser;
-        item->parse = true;
+        auto item = chunk();
         item->bytes.assign(buf, 0, cut);
         dispatch(std::move(item));
       }
