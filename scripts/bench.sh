@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Benchmarks (not tests) on synthetic logs from ../shared/tools/synth.py:
-#   prepare    throughput of `vidrec prepare` on ~10M rows (~450 MB), peak memory;
+#   prepare    throughput of `vidrec prepare` on ~10M rows (~450 MB), peak memory, --threads 1
+#              and --threads THREADS interleaved (medians, speed-up, cmp of their outputs);
 #              with BENCH_PANDAS=1 also the seed's pandas read_csv + groupby
 #   train      ALS seconds per iteration at 64 and 128 factors (bench/als_bench)
 #   recommend  in-process single-user latency, --all style batch throughput
@@ -48,25 +49,33 @@ dataset() { [ -f "$DIR/$1.vrd" ] || "$VIDREC" prepare "$DIR/$1.csv" -o "$DIR/$1.
 
 bench_prepare() {
   synth p10m --users 100000 --videos 20000 --events 10000000
-  local bytes secs=() rss=()
+  local bytes t secs1=() secs2=() rss1=() rss2=()
   bytes=$(stat -L -c %s "$DIR/p10m.csv")
   cat "$DIR/p10m.csv" >/dev/null  # page cache warm, as for the other runs
   # The machine's state goes with the figure: in a slow spell the same binary's median moves ~30%.
-  echo "before prepare: $(build/bench/cpu_jitter --seconds 6 | tail -1)"
+  echo "before prepare: $(build/bench/cpu_jitter --seconds 6 | tail -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  # --threads 1 (the reference) and --threads $THREADS interleaved, so a slow spell hits both.
   for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$DIR/time.txt" "$VIDREC" prepare "$DIR/p10m.csv" -o "$DIR/p10m.vrd" -q
-    read -r s m <"$DIR/time.txt"
-    secs+=("$s")
-    rss+=("$m")
+    for t in 1 "$THREADS"; do
+      /usr/bin/time -f "%e %M" -o "$DIR/time.txt" "$VIDREC" prepare "$DIR/p10m.csv" -o "$DIR/p10m.t$t.vrd" \
+        --rejects "$DIR/p10m.t$t.rej" --summary-json "$DIR/p10m.t$t.json" --threads "$t" -q
+      read -r s m <"$DIR/time.txt"
+      if [ "$t" = 1 ]; then secs1+=("$s") rss1+=("$m"); else secs2+=("$s") rss2+=("$m"); fi
+    done
   done
-  local s m lo hi
-  s=$(printf '%s\n' "${secs[@]}" | median)
-  m=$(printf '%s\n' "${rss[@]}" | median)
-  lo=$(printf '%s\n' "${secs[@]}" | sort -g | head -1)
-  hi=$(printf '%s\n' "${secs[@]}" | sort -g | tail -1)
+  local same=identical
+  for ext in vrd rej json; do cmp -s "$DIR/p10m.t1.$ext" "$DIR/p10m.t$THREADS.$ext" || same="DIFFERENT ($ext)"; done
+  mv "$DIR/p10m.t1.vrd" "$DIR/p10m.vrd"
+  local s1 s2 m1 m2
+  s1=$(printf '%s\n' "${secs1[@]}" | median)
+  s2=$(printf '%s\n' "${secs2[@]}" | median)
+  m1=$(printf '%s\n' "${rss1[@]}" | median)
+  m2=$(printf '%s\n' "${rss2[@]}" | median)
+  mbs() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
   echo "prepare: $(numfmt --to=si "$bytes")B, $("$VIDREC" inspect --json "$DIR/p10m.vrd" | grep -m1 -E '"pairs"' | tr -d ' ,')," \
-    "median $s s = $(awk -v b="$bytes" -v s="$s" 'BEGIN { printf "%.0f", b / s / 1e6 }') MB/s (runs $lo-$hi s)," \
-    "peak RSS $((m / 1024)) MiB (1 core)"
+    "--threads 1: median $s1 s = $(mbs "$s1") MB/s (runs ${secs1[*]}), peak RSS $((m1 / 1024)) MiB"
+  echo "prepare --threads $THREADS: median $s2 s = $(mbs "$s2") MB/s (runs ${secs2[*]}), peak RSS $((m2 / 1024)) MiB," \
+    "$(awk -v a="$s1" -v b="$s2" 'BEGIN { printf "%.2f", a / b }')x --threads 1; outputs $same; load after $(cut -d' ' -f1-3 /proc/loadavg)"
   if [ "${BENCH_PANDAS:-0}" = 1 ]; then
     install_deps python3-pandas
     /usr/bin/time -f "%e %M" -o "$DIR/time.txt" /usr/bin/python3 - "$DIR/p10m.csv" <<'PY'

@@ -28,6 +28,9 @@ void register_prepare(CLI::App& app) {
                   "Memory for aggregation, e.g. 256M or 2G; beyond it sorted runs spill to --tmp "
                   "(default: half of RAM or of the cgroup limit)");
   sub->add_option("--tmp", cfg->tmp_dir, "Directory for spilled runs (default: $TMPDIR or /tmp)");
+  sub->add_option("--threads", cfg->threads,
+                  "Threads reading, parsing and aggregating (0 = all cores; the output is the same for any)")
+      ->capture_default_str();
   sub->add_flag("-q,--quiet", *quiet, "No progress or summary on stderr");
   sub->callback([cfg, weights, quiet, memory, table] {
     Settings s;

@@ -432,6 +432,32 @@ void Aggregator::drain(const std::function<void(std::string_view, const std::vec
   m.parts.clear();
 }
 
+void Aggregator::add_user(std::string_view user, const std::vector<RawPair>& row,
+                          const std::vector<RawLocation>& locations) {
+  Impl& m = *impl_;
+  std::string text;
+  const IdKey key = Interner::key(user, text);
+  const size_t n_users = m.users.size();
+  const uint32_t u = m.users.id(key, text.data());
+  if (u != n_users) throw std::logic_error("Aggregator::add_user: user already present");
+  // A new user's number is above every user's in the pairs, so its pairs,
+  // sorted by video, go at the end of its partition's sorted array.
+  std::vector<std::pair<uint32_t, const RawPair*>> sorted;
+  for (const RawPair& p : row) {
+    text.clear();
+    const IdKey k = Interner::key(p.video, text);
+    sorted.emplace_back(m.videos.id(k, text.data()), &p);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  GrowArray<Pair>& pairs = m.parts[u & (kPartitions - 1)].pairs;
+  for (const auto& [v, p] : sorted) pairs.push_back({uint64_t(u) << 32 | v, p->weight, p->first, p->last, p->events});
+  for (const RawLocation& l : locations) {
+    text.clear();
+    const IdKey k = Interner::key(l.location, text);
+    m.location_rows.add_rows(u, m.locations.id(k, text.data()), l.rows);
+  }
+}
+
 DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {
   close(prune, stats);
   Shape& shape = impl_->shape;

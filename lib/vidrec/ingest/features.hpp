@@ -147,6 +147,12 @@ class Aggregator : public RowSink {
   // Consumes the aggregate. What spill.hpp writes as sorted runs.
   void drain(const std::function<void(std::string_view user, const std::vector<RawPair>& row,
                                       const std::vector<RawLocation>& locations)>& sink);
+  // drain()'s inverse: adds a user not seen before (a logic_error
+  // otherwise), with its pairs (distinct videos) and rows per location, as
+  // another Aggregator drained them. What merges the user-disjoint shards of
+  // prepare --threads.
+  void add_user(std::string_view user, const std::vector<RawPair>& row,
+                const std::vector<RawLocation>& locations);
 
  private:
   struct Impl;

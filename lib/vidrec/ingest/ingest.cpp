@@ -17,6 +17,20 @@ uint64_t IngestStats::rows_malformed() const {
   return std::accumulate(rejected.begin(), rejected.end(), uint64_t{0});
 }
 
+void IngestStats::add(const IngestStats& later) {
+  if (one_field_lines == 0) other_delimiter = later.other_delimiter;  // the first such line's
+  lines += later.lines;
+  blank_lines += later.blank_lines;
+  header_lines += later.header_lines;
+  rows_valid += later.rows_valid;
+  rows_ignored += later.rows_ignored;
+  for (size_t i = 0; i < kRejectKinds; ++i) rejected[i] += later.rejected[i];
+  value_total.add(later.value_total);
+  value_sum = value_total.hi;  // the exact sum rounded once (canonical hi)
+  bytes += later.bytes;
+  one_field_lines += later.one_field_lines;
+}
+
 namespace {
 
 std::string count_str(uint64_t n) {
@@ -62,20 +76,18 @@ char other_delimiter(std::string_view line, char used) {
   return 0;
 }
 
-void run(LineReader& reader, const std::string& name, const IngestOptions& opt, RowSink& sink,
-         IngestStats& st, uint64_t total_bytes) {
-  Progress progress("prepare " + name, total_bytes, opt.progress);
-  LineParser parser(opt.layout);
+// The lines of `reader` (all of an input, or a chunk of it).
+void scan(LineReader& reader, const std::string& name, const IngestOptions& opt, RowSink& sink,
+          IngestStats& st, LineParser& parser, bool first, Progress* progress) {
   Row row;
   Reject why{};
-  bool first = true;
   const bool filter = !opt.type_weights.empty() || !opt.ignore_types.empty();
   std::string_view line;
   LineScan scan;
   while (reader.next(line, &scan)) {
     ++st.lines;
-    if ((st.lines & 0xffff) == 0)
-      progress.update(reader.offset(),
+    if (progress && (st.lines & 0xffff) == 0)
+      progress->update(reader.offset(),
                       human_bytes(double(reader.offset())) + ", " + count_str(st.rows_valid) + " rows");
     const LineResult result =
         first ? parse_first(parser, line, name + ":" + std::to_string(reader.line_number()), opt, row, why)
@@ -110,13 +122,21 @@ void run(LineReader& reader, const std::string& name, const IngestOptions& opt, 
           auto w = opt.type_weights.find(row.type);
           if (w != opt.type_weights.end()) weight = w->second;
         }
-        st.value_sum += weight;
+        st.value_total.add(weight);
         sink.add(row, weight);
         break;
       }
     }
     first = false;
   }
+  st.value_sum = st.value_total.hi;
+}
+
+void run(LineReader& reader, const std::string& name, const IngestOptions& opt, RowSink& sink,
+         IngestStats& st, uint64_t total_bytes) {
+  Progress progress("prepare " + name, total_bytes, opt.progress);
+  LineParser parser(opt.layout);
+  scan(reader, name, opt, sink, st, parser, true, &progress);
   st.bytes += reader.offset();
   progress.finish("");
 }
@@ -135,6 +155,12 @@ void ingest_buffer(const std::string& name, std::string_view data, const IngestO
                    RowSink& sink, IngestStats& stats) {
   LineReader reader(name, data);
   run(reader, name, options, sink, stats, 0);
+}
+
+void ingest_chunk(const std::string& name, std::string_view chunk, uint64_t lines_before, bool first,
+                  LineParser& parser, const IngestOptions& options, RowSink& sink, IngestStats& stats) {
+  LineReader reader(name, chunk, lines_before);
+  scan(reader, name, options, sink, stats, parser, first, nullptr);
 }
 
 }  // namespace vidrec

@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 
+#include "vidrec/base/exact_sum.hpp"
 #include "vidrec/ingest/csv.hpp"
 #include "vidrec/ingest/row.hpp"
 
@@ -53,13 +54,19 @@ struct IngestStats {
   uint64_t rows_valid = 0;    // parsed correctly (including ignored types)
   uint64_t rows_ignored = 0;  // valid, dropped by --ignore-type
   std::array<uint64_t, kRejectKinds> rejected{};
-  double value_sum = 0;  // sum of weights of the rows used
+  // Sum of weights of the rows used: summed exactly (base/exact_sum.hpp,
+  // within its bound) and rounded once, so it does not depend on the order
+  // the rows are added in (prepare --threads).
+  double value_sum = 0;
+  ExactSum value_total;
   uint64_t bytes = 0;    // bytes read from the inputs (compressed size for gzip)
   // For the message of a run without a valid row: rejected lines that held
   // one field, and a delimiter the first of them held instead (0: none).
   uint64_t one_field_lines = 0;
   char other_delimiter = 0;
   uint64_t rows_malformed() const;
+  // Adds the counts of the lines that follow (a later chunk or input).
+  void add(const IngestStats& later);
 };
 
 // Reads one input ("-" = stdin) into `sink`, adding to `stats`. Throws IoError
@@ -70,5 +77,11 @@ void ingest_file(const std::string& path, const IngestOptions& options, RowSink&
 // Same, over bytes already in memory (tests, fuzzing).
 void ingest_buffer(const std::string& name, std::string_view data, const IngestOptions& options,
                    RowSink& sink, IngestStats& stats);
+// One chunk of an input cut at a line end (prepare --threads): `lines_before`
+// lines of the input precede it; `parser` is in the state the input's lines
+// before it left it (first: a fresh one, the chunk holds the input's first
+// non-blank line). Adds all counts but `bytes` to `stats`; throws as above.
+void ingest_chunk(const std::string& name, std::string_view chunk, uint64_t lines_before, bool first,
+                  LineParser& parser, const IngestOptions& options, RowSink& sink, IngestStats& stats);
 
 }  // namespace vidrec

@@ -196,8 +196,8 @@ LineReader::LineReader(std::string name, std::unique_ptr<ByteSource> source, siz
       buf_(std::max<size_t>(buffer, 1) + kSlack),
       data_(buf_.data()) {}
 
-LineReader::LineReader(std::string name, std::string_view bytes)
-    : name_(std::move(name)), data_(bytes.data()), end_(bytes.size()), eof_(true) {}
+LineReader::LineReader(std::string name, std::string_view bytes, uint64_t lines_before)
+    : name_(std::move(name)), data_(bytes.data()), end_(bytes.size()), eof_(true), line_no_(lines_before) {}
 
 LineReader::~LineReader() = default;
 
@@ -244,6 +244,10 @@ bool LineReader::next(std::string_view& line, LineScan* scan) {
   }
 }
 
+void throw_long_line(const std::string& name, uint64_t line) {
+  throw InputError(name + ":" + std::to_string(line) + ": line longer than 64 MiB; is this a CSV interaction log?");
+}
+
 uint64_t LineReader::offset() const { return source_ ? source_->offset() : begin_; }
 
 void LineReader::fill() {
@@ -254,8 +258,7 @@ void LineReader::fill() {
   }
   if (end_ + kSlack == buf_.size()) {
     if (buf_.size() - kSlack >= kMaxLine)
-      throw InputError(name_ + ":" + std::to_string(line_no_ + 1) +
-                       ": line longer than 64 MiB; is this a CSV interaction log?");
+      throw_long_line(name_, line_no_ + 1);
     buf_.resize((buf_.size() - kSlack) * 2 + kSlack);
     data_ = buf_.data();
   }

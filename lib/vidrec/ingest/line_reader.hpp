@@ -40,6 +40,10 @@ struct LineScan {
   uint64_t commas = 0;
 };
 
+// The InputError for a line of `name` (its number: `line`) over
+// LineReader::kMaxLine bytes.
+[[noreturn]] void throw_long_line(const std::string& name, uint64_t line);
+
 // Splits a byte stream into lines: LF or CRLF (one CR before the LF is
 // dropped); a UTF-8 BOM at the start is skipped; a last line without newline
 // counts; NUL bytes stay part of the line. Lines over kMaxLine throw
@@ -55,7 +59,10 @@ class LineReader {
   // pass small sizes so lines straddle the refills.
   LineReader(std::string name, std::unique_ptr<ByteSource> source, size_t buffer = size_t(1) << 22);
   // Lines straight out of `bytes` in memory, without copying them.
-  LineReader(std::string name, std::string_view bytes);
+  // `lines_before`: lines of the input before `bytes` (a chunk of it, cut
+  // at a line end), so line numbers count from the input's start and only
+  // the input's first line may lose a BOM.
+  LineReader(std::string name, std::string_view bytes, uint64_t lines_before = 0);
   ~LineReader();
   // The view is valid until the next call.
   bool next(std::string_view& line, LineScan* scan = nullptr);

@@ -28,6 +28,20 @@ void LocationCounts::add_extra(uint64_t key) {
   s.rows += s.rows != UINT32_MAX;  // saturates
 }
 
+void LocationCounts::add_rows(uint32_t user, uint32_t location, uint32_t rows) {
+  if (rows == 0) return;
+  if (user >= first_.size()) first_.resize(size_t(user) + 1, 0);
+  uint64_t& f = first_[user];
+  if (f == 0) f = (uint64_t(location) + 1) << 32;
+  if (f >> 32 == uint64_t(location) + 1) {
+    f = (f >> 32 << 32) | std::min<uint64_t>(UINT32_MAX, uint64_t(uint32_t(f)) + rows);  // saturates
+    return;
+  }
+  add_extra(uint64_t(user) << 32 | location);
+  Slot& s = slot(uint64_t(user) << 32 | location);
+  s.rows = uint32_t(std::min<uint64_t>(UINT32_MAX, uint64_t(s.rows) + rows - 1));  // add_extra counted one
+}
+
 void LocationCounts::finish() {
   sorted_.clear();
   for (const Slot& s : extra_)

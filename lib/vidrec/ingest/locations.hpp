@@ -55,6 +55,8 @@ class LocationCounts {
     }
     for (const uint64_t key : away_) add_extra(key);
   }
+  // `rows` rows of (user, location) at once (shards merged: features.hpp).
+  void add_rows(uint32_t user, uint32_t location, uint32_t rows);
   // Ends the counting: the extra counts sorted by user for for_user().
   void finish();
   // f(location, rows) for each location of `user` (after finish()), in no

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "vidrec/ingest/prepare.hpp"
 
+#include <algorithm>
 #include <cfloat>
 #include <charconv>
 #include <cmath>
@@ -9,7 +10,9 @@
 #include <optional>
 #include <sstream>
 
+#include "vidrec/base/cpus.hpp"
 #include "vidrec/base/errors.hpp"
+#include "vidrec/ingest/ingest_parallel.hpp"
 #include "vidrec/ingest/spill.hpp"
 #include "vidrec/io/atomic_file.hpp"
 #include "vidrec/io/paths.hpp"
@@ -26,6 +29,7 @@ void PrepareConfig::validate() const {
   int stdin_uses = 0;
   for (const std::string& in : inputs) stdin_uses += in == "-";
   if (stdin_uses > 1) throw ConfigError("stdin ('-') can be read only once");
+  if (threads > 256) throw ConfigError("--threads must be between 0 and 256, got " + std::to_string(threads));
   if (memory != 0 && memory < kMinMemory)
     throw ConfigError("--memory " + std::to_string(memory) + " bytes is below the minimum of " +
                       std::to_string(kMinMemory) + " (4M)");
@@ -172,9 +176,24 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
     opt.rejects = &*rejects;
   }
 
-  SpillingAggregator agg({cfg.memory ? cfg.memory : default_memory_budget(),
-                          cfg.tmp_dir.empty() ? default_tmp_dir() : cfg.tmp_dir, cfg.progress});
-  for (const std::string& in : inputs) ingest_file(in, opt, agg, rep.ingest);
+  // Shards hold disjoint users; each has at least the minimum budget.
+  const unsigned threads = cfg.threads ? cfg.threads : available_cpus();
+  const uint64_t memory = cfg.memory ? cfg.memory : default_memory_budget();
+  const size_t n_shards = size_t(std::clamp<uint64_t>(memory / kMinMemory, 1, threads));
+  std::vector<std::unique_ptr<SpillingAggregator>> shards = SpillingAggregator::shards(
+      {memory, cfg.tmp_dir.empty() ? default_tmp_dir() : cfg.tmp_dir, cfg.progress}, n_shards);
+  SpillingAggregator& agg = *shards[0];
+  if (threads == 1) {
+    for (const std::string& in : inputs) ingest_file(in, opt, agg, rep.ingest);
+  } else {
+    std::vector<RowSink*> sinks;
+    for (const auto& s : shards) sinks.push_back(s.get());
+    ingest_parallel(inputs, opt, sinks, {threads, cfg.chunk_bytes}, rep.ingest);
+    for (size_t i = 1; i < n_shards; ++i) {
+      agg.absorb(*shards[i]);
+      shards[i].reset();
+    }
+  }
   // Published even when the run then fails its thresholds: they explain why.
   if (rejects) {
     rejects->flush();

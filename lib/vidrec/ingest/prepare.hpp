@@ -13,6 +13,11 @@
 // - One writer per output (OutputLock), side outputs included: a concurrent
 //   prepare of the same output fails at once, touching nothing. The rejects
 //   and summary are replaced atomically too, after the locks are taken.
+// - threads > 1 (ingest_parallel.hpp): inputs read in chunks, parsed and
+//   aggregated on that many threads, in min(threads, memory / 4M) shards by
+//   user, each given an equal part of `memory`, absorbed into one at the end
+//   (spill.hpp): every output (dataset, rejects, summary, report, exception)
+//   is byte for byte the one of threads = 1.
 // - Aggregation stays within `memory`, spilling sorted runs under tmp_dir
 //   when it must (spill.hpp); the files written are the same either way.
 // - The dataset is written (atomically) only when the run succeeds: at least
@@ -47,6 +52,8 @@ struct PrepareConfig {
   std::string tmp_dir;  // where runs spill; empty = default_tmp_dir()
   bool progress = true;
   Layout layout;          // --delimiter, --columns
+  unsigned threads = 0;   // 0 = every CPU (base/cpus.hpp); 1 = one thread, no reader thread
+  size_t chunk_bytes = size_t(1) << 22;  // what each thread parses at once (tests make it tiny)
   void validate() const;  // throws ConfigError
 };
 

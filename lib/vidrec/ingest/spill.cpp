@@ -7,6 +7,7 @@
 #include <cfloat>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 
@@ -57,6 +58,18 @@ struct PairRec {
   uint32_t events, pad;
 };
 
+// The one SpillDir of a process (io/spill_dir.hpp), made at the first spill
+// and shared by the shards of prepare --threads, which spill concurrently.
+struct SharedDir {
+  std::mutex mu;
+  std::unique_ptr<SpillDir> dir;
+  std::string next_file(const std::string& parent) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!dir) dir = std::make_unique<SpillDir>(parent);
+    return dir->next_file();
+  }
+};
+
 template <class F>
 void for_each_pair(const std::string& path, size_t buffer, F&& f) {
   SpillReader in(path, buffer);
@@ -71,7 +84,7 @@ struct SpillingAggregator::Impl {
   size_t buffer;  // per open run
   std::unique_ptr<Aggregator> agg = std::make_unique<Aggregator>();
   uint32_t rows = 0;
-  std::optional<SpillDir> dir;
+  std::shared_ptr<SharedDir> dir = std::make_shared<SharedDir>();  // shared by shards()
   // Sorted runs of pairs, and of (user, location) row counts (as pair
   // records: the location as the video, the rows as the events).
   std::vector<std::string> runs, location_runs;
@@ -94,14 +107,13 @@ struct SpillingAggregator::Impl {
 
   // The aggregate as one sorted run; a fresh one takes over.
   void spill() {
-    if (!dir) dir.emplace(opt.tmp_dir);
-    SpillWriter out(dir->next_file(), buffer);
+    SpillWriter out(dir->next_file(opt.tmp_dir), buffer);
     std::optional<SpillWriter> where;  // made when a row had a location
     agg->drain([&](std::string_view user, const std::vector<Aggregator::RawPair>& row,
                    const std::vector<Aggregator::RawLocation>& locs) {
       for (const Aggregator::RawPair& p : row)
         write_record(out, user, p.video, p.weight, p.events, p.first, p.last);
-      if (!locs.empty() && !where) where.emplace(dir->next_file(), buffer);
+      if (!locs.empty() && !where) where.emplace(dir->next_file(opt.tmp_dir), buffer);
       for (const Aggregator::RawLocation& l : locs) write_record(*where, user, l.location, {}, l.rows, 0, 0);
     });
     out.close();
@@ -129,7 +141,7 @@ struct SpillingAggregator::Impl {
           next.push_back(group[0]);
           continue;
         }
-        SpillWriter out(dir->next_file(), buffer);
+        SpillWriter out(dir->next_file(opt.tmp_dir), buffer);
         merge_runs(group, buffer, [&out](const RunRecord& r) {
           write_record(out, r.user, r.video, r.weight, r.events, r.first, r.last);
         }, [](uint64_t) {});
@@ -147,10 +159,10 @@ struct SpillingAggregator::Impl {
     spill();  // also rows still batched in it
     agg.reset();
     progress.finish(std::to_string(spilled) + " runs, " + human_bytes(double(spilled_bytes)) + " in " +
-                    dir->path());
+                    dir->dir->path());
     reduce_runs(runs);
     reduce_runs(location_runs);
-    pairs_path = dir->next_file();
+    pairs_path = dir->next_file(opt.tmp_dir);
     SpillWriter out(pairs_path, buffer);
     Progress mp("merge", spilled_bytes, opt.progress);
     std::string long_id;
@@ -290,9 +302,39 @@ void SpillingAggregator::emit(const std::function<void(const EntryBlock&)>& sink
   });
   out.flush();
   wp.finish("");
-  m.dir.reset();  // the runs' directory goes now, not with the aggregator
+  m.dir->dir.reset();  // the runs' directory goes now, not with the aggregator
 }
 
 uint64_t SpillingAggregator::runs() const { return impl_->spilled; }
+
+std::vector<std::unique_ptr<SpillingAggregator>> SpillingAggregator::shards(const SpillOptions& opt, size_t n) {
+  std::vector<std::unique_ptr<SpillingAggregator>> out;
+  for (size_t i = 0; i < n; ++i) {
+    SpillOptions o = opt;
+    o.memory = opt.memory / n;
+    o.progress = opt.progress && i == 0;  // one bar: the others would draw over it
+    out.push_back(std::make_unique<SpillingAggregator>(o));
+    out.back()->impl_->dir = out.front()->impl_->dir;
+  }
+  return out;
+}
+
+void SpillingAggregator::absorb(SpillingAggregator& other) {
+  Impl& m = *impl_;
+  Impl& o = *other.impl_;
+  m.opt.memory += o.opt.memory;
+  m.runs.insert(m.runs.end(), o.runs.begin(), o.runs.end());
+  m.location_runs.insert(m.location_runs.end(), o.location_runs.begin(), o.location_runs.end());
+  o.runs.clear();
+  o.location_runs.clear();
+  m.spilled += o.spilled;
+  m.spilled_bytes += o.spilled_bytes;
+  o.agg->drain([&m](std::string_view user, const std::vector<Aggregator::RawPair>& row,
+                    const std::vector<Aggregator::RawLocation>& locations) {
+    m.agg->add_user(user, row, locations);
+    if (m.agg->memory_bytes() + m.buffer > m.opt.memory) m.spill();
+  });
+  o.agg = std::make_unique<Aggregator>();
+}
 
 }  // namespace vidrec

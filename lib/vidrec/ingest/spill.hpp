@@ -24,6 +24,8 @@
 //   before its entries: every id seen (user ids as strings, video ids and
 //   locations in Interners), 8-byte counts and flags per id, a location per
 //   user, the row pointers, and DatasetWriter's transpose (8 bytes per pair).
+// - absorb() merges aggregators of disjoint users (prepare --threads): the
+//   result closes and emits as one aggregator given all their rows would.
 // - Runs live in a SpillDir under tmp_dir (io/spill_dir.hpp): removed on
 //   success, on an exception and on SIGINT/SIGTERM. Write errors (a full
 //   disk) are IoErrors naming the file.
@@ -32,6 +34,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "vidrec/ingest/features.hpp"
 
@@ -65,6 +68,14 @@ class SpillingAggregator : public RowSink {
   const Aggregator::Shape& close(const PruneOptions& prune, PruneStats& stats);
   void emit(const std::function<void(const EntryBlock&)>& sink);
   uint64_t runs() const;  // runs written so far (0: all in memory)
+  // `n` aggregators for disjoint users (prepare --threads), each with an
+  // n-th of opt.memory, spilling into one SpillDir.
+  static std::vector<std::unique_ptr<SpillingAggregator>> shards(const SpillOptions& opt, size_t n);
+  // Takes over `other`'s rows, whose users none of this one's rows name
+  // (prepare --threads shards rows by user), and its memory budget: its runs
+  // join this one's, its aggregate is added user by user (spilling as add()
+  // does). `other` is left empty.
+  void absorb(SpillingAggregator& other);
 
  private:
   struct Impl;
