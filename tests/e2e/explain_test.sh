@@ -23,6 +23,17 @@ cp "$WORK/out" "$WORK/rec.json"
 top=$(py 'import json,sys; print(json.load(open(sys.argv[1]))["recommendations"][0]["videoId"])' "$WORK/rec.json")
 expect_exit 0 "explain" -- "$VIDREC" explain --model "$M" --user user003 --video "$top" -n 2
 cp "$WORK/out" "$WORK/explain.json"
+# OpenBLAS is loaded by the first BLAS or LAPACK call (lib/vidrec/base/blas.hpp):
+# explain's solve loads it and gets the same answer; --version, train's CG
+# solver and recommend never load it.
+loads_openblas() { LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -q 'file=libopenblas\.so\.0'; }
+loads_openblas "$VIDREC" explain --model "$M" --user user003 --video "$top" -n 2 && pass ||
+  fail "explain did not load libopenblas.so.0"
+for cmd in "--version" "recommend --model $M --user user003 -k 3" \
+  "train $WORK/d.vrd -o $WORK/cg.vrm --factors 8 --iterations 2 -q"; do
+  # shellcheck disable=SC2086 # the words of each command
+  loads_openblas "$VIDREC" $cmd && fail "vidrec $cmd loaded libopenblas.so.0" || pass
+done
 # The because arrays as printed, cut from each output's bytes.
 because() { grep -o '"because":\[[^]]*\]' "$1" | head -1; }
 expect_eq "$(because "$WORK/explain.json")" "$(because "$WORK/rec.json")" "explain and recommend --explain agree"
