@@ -8,6 +8,7 @@
 
 #include <armadillo>
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -27,6 +28,8 @@ bool openblas_mapped() {
 // Needs a process in which nothing has called BLAS yet, so hidden: the test
 // below runs it in a fresh copy of this executable, OPENBLAS_NUM_THREADS=1.
 TEST_CASE("blas: first call in a fresh process", "[.blas_fresh]") {
+  const char* env = std::getenv("OPENBLAS_NUM_THREADS");
+  REQUIRE(std::string(env ? env : "unset") == "1");  // as the test below runs it
   REQUIRE_FALSE(openblas_mapped());
   // The thread count is kept, not loaded for.
   openblas_set_num_threads(2);
