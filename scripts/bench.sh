@@ -19,7 +19,7 @@
 #   serve      scripts/bench_serve.sh with its nginx reference (REFERENCE=1; PREVIOUS=BINARY
 #              adds another vidrec, ROUNDS=3 interleaved rounds)
 # Usage: scripts/bench.sh [prepare|train|recommend|ann|mpi|start|serve|all]
-#   SHARED=../shared  BENCH_DIR=bench-data  RUNS=5  THREADS=2
+#   SHARED=../shared  BENCH_DIR=bench-data  RUNS=5  THREADS=2  PREVIOUS= (start)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -121,7 +121,8 @@ bench_recommend() {
 # Start-up, side by side in one interleaved run (build/bench/start_bench):
 # one `vidrec recommend` call on the issue's 1M-user x 100k-video x 64-factor
 # model, `vidrec --version`, a minimal C++ program (int main(){}, dynamically
-# linked to libstdc++, same compiler) and /bin/true.
+# linked to libstdc++, same compiler) and /bin/true; with PREVIOUS=BINARY, the
+# same two calls of that (e.g. the previous commit's) binary too.
 bench_start() {
   synth r1m20 --users 1000000 --videos 100000 --events 20000000
   dataset r1m20
@@ -130,8 +131,13 @@ bench_start() {
   local user
   user=$("$VIDREC" recommend --model "$DIR/r1m20.vrm" --all -k 1 --format csv -q | sed -n 5000p | cut -d, -f1)
   echo "start: model $(stat -L -c %s "$DIR/r1m20.vrm" | numfmt --to=iec)B, user $user, $(ldd "$VIDREC" | wc -l) shared objects (ldd)"
+  local previous=()
+  [ -z "${PREVIOUS:-}" ] || previous=(";;" "$PREVIOUS" recommend --model "$DIR/r1m20.vrm" --user "$user" -k 10
+    ";;" "$PREVIOUS" --version)
+  echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   build/bench/start_bench --runs 31 -- "$VIDREC" recommend --model "$DIR/r1m20.vrm" --user "$user" -k 10 \
-    ";;" "$VIDREC" --version ";;" "$DIR/minimal" ";;" /bin/true
+    ";;" "$VIDREC" --version ";;" "$DIR/minimal" ";;" /bin/true "${previous[@]}"
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 # Median of a model's per-iteration seconds (its metadata), first iteration left out.

@@ -2,7 +2,7 @@
 # Sourced by the other scripts: installs the Debian packages vidrec needs,
 # only those missing, so a second run costs nothing.
 VIDREC_PACKAGES=(g++ cmake ninja-build pkg-config gzip
-  libcli11-dev libarmadillo-dev libopenblas-dev libfccp-dev catch2
+  libcli11-dev libarmadillo-dev libopenblas0 libfccp-dev catch2
   zlib1g-dev nlohmann-json3-dev libxxhash-dev libmicrohttpd-dev curl
   openmpi-bin libopenmpi-dev libzip-dev libhnswlib-dev python3-numpy python3-scipy help2man dpkg-dev
   chromium)

@@ -23,6 +23,30 @@ cp "$WORK/out" "$WORK/rec.json"
 top=$(py 'import json,sys; print(json.load(open(sys.argv[1]))["recommendations"][0]["videoId"])' "$WORK/rec.json")
 expect_exit 0 "explain" -- "$VIDREC" explain --model "$M" --user user003 --video "$top" -n 2
 cp "$WORK/out" "$WORK/explain.json"
+# OpenBLAS is loaded by the first BLAS or LAPACK call (lib/vidrec/base/blas.hpp):
+# explain's solve loads it and gets the same answer; --version, train's CG
+# solver and recommend never load it.
+loads_openblas() { LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -q 'file=libopenblas\.so\.0'; }
+loads_openblas "$VIDREC" explain --model "$M" --user user003 --video "$top" -n 2 && pass ||
+  fail "explain did not load libopenblas.so.0"
+for cmd in "--version" "recommend --model $M --user user003 -k 3" \
+  "train $WORK/d.vrd -o $WORK/cg.vrm --factors 8 --iterations 2 -q"; do
+  # shellcheck disable=SC2086 # the words of each command
+  loads_openblas "$VIDREC" $cmd && fail "vidrec $cmd loaded libopenblas.so.0" || pass
+done
+# Without a usable OpenBLAS the first solve fails naming the package, and
+# what needs no BLAS still works. Needs a private mount namespace (root).
+blas=$(readlink -f "$(ldconfig -p | awk '/libopenblas\.so\.0 .*x86-64/ { print $NF; exit }')")
+if [ -f "$blas" ] && unshare -m true 2>/dev/null; then
+  unshare -m sh -c 'mount --bind /dev/null "$1" && shift && "$@"' sh "$blas" "$VIDREC" explain --model "$M" \
+    --user user003 --video "$top" >"$WORK/out" 2>"$WORK/err"
+  expect_eq "$?" 1 "explain without OpenBLAS exits 1"
+  expect_contains "$WORK/err" "cannot load libopenblas.so.0" "missing OpenBLAS named"
+  expect_contains "$WORK/err" "(apt-get install libopenblas0)" "its package named"
+  unshare -m sh -c 'mount --bind /dev/null "$1" && shift && "$@"' sh "$blas" "$VIDREC" recommend --model "$M" \
+    --user user003 -k 3 >"$WORK/out" 2>"$WORK/err"
+  expect_eq "$?" 0 "recommend without OpenBLAS"
+fi
 # The because arrays as printed, cut from each output's bytes.
 because() { grep -o '"because":\[[^]]*\]' "$1" | head -1; }
 expect_eq "$(because "$WORK/explain.json")" "$(because "$WORK/rec.json")" "explain and recommend --explain agree"

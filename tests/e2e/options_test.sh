@@ -60,6 +60,18 @@ expect_contains "$WORK/err" "unknown key 'factors' outside any section" "top-lev
 printf '[prepare]\nmin_user_event = 2\n' >"$WORK/typo.toml"
 expect_exit 2 "config typo in prepare" -- "$VIDREC" prepare "$WORK/raw.csv" -o "$WORK/p.vrd" --config "$WORK/typo.toml"
 expect_contains "$WORK/err" "did you mean 'min_user_events'?" "guess in the key's own spelling"
+# A call naming its command builds only that one (apps/vidrec/main.cpp), but
+# with --config every section is still checked, whichever command runs.
+printf '[prepare]\nmin_user_event = 2\n[train]\nfactors = 8\n' >"$WORK/other.toml"
+expect_exit 2 "typo in another command's section" -- "$VIDREC" train "$WORK/d.vrd" -o "$WORK/m.vrm" \
+  --config="$WORK/other.toml"
+expect_contains "$WORK/err" "unknown key 'min_user_event' in [prepare]" "other section checked"
+expect_exit 0 "a command's help" -- "$VIDREC" recommend --help
+expect_contains "$WORK/out" "--model" "recommend's help lists its options"
+expect_exit 0 "the command list" -- "$VIDREC" --help
+for c in prepare train tune recommend similar explain inspect split evaluate serve sagemaker export import report index; do
+  grep -q "^  $c " "$WORK/out" && pass || fail "vidrec --help does not list $c"
+done
 
 # Usage errors name the option and exit 2, before the dataset is read.
 expect_exit 2 "bad half-life" -- "$VIDREC" "${T[@]}" --half-life 3x

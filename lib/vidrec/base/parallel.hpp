@@ -20,10 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "vidrec/base/blas.hpp"
 #include "vidrec/base/cpus.hpp"
-
-extern "C" void openblas_set_num_threads(int);
-extern "C" int openblas_get_num_threads(void);
 
 namespace vidrec {
 

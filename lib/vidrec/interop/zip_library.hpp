@@ -9,38 +9,45 @@
 
 namespace vidrec {
 
+// One line per function: X(name) becomes the member `name` below and its
+// bind to zip_name (a lookup in the loaded library).
+#define VIDREC_ZIP_FUNCTIONS(X) \
+  X(close) \
+  X(discard) \
+  X(error_fini) \
+  X(error_init) \
+  X(error_init_with_code) \
+  X(error_set) \
+  X(error_strerror) \
+  X(error_to_data) \
+  X(fclose) \
+  X(fdopen) \
+  X(file_add) \
+  X(file_set_mtime) \
+  X(file_strerror) \
+  X(fopen_index) \
+  X(fread) \
+  X(get_num_entries) \
+  X(open_from_source) \
+  X(set_file_compression) \
+  X(source_buffer_create) \
+  X(source_close) \
+  X(source_error) \
+  X(source_free) \
+  X(source_function) \
+  X(source_keep) \
+  X(source_make_command_bitmap) \
+  X(source_open) \
+  X(source_read) \
+  X(source_stat) \
+  X(stat_index) \
+  X(stat_init) \
+  X(strerror)
+
 struct ZipLibrary {
-  decltype(&::zip_close) close;
-  decltype(&::zip_discard) discard;
-  decltype(&::zip_error_fini) error_fini;
-  decltype(&::zip_error_init) error_init;
-  decltype(&::zip_error_init_with_code) error_init_with_code;
-  decltype(&::zip_error_set) error_set;
-  decltype(&::zip_error_strerror) error_strerror;
-  decltype(&::zip_error_to_data) error_to_data;
-  decltype(&::zip_fclose) fclose;
-  decltype(&::zip_fdopen) fdopen;
-  decltype(&::zip_file_add) file_add;
-  decltype(&::zip_file_set_mtime) file_set_mtime;
-  decltype(&::zip_file_strerror) file_strerror;
-  decltype(&::zip_fopen_index) fopen_index;
-  decltype(&::zip_fread) fread;
-  decltype(&::zip_get_num_entries) get_num_entries;
-  decltype(&::zip_open_from_source) open_from_source;
-  decltype(&::zip_set_file_compression) set_file_compression;
-  decltype(&::zip_source_buffer_create) source_buffer_create;
-  decltype(&::zip_source_close) source_close;
-  decltype(&::zip_source_error) source_error;
-  decltype(&::zip_source_free) source_free;
-  decltype(&::zip_source_function) source_function;
-  decltype(&::zip_source_keep) source_keep;
-  decltype(&::zip_source_make_command_bitmap) source_make_command_bitmap;
-  decltype(&::zip_source_open) source_open;
-  decltype(&::zip_source_read) source_read;
-  decltype(&::zip_source_stat) source_stat;
-  decltype(&::zip_stat_index) stat_index;
-  decltype(&::zip_stat_init) stat_init;
-  decltype(&::zip_strerror) strerror;
+#define VIDREC_ZIP_MEMBER(name) decltype(&::zip_##name) name;
+  VIDREC_ZIP_FUNCTIONS(VIDREC_ZIP_MEMBER)
+#undef VIDREC_ZIP_MEMBER
 };
 
 const ZipLibrary& libzip();

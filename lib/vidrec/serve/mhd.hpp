@@ -11,21 +11,28 @@
 
 namespace vidrec {
 
+// One line per function: X(name) becomes the member `name` below and its
+// bind to MHD_name (a lookup in the loaded library).
+#define VIDREC_MHD_FUNCTIONS(X) \
+  X(start_daemon) \
+  X(stop_daemon) \
+  X(quiesce_daemon) \
+  X(run) \
+  X(get_timeout) \
+  X(get_daemon_info) \
+  X(get_connection_info) \
+  X(lookup_connection_value) \
+  X(suspend_connection) \
+  X(resume_connection) \
+  X(create_response_from_buffer) \
+  X(add_response_header) \
+  X(queue_response) \
+  X(destroy_response)
+
 struct MhdLibrary {
-  decltype(&::MHD_start_daemon) start_daemon;
-  decltype(&::MHD_stop_daemon) stop_daemon;
-  decltype(&::MHD_quiesce_daemon) quiesce_daemon;
-  decltype(&::MHD_run) run;
-  decltype(&::MHD_get_timeout) get_timeout;
-  decltype(&::MHD_get_daemon_info) get_daemon_info;
-  decltype(&::MHD_get_connection_info) get_connection_info;
-  decltype(&::MHD_lookup_connection_value) lookup_connection_value;
-  decltype(&::MHD_suspend_connection) suspend_connection;
-  decltype(&::MHD_resume_connection) resume_connection;
-  decltype(&::MHD_create_response_from_buffer) create_response_from_buffer;
-  decltype(&::MHD_add_response_header) add_response_header;
-  decltype(&::MHD_queue_response) queue_response;
-  decltype(&::MHD_destroy_response) destroy_response;
+#define VIDREC_MHD_MEMBER(name) decltype(&::MHD_##name) name;
+  VIDREC_MHD_FUNCTIONS(VIDREC_MHD_MEMBER)
+#undef VIDREC_MHD_MEMBER
 };
 
 const MhdLibrary& mhd();
