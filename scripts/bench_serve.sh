@@ -7,6 +7,9 @@
 #   2. paced (2 ms between a connection's requests: ~22,000 requests/s);
 #   3. saturating while the model file is replaced 10 times.
 # Usage: scripts/bench_serve.sh [BUILD_DIR (build)] [DIR (/tmp/vidrec-bench-serve)]
+# MODEL=FILE [MODEL2=FILE] serves a given model instead (e.g. ann_bench's
+# 1M-video indexed one; MODEL2 defaults to MODEL: a copy still reloads), its
+# users named by USER_FORMAT (printf, default u%06d) from 0 to USERS - 1.
 # REFERENCE=1 also measures nginx answering a constant string the same way,
 # in ROUNDS interleaved rounds with this build (and PREVIOUS=BINARY, another
 # vidrec), and how steady the CPU is with nothing running (bench/cpu_jitter).
@@ -22,7 +25,12 @@ install_deps wrk
 [ -x "$VIDREC" ] || configure_build "$BUILD" Release vidrec
 mkdir -p "$DIR"
 
-if [ ! -s "$DIR/model.vrm" ]; then
+USER_FORMAT=${USER_FORMAT:-u%06d}
+USERS=${USERS:-50000}
+if [ -n "${MODEL:-}" ]; then
+  cp "$MODEL" "$DIR/model.vrm"
+  cp "${MODEL2:-$MODEL}" "$DIR/model2.vrm"
+elif [ ! -s "$DIR/model.vrm" ]; then
   /usr/bin/python3 "${SHARED:-../shared}/tools/synth.py" --users 100000 --videos 20000 --events 2000000 -o "$DIR/raw.csv"
   "$VIDREC" prepare "$DIR/raw.csv" -o "$DIR/data.vrd" -q
   "$VIDREC" train "$DIR/data.vrd" -o "$DIR/model.vrm" --factors 64 --iterations 5 -q
@@ -30,18 +38,18 @@ if [ ! -s "$DIR/model.vrm" ]; then
 fi
 cp "$DIR/model.vrm" "$DIR/live.vrm"
 
-# Random known users among the first 50,000 ids (u000000..), 4,096 requests
+# Random known users among the first USERS ids (u000000..), 4,096 requests
 # formatted once per wrk thread and handed out in turn: formatting one per
 # call (string.format + wrk.format) cost wrk CPU that the server, on the same
 # 2 cores, then lacked.
-cat >"$DIR/invocations.lua" <<'EOF'
+cat >"$DIR/invocations.lua" <<EOF
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local pool, at = {}, 0
 init = function(args)
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
   for i = 1, 4096 do
-    local body = string.format('{"user_id":"u%06d","k":10}', math.random(0, 49999))
+    local body = string.format('{"user_id":"$USER_FORMAT","k":10}', math.random(0, $((USERS - 1))))
     pool[i] = wrk.format(nil, "/invocations", nil, body)
   end
 end
