@@ -9,6 +9,11 @@
 #include "fuzz/reseal.hpp"
 #include "test_util.hpp"
 #include "vidrec/base/errors.hpp"
+// The reference: xxHash's own code, its scalar path, whatever the library
+// and checksum64 dispatch to.
+#define XXH_INLINE_ALL
+#define XXH_VECTOR XXH_SCALAR
+#include <xxhash.h>
 
 using namespace vidrec;
 
@@ -228,4 +233,19 @@ TEST_CASE("require_finite refuses NaN and infinity, at once or as blocks are che
     CHECK_NOTHROW(lazy.check(kA, 0, kChecksumBlock));
     CHECK_THROWS_WITH(lazy.check(kA, kChecksumBlock, 4), Catch::Contains("non-finite"));
   }
+}
+
+TEST_CASE("checksum64 is XXH3-64 at every length and alignment, whichever SIMD path runs", "[container]") {
+  std::mt19937_64 rng(5);
+  std::vector<unsigned char> bytes((size_t(1) << 20) + 64);
+  for (unsigned char& b : bytes) b = static_cast<unsigned char>(rng());
+  std::vector<size_t> sizes;
+  for (size_t n = 0; n <= 1100; ++n) sizes.push_back(n);  // every branch of XXH3's short and mid paths
+  for (size_t n : {4095, 4096, 4097, 65536, 99991, 1 << 20}) sizes.push_back(n);
+  for (size_t n : sizes)
+    for (size_t offset : {0, 1, 7, 31}) {
+      const unsigned char* p = bytes.data() + offset;
+      INFO("size " << n << ", offset " << offset);
+      REQUIRE(vidrec::checksum64(p, n) == XXH3_64bits(p, n));
+    }
 }

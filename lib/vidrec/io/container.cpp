@@ -107,7 +107,19 @@ std::vector<char> container_head(const char* magic, uint32_t version, std::vecto
 
 }  // namespace
 
-uint64_t checksum64(const void* data, size_t size) { return XXH3_64bits(data, size); }
+#if VIDREC_XXH3_AVX2
+namespace detail {
+uint64_t xxh3_64_avx2(const void* data, size_t size);  // checksum_avx2.cpp
+}
+#endif
+
+uint64_t checksum64(const void* data, size_t size) {
+#if VIDREC_XXH3_AVX2
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return detail::xxh3_64_avx2(data, size);
+#endif
+  return XXH3_64bits(data, size);
+}
 
 std::string hex64(uint64_t v) {
   char buf[17];
