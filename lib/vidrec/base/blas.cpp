@@ -53,21 +53,18 @@ using arma::blas_len;
   X(void, dtrcon_, (const char* norm, const char* uplo, const char* diag, const blas_int* n, const double* a, const blas_int* lda, double* rcond, double* work, blas_int* iwork, blas_int* info, blas_len norm_len, blas_len uplo_len, blas_len diag_len), (norm, uplo, diag, n, a, lda, rcond, work, iwork, info, norm_len, uplo_len, diag_len)) \
   X(void, dtrtrs_, (const char* uplo, const char* trans, const char* diag, const blas_int* n, const blas_int* nrhs, const double* a, const blas_int* lda, double* b, const blas_int* ldb, blas_int* info, blas_len uplo_len, blas_len trans_len, blas_len diag_len), (uplo, trans, diag, n, nrhs, a, lda, b, ldb, info, uplo_len, trans_len, diag_len)) \
   X(blas_int, ilaenv_, (const blas_int* ispec, const char* name, const char* opts, const blas_int* n1, const blas_int* n2, const blas_int* n3, const blas_int* n4, blas_len name_len, blas_len opts_len), (ispec, name, opts, n1, n2, n3, n4, name_len, opts_len))
-// Bound from the library too, but defined further down: they must not load it.
-#define VIDREC_BLAS_THREAD_FUNCTIONS(X) \
-  X(void, openblas_set_num_threads, (int threads), (threads)) \
-  X(int, openblas_get_num_threads, (void), ())
 // clang-format on
 
 struct Blas {
 #define VIDREC_BLAS_MEMBER(ret, name, params, args) ret(*name) params;
   VIDREC_BLAS_FUNCTIONS(VIDREC_BLAS_MEMBER)
-  VIDREC_BLAS_THREAD_FUNCTIONS(VIDREC_BLAS_MEMBER)
 #undef VIDREC_BLAS_MEMBER
 };
 
 // The thread count: stored until the library loads (blas.hpp), then the
-// library's. Guarded, as parallel_for's callers may set it from any thread.
+// library's, through its own functions (bound at the load, defined further
+// down: setting it must not load the library). Guarded, as parallel_for's
+// callers may set it from any thread.
 std::mutex threads_mutex;
 int pending_threads = 0;
 int default_threads = 0;
@@ -81,13 +78,16 @@ Blas load() {
   Blas b{};
 #define VIDREC_BLAS_BIND(ret, name, params, args) lib.bind(b.name, #name);
   VIDREC_BLAS_FUNCTIONS(VIDREC_BLAS_BIND)
-  VIDREC_BLAS_THREAD_FUNCTIONS(VIDREC_BLAS_BIND)
 #undef VIDREC_BLAS_BIND
+  void (*set_threads)(int) = nullptr;
+  int (*get_threads)() = nullptr;
+  lib.bind(set_threads, "openblas_set_num_threads");
+  lib.bind(get_threads, "openblas_get_num_threads");
   const std::lock_guard<std::mutex> lock(threads_mutex);
-  default_threads = b.openblas_get_num_threads();
-  if (pending_threads > 0) b.openblas_set_num_threads(pending_threads);
-  loaded_set_threads = b.openblas_set_num_threads;
-  loaded_get_threads = b.openblas_get_num_threads;
+  default_threads = get_threads();
+  if (pending_threads > 0) set_threads(pending_threads);
+  loaded_set_threads = set_threads;
+  loaded_get_threads = get_threads;
   return b;
 }
 
