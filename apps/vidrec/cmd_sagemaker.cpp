@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -6,6 +7,7 @@
 
 #include "commands.hpp"
 #include "vidrec/base/errors.hpp"
+#include "vidrec/serve/health_check.hpp"
 #include "vidrec/serve/sagemaker.hpp"
 
 namespace vidrec::cli {
@@ -14,7 +16,7 @@ void register_sagemaker(CLI::App& app) {
   auto root = std::make_shared<std::string>();
   auto quiet = std::make_shared<bool>(false);
   auto host = std::make_shared<std::string>();
-  auto* sub = app.add_subcommand("sagemaker", "The Amazon SageMaker container contract (train, serve)");
+  auto* sub = app.add_subcommand("sagemaker", "The Amazon SageMaker container contract (train, serve, ping)");
   sub->add_option("--root", *root, "SageMaker directory (default $SM_ROOT, else /opt/ml)");
   sub->require_subcommand(1);
 
@@ -69,6 +71,17 @@ void register_sagemaker(CLI::App& app) {
     if (!host->empty()) cfg.host = *host;
     cfg.access_log = !*quiet;
     serve_until_signal(cfg);
+  });
+
+  auto timeout = std::make_shared<double>(4.0);
+  auto* ping = sub->add_subcommand(
+      "ping", "Exit 0 if the server on 127.0.0.1:$SAGEMAKER_BIND_TO_PORT (8080) answers /ping with 200 (HEALTHCHECK)");
+  ping->add_option("--timeout", *timeout, "Seconds to wait for the answer")->check(CLI::Range(0.001, 3600.0));
+  ping->callback([timeout] {
+    const int port = sagemaker_port();
+    const int status = ping_status(port, std::chrono::milliseconds(static_cast<long>(*timeout * 1000)));
+    if (status != 200)
+      throw std::runtime_error("http://127.0.0.1:" + std::to_string(port) + "/ping answered " + std::to_string(status));
   });
 }
 

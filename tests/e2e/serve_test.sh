@@ -265,12 +265,17 @@ done
 start_server "$WORK/sm.log" sh -c "SM_ROOT='$SM' SAGEMAKER_BIND_TO_PORT=\$PORT exec bash '$ROOT/docker/entrypoint.sh' \
   serve --host 127.0.0.1" || exit 1
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ping")" 200 "sagemaker ping"
+# The image's HEALTHCHECK: the binary asks the server itself.
+expect_exit 0 "sagemaker ping command" -- env SAGEMAKER_BIND_TO_PORT="$PORT" "$VIDREC" sagemaker ping
+expect_exit 2 "sagemaker ping, bad port variable" -- env SAGEMAKER_BIND_TO_PORT=80x "$VIDREC" sagemaker ping
 expect_eq "$(post /invocations '{"user_id":"u001","k":3}')" 200 "sagemaker invocations"
 if cmp -s "$WORK/body" "$WORK/cli.json"; then pass; else fail "sagemaker serve answer: $(cat "$WORK/body")"; fi
 # 80,000 levels (160 KB, under its 6 MB limit) overflowed the stack of the
 # old server (32,000, all --max-body allowed above, did not).
 deep_cases 80000 sagemaker
 stop_server
+expect_exit 1 "sagemaker ping, server gone" -- env SAGEMAKER_BIND_TO_PORT="$PORT" "$VIDREC" sagemaker ping --timeout 2
+expect_contains "$WORK/err" "/ping: Connection refused" "ping names the reason"
 
 printf '{"factors":"many"}' >"$SM/input/config/hyperparameters.json"
 expect_exit 2 "bad hyperparameter" -- "$VIDREC" sagemaker --root "$SM" train -q

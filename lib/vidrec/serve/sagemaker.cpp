@@ -341,19 +341,22 @@ void write_failure(const std::string& root, const std::string& reason) {
   std::ofstream(dir / "failure") << reason << "\n";
 }
 
+int sagemaker_port() {
+  const char* p = std::getenv("SAGEMAKER_BIND_TO_PORT");
+  if (!p || !*p) return 8080;
+  const std::string s = p;
+  int port = 0;
+  const auto res = std::from_chars(s.data(), s.data() + s.size(), port);
+  if (res.ec != std::errc() || res.ptr != s.data() + s.size() || port < 1 || port > 65535)
+    throw ConfigError("SAGEMAKER_BIND_TO_PORT must be a port number, got '" + s + "'");
+  return port;
+}
+
 ServeConfig sagemaker_serve_config(const std::string& root) {
   ServeConfig c;
   c.model_path = (fs::path(root) / "model" / "model.vrm").string();
   c.host = "0.0.0.0";
-  c.port = 8080;
-  if (const char* p = std::getenv("SAGEMAKER_BIND_TO_PORT"); p && *p) {
-    const std::string s = p;
-    int port = 0;
-    const auto res = std::from_chars(s.data(), s.data() + s.size(), port);
-    if (res.ec != std::errc() || res.ptr != s.data() + s.size() || port < 1 || port > 65535)
-      throw ConfigError("SAGEMAKER_BIND_TO_PORT must be a port number, got '" + s + "'");
-    c.port = port;
-  }
+  c.port = sagemaker_port();
   c.max_body = size_t(6) << 20;  // SageMaker real-time endpoints accept at most 6 MB
   // A transform job sets no query string, but may set the environment.
   if (const char* k = std::getenv("VIDREC_CSV_K"); k && *k) {

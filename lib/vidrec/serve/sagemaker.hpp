@@ -42,6 +42,7 @@
 // - Serve: the model at ROOT/model/model.vrm on 0.0.0.0, port
 //   $SAGEMAKER_BIND_TO_PORT or 8080, bodies up to SageMaker's 6 MB limit,
 //   CSV bodies' k from $VIDREC_CSV_K (ConfigError unless 1..kMaxK), else 10.
+// - Ping (the image's HEALTHCHECK): that port's /ping (health_check.hpp).
 #pragma once
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -94,6 +95,9 @@ void write_failure(const std::string& root, const std::string& reason);
 // plain decimal with 6 places, for the metric definitions of a tuning job
 // (README, "SageMaker hyperparameter tuning").
 std::string tuning_metric_lines(const EvaluateReport& validation);
+
+// $SAGEMAKER_BIND_TO_PORT, else 8080 (ConfigError unless 1..65535).
+int sagemaker_port();
 
 ServeConfig sagemaker_serve_config(const std::string& root);
 
