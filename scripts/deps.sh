@@ -1,15 +1,20 @@
 # SPDX-License-Identifier: MIT
 # Sourced by the other scripts: installs the Debian packages vidrec needs,
 # only those missing, so a second run costs nothing.
-VIDREC_PACKAGES=(g++ cmake ninja-build pkg-config gzip
-  libcli11-dev libarmadillo-dev libopenblas0 libfccp-dev catch2
-  zlib1g-dev nlohmann-json3-dev libxxhash-dev libmicrohttpd-dev curl
-  openmpi-bin libopenmpi-dev libzip-dev libhnswlib-dev python3-numpy python3-scipy help2man dpkg-dev
-  chromium)
+# What building the binary and its man pages needs (the image's build stage):
+VIDREC_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config
+  libcli11-dev libarmadillo-dev libfccp-dev zlib1g-dev nlohmann-json3-dev libxxhash-dev
+  libmicrohttpd-dev openmpi-bin libopenmpi-dev libzip-dev libhnswlib-dev help2man)
+# ... and what the tests, the demo and packaging add.
+VIDREC_PACKAGES=("${VIDREC_BUILD_PACKAGES[@]}" gzip libopenblas0 catch2 curl
+  python3-numpy python3-scipy dpkg-dev chromium)
 
-install_deps() {
+# install_deps [PACKAGE...]: VIDREC_PACKAGES and these.
+install_deps() { install_packages "${VIDREC_PACKAGES[@]}" "$@"; }
+
+install_packages() {
   local missing=()
-  for p in "${VIDREC_PACKAGES[@]}" "$@"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

@@ -43,6 +43,21 @@ if [ -f "$blas" ] && unshare -m true 2>/dev/null; then
   expect_eq "$?" 1 "explain without OpenBLAS exits 1"
   expect_contains "$WORK/err" "cannot load libopenblas.so.0" "missing OpenBLAS named"
   expect_contains "$WORK/err" "(apt-get install libopenblas0)" "its package named"
+  expect_contains "$WORK/err" "(apt-get install liblapack3)" "the fallback's package named"
+  # With the reference LAPACK and BLAS found instead, explain works on them.
+  ref=/usr/lib/x86_64-linux-gnu
+  if [ -f $ref/lapack/liblapack.so.3 ] && [ -f $ref/blas/libblas.so.3 ]; then
+    mkdir -p "$WORK/refblas"
+    ln -sf $ref/lapack/liblapack.so.3 $ref/blas/libblas.so.3 "$WORK/refblas/"
+    "$VIDREC" explain --model "$M" --user user003 --video "$top" -n 2 >"$WORK/with_openblas"
+    unshare -m sh -c 'mount --bind /dev/null "$1" && shift && "$@"' sh "$blas" env LD_LIBRARY_PATH="$WORK/refblas" \
+      LD_DEBUG=files "$VIDREC" explain --model "$M" --user user003 --video "$top" -n 2 >"$WORK/out" 2>"$WORK/err"
+    expect_eq "$?" 0 "explain on the reference LAPACK"
+    expect_contains "$WORK/err" "file=liblapack.so.3 [0];  dynamically loaded by" "the reference LAPACK loaded"
+    # The same videos in the same order; the figures agree to print precision or nearly.
+    expect_eq "$(grep -o '"videoId":"[^"]*"' "$WORK/out")" "$(grep -o '"videoId":"[^"]*"' "$WORK/with_openblas")" \
+      "the same explanation on either library"
+  fi
   unshare -m sh -c 'mount --bind /dev/null "$1" && shift && "$@"' sh "$blas" "$VIDREC" recommend --model "$M" \
     --user user003 -k 3 >"$WORK/out" 2>"$WORK/err"
   expect_eq "$?" 0 "recommend without OpenBLAS"

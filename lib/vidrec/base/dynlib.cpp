@@ -16,8 +16,10 @@ DynamicLibrary::DynamicLibrary(const char* soname, const char* package)
                   ")");
 }
 
+void* DynamicLibrary::find(const char* name) const { return ::dlsym(handle_, name); }
+
 void* DynamicLibrary::symbol(const char* name) const {
-  void* p = ::dlsym(handle_, name);
+  void* p = find(name);
   if (!p) throw IoError(std::string(soname_) + ": no " + name + " (apt-get install " + package_ + ")");
   return p;
 }
