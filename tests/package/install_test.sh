@@ -87,7 +87,7 @@ if cpack --config "$BUILD/CPackConfig.cmake" -B "$D" >"$WORK/cpack.log" 2>&1; th
   deb=$(ls "$D"/vidrec_*.deb 2>/dev/null | head -1)
   if [ -n "$deb" ]; then
     dpkg-deb --info "$deb" >"$WORK/info"
-    for lib in libmicrohttpd libzip libopenblas0 libc6; do
+    for lib in libmicrohttpd libzip "libopenblas0 | liblapack3" libc6; do
       grep -q "^ Depends:.*$lib" "$WORK/info" && pass || fail "Depends lacks $lib: $(grep Depends "$WORK/info")"
     done
     for field in Maintainer Section Description; do
