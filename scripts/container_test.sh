@@ -35,20 +35,20 @@ if [ "$nproc" = unlimited ] || [ "$nproc" -gt "$pid_max" ]; then nproc=$pid_max;
 LIMITS=(--ulimit "nofile=$nofile:$nofile" --ulimit "nproc=$nproc:$nproc")
 
 WORK=$(mktemp -d /var/tmp/vidrec-ct.XXXXXX)
-NET=vidrec-ct-$$
-cleanup() {
+NET=vidrec-ct
+remove_containers() {  # also what an interrupted run left
   "${PODMAN[@]}" rm -f -t 0 vidrec-ct-serve vidrec-ct-algo-1 vidrec-ct-algo-2 >/dev/null 2>&1 || true
   "${PODMAN[@]}" network rm -f "$NET" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
 }
-trap cleanup EXIT
+remove_containers
+trap 'remove_containers; rm -rf "$WORK"' EXIT
 
 PASSED=0 FAILED=0
 pass() { PASSED=$((PASSED + 1)); echo "ok    $1"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL  $1" >&2; }
-check() { # DESCRIPTION COMMAND...: passes when COMMAND succeeds
+check() { # DESCRIPTION COMMAND...: passes when COMMAND succeeds; its output shown if not
   local what=$1; shift
-  if "$@"; then pass "$what"; else fail "$what"; fi
+  if "$@" >"$WORK/check.log" 2>&1; then pass "$what"; else fail "$what"; tail -n 20 "$WORK/check.log" >&2; fi
 }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 took() { local s=$(($(now_ms) - $1)); printf '%dm%02ds' $((s / 60000)) $((s / 1000 % 60)); }
@@ -134,7 +134,7 @@ size_mb=$(mb "$IMAGE") serve_mb=$(mb "$SERVE_IMAGE") base_mb=$(mb "$BASE")
 check "serving image ${serve_mb} MB <= 150 MB (base ${base_mb} MB; default image ${size_mb} MB)" test "$serve_mb" -le 150
 RUN=("${PODMAN[@]}" run --rm "${LIMITS[@]}" --no-healthcheck)
 run() { "${RUN[@]}" "$@"; }
-fails() { ! "$@" >/dev/null 2>&1; }
+fails() { ! "$@"; }
 ldd_ok() { local out; out=$(run --entrypoint ldd "$1" "$2" 2>&1) && ! grep -q 'not found' <<<"$out"; }
 check "serving image: ldd bin/vidrec finds every library" ldd_ok "$SERVE_IMAGE" /usr/local/bin/vidrec
 check "default image: ldd the MPI plugin finds every library" ldd_ok "$IMAGE" /usr/local/lib/vidrec/libvidrec_mpi.so

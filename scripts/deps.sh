@@ -7,7 +7,7 @@ VIDREC_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config
   libmicrohttpd-dev openmpi-bin libopenmpi-dev libzip-dev libhnswlib-dev help2man)
 # ... and what the tests, the demo and packaging add.
 VIDREC_PACKAGES=("${VIDREC_BUILD_PACKAGES[@]}" gzip libopenblas0 catch2 curl
-  python3-numpy python3-scipy dpkg-dev chromium)
+  python3-numpy python3-scipy dpkg-dev file chromium)
 
 # install_deps [PACKAGE...]: VIDREC_PACKAGES and these.
 install_deps() { install_packages "${VIDREC_PACKAGES[@]}" "$@"; }
