@@ -132,6 +132,12 @@ TEST_CASE("prepare --threads N writes what --threads 1 writes, byte for byte", "
     c.prune = {3, 2};
     check_same(c, dir);
   }
+  SECTION("two users: shards left empty") {
+    test::write_text(dir.file("two.csv"), "u1,v1,watch,1,US,1700000000\nu2,v2,like,2,DE,1700000001\n"
+                                          "u1,v2,watch,3,DE,1700000002\n");
+    c.inputs = {dir.file("two.csv")};
+    check_same(c, dir);
+  }
   SECTION("a memory budget that spills in every shard") {
     std::mt19937 rng(11);
     test::write_text(dir.file("big.csv"), rows(rng, 200000, ',', 40000, 5000));

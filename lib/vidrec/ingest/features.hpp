@@ -117,10 +117,14 @@ class Aggregator : public RowSink {
     UserLocations locations;                       // of the users kept
   };
   // Ends the input: prunes (filling `stats`), numbers users and videos by id
-  // and sizes every row and column. Once only.
-  const Shape& close(const PruneOptions& prune, PruneStats& stats);
+  // and sizes every row and column. Once only. `others`: aggregators of
+  // users none of this one's rows name (prepare --threads' shards), closed
+  // with it as one aggregator given all their rows would be (the same
+  // Shape, stats and entries), their last sorts on a thread each; emit()
+  // then emits them too, and they must live until it has.
+  const Shape& close(const PruneOptions& prune, PruneStats& stats, const std::vector<Aggregator*>& others = {});
   // After close(): the entries in CSR order, a block at a time (a block may
-  // end inside a row). Consumes the aggregate.
+  // end inside a row). Consumes the aggregate (and the others closed with it).
   void emit(const std::function<void(const EntryBlock&)>& sink);
   // close() and emit() into memory.
   DatasetData finish(const PruneOptions& prune, PruneStats& stats);
@@ -149,14 +153,44 @@ class Aggregator : public RowSink {
                                       const std::vector<RawLocation>& locations)>& sink);
   // drain()'s inverse: adds a user not seen before (a logic_error
   // otherwise), with its pairs (distinct videos) and rows per location, as
-  // another Aggregator drained them. What merges the user-disjoint shards of
-  // prepare --threads.
+  // another Aggregator drained them. What folds the user-disjoint shards of
+  // prepare --threads into one when some spilled (spill.hpp).
   void add_user(std::string_view user, const std::vector<RawPair>& row,
                 const std::vector<RawLocation>& locations);
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// Sizes a Shape whose ids are set, pair by pair (both close() paths, in
+// memory and spilled): entries per row and per video of the pairs whose user
+// and video survive (new numbers; UINT32_MAX: dropped), and what pruning
+// removed into `stats`.
+class ShapeCounts {
+ public:
+  explicit ShapeCounts(Aggregator::Shape& shape) : shape_(shape) {
+    shape.indptr.assign(shape.user_ids.size() + 1, 0);
+    shape.video_counts.assign(shape.video_ids.size(), 0);
+  }
+  void add(uint32_t user, uint32_t video, uint32_t events) {
+    ++pairs_;
+    events_ += events;
+    if (user != UINT32_MAX && video != UINT32_MAX) {
+      ++shape_.indptr[user + 1];
+      ++shape_.video_counts[video];
+      kept_ += events;
+    }
+  }
+  void finish(PruneStats& stats) {
+    for (size_t u = 0; u + 1 < shape_.indptr.size(); ++u) shape_.indptr[u + 1] += shape_.indptr[u];
+    stats.pairs_removed = pairs_ - shape_.indptr.back();
+    stats.events_removed = events_ - kept_;
+  }
+
+ private:
+  Aggregator::Shape& shape_;
+  uint64_t pairs_ = 0, events_ = 0, kept_ = 0;
 };
 
 }  // namespace vidrec

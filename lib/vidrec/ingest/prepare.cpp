@@ -189,10 +189,6 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
     std::vector<RowSink*> sinks;
     for (const auto& s : shards) sinks.push_back(s.get());
     ingest_parallel(inputs, opt, sinks, {threads, cfg.chunk_bytes}, rep.ingest);
-    for (size_t i = 1; i < n_shards; ++i) {
-      agg.absorb(*shards[i]);
-      shards[i].reset();
-    }
   }
   // Published even when the run then fails its thresholds: they explain why.
   if (rejects) {
@@ -200,7 +196,9 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
     rejects_file->commit();
   }
 
-  const Aggregator::Shape& shape = agg.close(cfg.prune, rep.prune);
+  std::vector<SpillingAggregator*> others;
+  for (size_t i = 1; i < n_shards; ++i) others.push_back(shards[i].get());
+  const Aggregator::Shape& shape = agg.close(cfg.prune, rep.prune, others);
   rep.spill_runs = agg.runs();
   rep.users = shape.user_ids.size();
   rep.videos = shape.video_ids.size();
