@@ -184,8 +184,9 @@ TEST_CASE("threaded ingest writes the strict error's row to the rejects once, no
   opt.progress = false;
   std::ostringstream ref_rejects;
   opt.rejects = &ref_rejects;
-  struct Count : RowSink {
+  struct Count : RowSink, KeyedSink {
     void add(const Row&, double) override {}
+    void add(const KeyedRows&) override {}
   } sink;
   IngestStats st;
   std::string ref_error;

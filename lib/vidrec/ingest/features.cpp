@@ -128,20 +128,23 @@ Aggregator::~Aggregator() = default;
 
 void Aggregator::add(const Row& row, double weight) {
   Impl& m = *impl_;
-  Impl::Batch& batch = m.batches[m.filling];
-  const bool located = !row.location.empty();
-  const Impl::Pending p{Interner::key(row.user, batch.text),
-                        Interner::key(row.video, batch.text),
-                        located ? Interner::key(row.location, batch.text) : IdKey{},
-                        weight,
-                        row.timestamp,
-                        located};
-  m.users.prefetch_slot(p.user);
-  m.videos.prefetch_slot(p.video);
-  batch.rows.push_back(p);
-  if (batch.rows.size() == Impl::kBatch) {
+  KeyedRows& batch = m.batches[m.filling];
+  batch.add(row, weight);
+  m.prefetch(batch, batch.size() - 1, batch.size());
+  if (batch.size() == Impl::kBatch) {
     m.filling ^= 1;
     m.resolve(m.batches[m.filling]);  // the older batch
+  }
+}
+
+// A batch's slots are prefetched a batch ahead of their lookups, as add() does.
+void Aggregator::add(const KeyedRows& rows, size_t begin, size_t end) {
+  Impl& m = *impl_;
+  m.prefetch(rows, begin, std::min(end, begin + Impl::kBatch));
+  for (size_t at = begin; at < end; at += Impl::kBatch) {
+    const size_t stop = std::min(end, at + Impl::kBatch);
+    m.prefetch(rows, stop, std::min(end, stop + Impl::kBatch));
+    m.resolve(rows, at, stop);
   }
 }
 

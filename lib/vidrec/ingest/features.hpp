@@ -32,6 +32,7 @@
 #include "vidrec/base/exact_sum.hpp"
 #include "vidrec/dataset/dataset.hpp"
 #include "vidrec/ingest/ingest.hpp"
+#include "vidrec/ingest/interner.hpp"
 
 namespace vidrec {
 
@@ -104,11 +105,52 @@ class EntryBlocks {
   size_t n_ = 0;
 };
 
+// Rows keyed for an Aggregator (interner.hpp's IdKeys) away from it:
+// prepare --threads keys them on its parsing threads, so a shard's lock
+// covers only the lookups, and no row is copied as strings (short ids travel
+// packed in their keys, long ones are copied here).
+class KeyedRows {
+ public:
+  struct Keyed {
+    IdKey user, video, location;
+    double weight;
+    int64_t ts;
+    bool located;  // the row has a location
+  };
+  // user_hash: hash_id(row.user), which the caller chose a shard by.
+  void add(const Row& row, double weight, uint64_t user_hash) {
+    const bool located = !row.location.empty();
+    rows_.push_back({Interner::key(row.user, text_, user_hash), Interner::key(row.video, text_),
+                     located ? Interner::key(row.location, text_) : IdKey{}, weight, row.timestamp, located});
+  }
+  void add(const Row& row, double weight) { add(row, weight, hash_id(row.user)); }
+  void clear() {  // capacity kept: fresh pages cost a fault and zeroing each
+    rows_.clear();
+    text_.clear();
+  }
+  size_t size() const { return rows_.size(); }
+  const Keyed& operator[](size_t i) const { return rows_[i]; }
+  const char* text() const { return text_.data(); }
+
+ private:
+  std::vector<Keyed> rows_;
+  std::string text_;  // ids too long to pack
+};
+
+// What prepare --threads' shards take (spill.hpp): rows keyed elsewhere.
+class KeyedSink {
+ public:
+  virtual ~KeyedSink() = default;
+  virtual void add(const KeyedRows& rows) = 0;
+};
+
 class Aggregator : public RowSink {
  public:
   Aggregator();
   ~Aggregator() override;
   void add(const Row& row, double weight) override;
+  // Rows [begin, end) of `rows`, as add() of each.
+  void add(const KeyedRows& rows, size_t begin, size_t end);
   // What DatasetWriter needs before the entries.
   struct Shape {
     std::vector<std::string> user_ids, video_ids;  // ascending

@@ -68,18 +68,8 @@ struct Aggregator::Impl {
   // Rows waiting for their ids, interner slots prefetched. Two batches
   // alternate, and a batch is resolved only once the next one has filled, so
   // every row's prefetch has had kBatch rows' time to land.
-  struct Pending {
-    IdKey user, video, location;
-    double weight;
-    int64_t ts;
-    bool located;  // the row has a location
-  };
-  struct Batch {
-    std::vector<Pending> rows;
-    std::string text;  // ids too long to pack
-  };
   static constexpr size_t kBatch = 32;
-  Batch batches[2];
+  KeyedRows batches[2];
   std::vector<std::pair<uint32_t, uint32_t>> located;  // (user, location) of the batch resolving
   int filling = 0;
   struct Partition {
@@ -106,10 +96,17 @@ struct Aggregator::Impl {
   bool closed() const { return !shape.indptr.empty(); }
   bool emitted() const { return parts.empty(); }
 
-  void resolve(Batch& batch) {
-    const char* text = batch.text.data();
+  void prefetch(const KeyedRows& rows, size_t begin, size_t end) const {
+    for (size_t i = begin; i < end; ++i) {
+      users.prefetch_slot(rows[i].user);
+      videos.prefetch_slot(rows[i].video);
+    }
+  }
+  void resolve(const KeyedRows& rows, size_t begin, size_t end) {
+    const char* text = rows.text();
     located.clear();
-    for (const Pending& p : batch.rows) {
+    for (size_t i = begin; i < end; ++i) {
+      const KeyedRows::Keyed& p = rows[i];
       const uint32_t u = users.id(p.user, text);
       const uint32_t v = videos.id(p.video, text);
       if (p.located) {
@@ -121,8 +118,10 @@ struct Aggregator::Impl {
       part.buffer.push_back({uint64_t(u) << 32 | v, p.weight, p.ts});
     }
     location_rows.add(located);
-    batch.rows.clear();
-    batch.text.clear();
+  }
+  void resolve(KeyedRows& batch) {
+    resolve(batch, 0, batch.size());
+    batch.clear();
   }
 
   void flush_all() {

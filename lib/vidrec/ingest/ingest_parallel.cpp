@@ -7,7 +7,6 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,57 +35,26 @@ struct Item {
   std::exception_ptr error;
 };
 
-// A chunk's rows, copied out of the parser's storage, per shard.
+// A chunk's rows, keyed, per shard.
 class Batches : public RowSink {
  public:
   explicit Batches(size_t shards) : shards_(shards) {}
   void add(const Row& row, double weight) override {
-    Shard& s = shards_[std::hash<std::string_view>()(row.user) % shards_.size()];
-    s.rows.push_back({put(s, row.user), put(s, row.video), put(s, row.location), weight, row.timestamp});
+    const uint64_t h = hash_id(row.user);
+    shards_[shard_of(h, shards_.size())].add(row, weight, h);
   }
-  bool empty(size_t shard) const { return shards_[shard].rows.empty(); }
-  void clear() {  // capacity kept: fresh pages cost a fault and zeroing each
-    for (Shard& s : shards_) {
-      s.rows.clear();
-      s.text.clear();
-    }
-  }
-  void feed(size_t shard, RowSink& sink) const {
-    const Shard& s = shards_[shard];
-    Row row;
-    for (const Rec& r : s.rows) {
-      row.user = view(s, r.user);
-      row.video = view(s, r.video);
-      row.location = view(s, r.location);
-      row.timestamp = r.ts;
-      sink.add(row, r.weight);
-    }
+  const KeyedRows& shard(size_t s) const { return shards_[s]; }
+  void clear() {
+    for (KeyedRows& s : shards_) s.clear();
   }
 
  private:
-  struct Span {
-    size_t at, len;
-  };
-  struct Rec {
-    Span user, video, location;
-    double weight;
-    int64_t ts;
-  };
-  struct Shard {
-    std::vector<Rec> rows;
-    std::string text;
-  };
-  static Span put(Shard& s, std::string_view v) {
-    s.text.append(v);
-    return {s.text.size() - v.size(), v.size()};
-  }
-  static std::string_view view(const Shard& s, Span p) { return {s.text.data() + p.at, p.len}; }
-  std::vector<Shard> shards_;
+  std::vector<KeyedRows> shards_;
 };
 
 class Run {
  public:
-  Run(const IngestOptions& opt, const std::vector<RowSink*>& shards, const ParallelIngest& how,
+  Run(const IngestOptions& opt, const std::vector<KeyedSink*>& shards, const ParallelIngest& how,
       IngestStats& stats)
       : opt_(opt),
         shards_(shards),
@@ -298,7 +266,7 @@ class Run {
   void deliver(const Batches& rows) {
     std::vector<size_t> left;
     for (size_t s = 0; s < shards_.size(); ++s)
-      if (!rows.empty(s)) left.push_back(s);
+      if (rows.shard(s).size()) left.push_back(s);
     while (!left.empty()) {
       bool fed = false;
       for (size_t i = 0; i < left.size();) {
@@ -307,13 +275,13 @@ class Run {
           ++i;
           continue;
         }
-        rows.feed(left[i], *shards_[left[i]]);
+        shards_[left[i]]->add(rows.shard(left[i]));
         left.erase(left.begin() + ptrdiff_t(i));
         fed = true;
       }
       if (!fed) {
         std::lock_guard<std::mutex> lock(locks_[left[0]]);
-        rows.feed(left[0], *shards_[left[0]]);
+        shards_[left[0]]->add(rows.shard(left[0]));
         left.erase(left.begin());
       }
     }
@@ -352,7 +320,7 @@ class Run {
   }
 
   const IngestOptions& opt_;
-  const std::vector<RowSink*>& shards_;
+  const std::vector<KeyedSink*>& shards_;
   std::vector<std::mutex> locks_;
   const size_t chunk_, max_in_flight_;
   IngestStats& stats_;
@@ -370,7 +338,7 @@ class Run {
 }  // namespace
 
 void ingest_parallel(const std::vector<std::string>& inputs, const IngestOptions& options,
-                     const std::vector<RowSink*>& shards, const ParallelIngest& how, IngestStats& stats) {
+                     const std::vector<KeyedSink*>& shards, const ParallelIngest& how, IngestStats& stats) {
   Run run(options, shards, how, stats);
   run.read(inputs);
 }

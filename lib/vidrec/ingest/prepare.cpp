@@ -186,7 +186,7 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
   if (threads == 1) {
     for (const std::string& in : inputs) ingest_file(in, opt, agg, rep.ingest);
   } else {
-    std::vector<RowSink*> sinks;
+    std::vector<KeyedSink*> sinks;
     for (const auto& s : shards) sinks.push_back(s.get());
     ingest_parallel(inputs, opt, sinks, {threads, cfg.chunk_bytes}, rep.ingest);
   }

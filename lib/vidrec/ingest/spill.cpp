@@ -282,6 +282,17 @@ void SpillingAggregator::add(const Row& row, double weight) {
   if ((++m.rows & 1023) == 0 && m.agg->memory_bytes() + m.buffer > m.opt.memory) m.spill();
 }
 
+void SpillingAggregator::add(const KeyedRows& rows) {
+  Impl& m = *impl_;
+  for (size_t at = 0; at < rows.size();) {  // checked as often as add() of each row is
+    const size_t step = std::min<size_t>(rows.size() - at, 1024 - (m.rows & 1023));
+    m.agg->add(rows, at, at + step);
+    at += step;
+    m.rows += uint32_t(step);
+    if ((m.rows & 1023) == 0 && m.agg->memory_bytes() + m.buffer > m.opt.memory) m.spill();
+  }
+}
+
 const Aggregator::Shape& SpillingAggregator::close(const PruneOptions& prune, PruneStats& stats,
                                                   const std::vector<SpillingAggregator*>& others) {
   Impl& m = *impl_;

@@ -62,12 +62,13 @@ uint64_t parse_memory_size(const std::string& text);
 // memory.limit_in_bytes) when that is lower.
 uint64_t default_memory_budget();
 
-class SpillingAggregator : public RowSink {
+class SpillingAggregator : public RowSink, public KeyedSink {
  public:
   // Throws IoError when tmp_dir is not a writable directory (before the read).
   explicit SpillingAggregator(SpillOptions opt);
   ~SpillingAggregator() override;
   void add(const Row& row, double weight) override;
+  void add(const KeyedRows& rows) override;  // as add() of each row
   // As Aggregator::close and Aggregator::emit; `others` as there (shards()
   // made them all; they must live until emit()).
   const Aggregator::Shape& close(const PruneOptions& prune, PruneStats& stats,
