@@ -84,7 +84,7 @@ void Aggregator::Impl::flush(Partition& part) {
     buffer.reserve(kMinBuffer);
     return;
   }
-  sort_events(buffer, scratch, users.size(), kPartitionBits, videos.size());
+  sort_events(buffer, scratch, users.size(), partition_bits, videos.size());
   fresh.clear();
   for (const Event& e : buffer) {
     if (fresh.empty() || fresh.back().key != e.key) fresh.push_back({e.key, {}, e.ts, e.ts, 0});
@@ -123,7 +123,11 @@ void Aggregator::Impl::flush(Partition& part) {
   buffer.reserve(std::max(kMinBuffer, pairs.size()));
 }
 
-Aggregator::Aggregator() : impl_(std::make_unique<Impl>()) {}
+Aggregator::Aggregator(size_t shards) {
+  int bits = kPartitionBits;
+  while (bits > 0 && (size_t(1) << (kPartitionBits - bits)) < shards) --bits;
+  impl_ = std::make_unique<Impl>(bits);
+}
 Aggregator::~Aggregator() = default;
 
 void Aggregator::add(const Row& row, double weight) {
@@ -187,7 +191,7 @@ void Aggregator::drain(const std::function<void(std::string_view, const std::vec
   std::vector<RawLocation> where;
   const int video_bits = bits_for(m.videos.size());
   for (const uint32_t u : m.users.sorted_order()) {
-    const Pair* b = m.parts[u & (kPartitions - 1)].pairs.begin() + m.runs[u].at;
+    const Pair* b = m.partition(u).pairs.begin() + m.runs[u].at;
     row.clear();
     for (uint32_t i = 0; i < m.runs[u].len; ++i) row.push_back(uint64_t(rank[video_of(b[i].key)]) << 32 | i);
     sort_row(row, row_tmp, video_bits);
@@ -224,7 +228,7 @@ void Aggregator::add_user(std::string_view user, const std::vector<RawPair>& row
     sorted.emplace_back(m.videos.id(k, text.data()), &p);
   }
   std::sort(sorted.begin(), sorted.end());
-  GrowArray<Pair>& pairs = m.parts[u & (kPartitions - 1)].pairs;
+  GrowArray<Pair>& pairs = m.partition(u).pairs;
   for (const auto& [v, p] : sorted) pairs.push_back({uint64_t(u) << 32 | v, p->weight, p->first, p->last, p->events});
   for (const RawLocation& l : locations) {
     text.clear();

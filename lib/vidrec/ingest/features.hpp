@@ -146,7 +146,10 @@ class KeyedSink {
 
 class Aggregator : public RowSink {
  public:
-  Aggregator();
+  // `shards`: one of that many aggregators of disjoint users (prepare
+  // --threads), which then share out the partitions of one (features.cpp),
+  // so that each array is as large as one aggregator's would be.
+  explicit Aggregator(size_t shards = 1);
   ~Aggregator() override;
   void add(const Row& row, double weight) override;
   // Rows [begin, end) of `rows`, as add() of each.

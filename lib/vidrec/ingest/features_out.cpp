@@ -201,7 +201,7 @@ void Aggregator::emit(const std::function<void(const EntryBlock&)>& sink) {
   auto row_pairs = [&m](const std::pair<uint32_t, uint32_t>& user) {
     const Impl& sh = *m.shards[user.first];
     const Impl::Run run = sh.runs[user.second];
-    const Pair* p = sh.parts[user.second & (Impl::kPartitions - 1)].pairs.begin() + run.at;
+    const Pair* p = sh.partition(user.second).pairs.begin() + run.at;
     return std::make_pair(p, p + run.len);
   };
   EntryBlocks out(sink);

@@ -82,6 +82,7 @@ void for_each_pair(const std::string& path, size_t buffer, F&& f) {
 struct SpillingAggregator::Impl {
   SpillOptions opt;
   size_t buffer;  // per open run
+  size_t shards = 1;  // made by shards(n): n
   std::unique_ptr<Aggregator> agg = std::make_unique<Aggregator>();
   uint32_t rows = 0;
   std::shared_ptr<SharedDir> dir = std::make_shared<SharedDir>();  // shared by shards()
@@ -122,7 +123,7 @@ struct SpillingAggregator::Impl {
       location_runs.push_back(where->path());
     }
     agg.reset();  // freed before the next one grows
-    agg = std::make_unique<Aggregator>();
+    agg = std::make_unique<Aggregator>(shards);
     runs.push_back(out.path());
     spilled_bytes += out.bytes();
     ++spilled;
@@ -145,7 +146,7 @@ struct SpillingAggregator::Impl {
       agg->add_user(user, row, where);
       if (agg->memory_bytes() + buffer > opt.memory) spill();
     });
-    o.agg = std::make_unique<Aggregator>();
+    o.agg = std::make_unique<Aggregator>(o.shards);
   }
 
   // Merges groups of at most max_fan_in runs until one pass remains.
@@ -346,7 +347,10 @@ std::vector<std::unique_ptr<SpillingAggregator>> SpillingAggregator::shards(cons
     o.memory = opt.memory / n;
     o.progress = opt.progress && i == 0;  // one bar: the others would draw over it
     out.push_back(std::make_unique<SpillingAggregator>(o));
-    out.back()->impl_->dir = out.front()->impl_->dir;
+    Impl& shard = *out.back()->impl_;
+    shard.dir = out.front()->impl_->dir;
+    shard.shards = n;
+    shard.agg = std::make_unique<Aggregator>(n);
   }
   return out;
 }
