@@ -2,6 +2,9 @@
 #include "vidrec/ingest/ingest_parallel.hpp"
 
 #include <sys/stat.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <algorithm>
 #include <condition_variable>
@@ -34,6 +37,27 @@ struct Item {
   std::string rejects;
   std::exception_ptr error;
 };
+
+// Newlines in [p, p + n): the reader counts every chunk's, so that its
+// workers number their lines. 16 bytes a step (std::count went byte by
+// byte: 2.7% of a run's samples, on the reader thread).
+uint64_t count_newlines(const char* p, size_t n) {
+  uint64_t count = 0;
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i nl = _mm_set1_epi8('\n');
+  while (n - i >= 16) {
+    // Up to 255 steps summed per byte lane (each match adds 1), then the lanes.
+    __m128i acc = _mm_setzero_si128();
+    for (size_t k = 0; k < 255 && n - i >= 16; ++k, i += 16)
+      acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), nl));
+    const __m128i sums = _mm_sad_epu8(acc, _mm_setzero_si128());
+    count += uint64_t(_mm_cvtsi128_si64(sums)) + uint64_t(_mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums)));
+  }
+#endif
+  for (; i < n; ++i) count += p[i] == '\n';
+  return count;
+}
 
 // A chunk's rows, keyed, per shard.
 class Batches : public RowSink {
@@ -121,7 +145,7 @@ class Run {
           }
           buf.resize(old + n);
           if (std::min(buf.find('\n', from), buf.size()) - from >= LineReader::kMaxLine) {
-            const uint64_t before = uint64_t(std::count(buf.begin(), buf.begin() + ptrdiff_t(from), '\n'));
+            const uint64_t before = count_newlines(buf.data(), from);
             buf.resize(from);  // the lines before it are still committed
             throw_long_line(name, lines + before + 1);
           }
@@ -145,7 +169,7 @@ class Run {
         }
         if (cut == 0) continue;
         auto item = chunk();
-        lines += uint64_t(std::count(buf.begin(), buf.begin() + ptrdiff_t(cut), '\n')) + (buf[cut - 1] != '\n');
+        lines += count_newlines(buf.data(), cut) + (buf[cut - 1] != '\n');
         item->bytes = spare();
         item->bytes.assign(buf, cut, std::string::npos);
         item->bytes.swap(buf);  // buf keeps the rest, the item the lines
