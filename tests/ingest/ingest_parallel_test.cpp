@@ -169,6 +169,12 @@ TEST_CASE("prepare --threads N fails as --threads 1 does, at the first error in 
     c.inputs.insert(c.inputs.begin() + 2, dir.file("cut.gz"));
     check_same(c, dir);
   }
+  SECTION("a line over 64 MiB in a later input, after rows and rejects") {
+    std::mt19937 rng(5);
+    test::write_text(dir.file("long.csv"), rows(rng, 3000) + std::string(65 << 20, 'x') + "\n" + rows(rng, 10));
+    c.inputs.insert(c.inputs.begin() + 1, dir.file("long.csv"));
+    check_same(c, dir, false, {size_t(1) << 22});
+  }
   SECTION("CR-only line endings in a later input") {
     test::write_text(dir.file("mac.csv"), "u1,v1,watch,1,US,1700000000\ru2,v1,watch,1,US,1700000000\r");
     c.inputs.insert(c.inputs.begin() + 1, dir.file("mac.csv"));
