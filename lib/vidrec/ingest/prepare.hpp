@@ -52,7 +52,7 @@ struct PrepareConfig {
   std::string tmp_dir;  // where runs spill; empty = default_tmp_dir()
   bool progress = true;
   Layout layout;          // --delimiter, --columns
-  unsigned threads = 1;   // 1 = one thread, no reader thread; 0 = every CPU (base/cpus.hpp)
+  unsigned threads = 0;   // 0 = every CPU (base/cpus.hpp); 1 = one thread, no reader thread
   size_t chunk_bytes = size_t(1) << 22;  // what each thread parses at once (tests make it tiny)
   void validate() const;  // throws ConfigError
 };
