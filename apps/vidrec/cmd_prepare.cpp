@@ -29,8 +29,7 @@ void register_prepare(CLI::App& app) {
                   "(default: half of RAM or of the cgroup limit)");
   sub->add_option("--tmp", cfg->tmp_dir, "Directory for spilled runs (default: $TMPDIR or /tmp)");
   sub->add_option("--threads", cfg->threads,
-                  "Threads reading, parsing and aggregating (0 = all cores; the output is the same for "
-                  "any; not yet faster than 1 on 2 cores: see the README)")
+                  "Threads reading, parsing and aggregating (0 = all cores; the output is the same for any)")
       ->capture_default_str();
   sub->add_flag("-q,--quiet", *quiet, "No progress or summary on stderr");
   sub->callback([cfg, weights, quiet, memory, table] {

@@ -288,3 +288,101 @@ TEST_CASE("weights whose sums are not exact in double give the same bytes in any
     CHECK(std::memcmp(s.weights.data(), d.weights.data(), d.weights.size() * sizeof(float)) == 0);
   }
 }
+
+// prepare --threads closes its shards (disjoint users) side by side: the
+// result must be the single aggregator's, checked against the std::map
+// reference too, with pruning across shards (a video's events counted over
+// all of them), overflow, locations, and shards left empty.
+TEST_CASE("shards of disjoint users close and emit as one aggregator of all their rows", "[features][threads]") {
+  std::mt19937 rng(21);
+  const double big = 3e38;  // two of them overflow float32
+  std::vector<Ev> events;
+  std::vector<std::string> places;
+  for (int i = 0; i < 300'000; ++i) {
+    const uint32_t u = rng() % 2000;
+    events.push_back({"u" + std::to_string(u), "v" + std::to_string(std::min(rng() % 900, rng() % 900)),
+                      double(rng() % 4), int64_t(rng() % 100000)});
+    places.push_back(u % 9 == 0 ? "" : (u + rng() % 3) % 2 ? "US" : "a-region-with-a-long-name");
+  }
+  // Overflowing pairs: one of a user with other pairs, one whose user and
+  // video have no other.
+  for (const auto& [user, video] : {std::pair{"u7", "v3"}, {"overflow-only", "v-overflow-only"}})
+    for (int i = 0; i < 2; ++i) {
+      events.push_back({user, video, big, i});
+      places.push_back("US");
+    }
+  // The rows whose user hashes to one of `shards` (modulo n).
+  auto feed_located = [&](Aggregator& agg, std::vector<size_t> shards, size_t n) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      const size_t h = std::hash<std::string>()(events[i].user) % n;
+      if (std::find(shards.begin(), shards.end(), h) == shards.end()) continue;
+      Row r;
+      r.user = events[i].user;
+      r.video = events[i].video;
+      r.location = places[i];
+      r.timestamp = events[i].ts;
+      agg.add(r, events[i].weight);
+    }
+  };
+  for (const PruneOptions prune : {PruneOptions{}, PruneOptions{40, 300}}) {
+    PruneStats want_stats;
+    Aggregator one;
+    feed_located(one, {0}, 1);
+    const DatasetData want = one.finish(prune, want_stats);
+    CHECK(want_stats.overflow_pairs > 0);
+    if (!prune.min_user_events) {
+      auto ref = reference(events);
+      for (auto it = ref.begin(); it != ref.end();)
+        it = std::fabs(it->second.weight) > 3.4e38 ? ref.erase(it) : std::next(it);
+      CHECK(mismatches(want, ref) == 0);
+    } else {
+      CHECK(want_stats.videos_removed > 0);
+    }
+    for (const size_t n : {2u, 3u, 7u}) {
+      INFO(n << " shards, pruning " << prune.min_user_events);
+      // With 7, shards 0 and 6 hold no user: shard 1 takes theirs.
+      std::vector<std::unique_ptr<Aggregator>> shards;
+      for (size_t s = 0; s < n; ++s) {
+        shards.push_back(std::make_unique<Aggregator>());
+        if (n == 7 && (s == 0 || s == 6)) continue;
+        feed_located(*shards[s], n == 7 && s == 1 ? std::vector<size_t>{0, 1, 6} : std::vector<size_t>{s}, n);
+      }
+      std::vector<Aggregator*> others;
+      for (size_t s = 1; s < n; ++s) others.push_back(shards[s].get());
+      PruneStats got_stats;
+      const Aggregator::Shape& shape = shards[0]->close(prune, got_stats, others);
+      CHECK(shape.user_ids == want.user_ids);
+      CHECK(shape.video_ids == want.video_ids);
+      CHECK(shape.indptr == want.indptr);
+      CHECK(shape.locations.ids == want.locations.ids);
+      CHECK(shape.locations.of_user == want.locations.of_user);
+      CHECK(got_stats.rounds == want_stats.rounds);
+      CHECK(got_stats.users_removed == want_stats.users_removed);
+      CHECK(got_stats.videos_removed == want_stats.videos_removed);
+      CHECK(got_stats.pairs_removed == want_stats.pairs_removed);
+      CHECK(got_stats.events_removed == want_stats.events_removed);
+      CHECK(got_stats.overflow_pairs == want_stats.overflow_pairs);
+      CHECK(got_stats.overflow_events == want_stats.overflow_events);
+      std::vector<uint32_t> indices, counts;
+      std::vector<float> weights;
+      std::vector<int64_t> first, last;
+      shards[0]->emit([&](const EntryBlock& b) {
+        indices.insert(indices.end(), b.indices, b.indices + b.size);
+        weights.insert(weights.end(), b.weights, b.weights + b.size);
+        counts.insert(counts.end(), b.events, b.events + b.size);
+        first.insert(first.end(), b.first_ts, b.first_ts + b.size);
+        last.insert(last.end(), b.last_ts, b.last_ts + b.size);
+      });
+      CHECK(indices == want.indices);
+      CHECK(weights == want.weights);
+      CHECK(counts == want.events);
+      CHECK(first == want.first_ts);
+      CHECK(last == want.last_ts);
+    }
+  }
+  Aggregator a, b;
+  PruneStats st;
+  CHECK_THROWS_AS(a.close({}, st, {&a}), std::logic_error);
+  b.close({}, st);
+  CHECK_THROWS_AS(a.close({}, st, {&b}), std::logic_error);
+}

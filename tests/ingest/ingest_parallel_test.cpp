@@ -132,6 +132,12 @@ TEST_CASE("prepare --threads N writes what --threads 1 writes, byte for byte", "
     c.prune = {3, 2};
     check_same(c, dir);
   }
+  SECTION("two users: shards left empty") {
+    test::write_text(dir.file("two.csv"), "u1,v1,watch,1,US,1700000000\nu2,v2,like,2,DE,1700000001\n"
+                                          "u1,v2,watch,3,DE,1700000002\n");
+    c.inputs = {dir.file("two.csv")};
+    check_same(c, dir);
+  }
   SECTION("a memory budget that spills in every shard") {
     std::mt19937 rng(11);
     test::write_text(dir.file("big.csv"), rows(rng, 200000, ',', 40000, 5000));
@@ -163,6 +169,12 @@ TEST_CASE("prepare --threads N fails as --threads 1 does, at the first error in 
     c.inputs.insert(c.inputs.begin() + 2, dir.file("cut.gz"));
     check_same(c, dir);
   }
+  SECTION("a line over 64 MiB in a later input, after rows and rejects") {
+    std::mt19937 rng(5);
+    test::write_text(dir.file("long.csv"), rows(rng, 3000) + std::string(65 << 20, 'x') + "\n" + rows(rng, 10));
+    c.inputs.insert(c.inputs.begin() + 1, dir.file("long.csv"));
+    check_same(c, dir, false, {size_t(1) << 22});
+  }
   SECTION("CR-only line endings in a later input") {
     test::write_text(dir.file("mac.csv"), "u1,v1,watch,1,US,1700000000\ru2,v1,watch,1,US,1700000000\r");
     c.inputs.insert(c.inputs.begin() + 1, dir.file("mac.csv"));
@@ -178,8 +190,9 @@ TEST_CASE("threaded ingest writes the strict error's row to the rejects once, no
   opt.progress = false;
   std::ostringstream ref_rejects;
   opt.rejects = &ref_rejects;
-  struct Count : RowSink {
+  struct Count : RowSink, KeyedSink {
     void add(const Row&, double) override {}
+    void add(const KeyedRows&) override {}
   } sink;
   IngestStats st;
   std::string ref_error;

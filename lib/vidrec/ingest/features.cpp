@@ -3,47 +3,19 @@
 // buffered as (pair key, weight, time), radix-sorted and merged into a sorted
 // array of pairs. A hash table of millions of pairs costs a cache and TLB miss
 // per row; sorting walks memory in order, and the merged array needs less
-// memory than the table (measured in bench/, see README).
-#include "vidrec/ingest/features.hpp"
-
+// memory than the table (measured in bench/, see README). Closing and
+// emitting: features_out.cpp.
 #include <algorithm>
-#include <cfloat>
-#include <cstring>
 #include <stdexcept>
 #include <utility>
 
-#include "vidrec/base/exact_sum.hpp"
-#include "vidrec/base/huge_pages.hpp"
-#include "vidrec/ingest/interner.hpp"
-#include "vidrec/ingest/locations.hpp"
+#include "vidrec/ingest/features_impl.hpp"
 
 namespace vidrec {
 
+using namespace aggregation;
+
 namespace {
-
-// Pair keys are (user << 32 | video) in first-seen numbering.
-uint64_t user_of(uint64_t key) { return key >> 32; }
-uint64_t video_of(uint64_t key) { return key & 0xffffffff; }
-
-struct Event {
-  uint64_t key;
-  double weight;
-  int64_t ts;
-};
-
-struct Pair {
-  uint64_t key;
-  ExactSum weight;  // exact: the same bits whatever the order the buffers flush in
-  int64_t first, last;
-  uint32_t events;
-};
-
-// Bits needed to number n things.
-int bits_for(size_t n) {
-  int b = 0;
-  while ((size_t(1) << b) < n) ++b;
-  return b;
-}
 
 // Sorts one partition's events by (user, video), stably. The radix key packs
 // both numbers into as few bits as the current id counts need; users of one
@@ -77,6 +49,10 @@ void sort_events(GrowArray<Event>& v, GrowArray<Event>& tmp, size_t n_users, int
   }
 }
 
+}  // namespace
+
+namespace aggregation {
+
 // Sorts a row's entries (video << 32 | position, videos distinct) by video:
 // LSD radix on 8-bit digits of the video's `bits`, insertion sort for short
 // rows. std::sort spent ~40 ns an entry on its mispredicted comparisons.
@@ -97,280 +73,83 @@ void sort_row(std::vector<uint64_t>& row, std::vector<uint64_t>& tmp, int bits) 
   }
 }
 
-// Events are spread over partitions by user number, and each partition
-// sorts and merges its own events: a partition's buffer and pairs stay in
-// cache while it is merged, where one global sorted array of pairs (tried
-// first) streamed all of them through memory at every flush. 64 partitions
-// rather than 256: on 10M rows their arrays outgrow 2 MiB and get huge pages
-// (page faults 94k -> 66k, 0.92x the time in paired runs).
-constexpr int kPartitionBits = 6;
-constexpr size_t kPartitions = size_t(1) << kPartitionBits;
-constexpr size_t kMinBuffer = 1024;
+}  // namespace aggregation
 
-}  // namespace
-
-struct Aggregator::Impl {
-  Interner users, videos, locations;
-  LocationCounts location_rows;
-  // Rows waiting for their ids, interner slots prefetched. Two batches
-  // alternate, and a batch is resolved only once the next one has filled, so
-  // every row's prefetch has had kBatch rows' time to land.
-  struct Pending {
-    IdKey user, video, location;
-    double weight;
-    int64_t ts;
-    bool located;  // the row has a location
-  };
-  struct Batch {
-    std::vector<Pending> rows;
-    std::string text;  // ids too long to pack
-  };
-  static constexpr size_t kBatch = 32;
-  Batch batches[2];
-  std::vector<std::pair<uint32_t, uint32_t>> located;  // (user, location) of the batch resolving
-  int filling = 0;
-  struct Partition {
-    GrowArray<Event> buffer;
-    GrowArray<Pair> pairs;  // sorted by key, unique
-  };
-  std::vector<Partition> parts{kPartitions};
-  GrowArray<Event> scratch;  // shared by the partitions' sorts
-  GrowArray<Pair> fresh;     // the flushing partition's new pairs, sorted, unique
-
-  // From close(): each old user's run of pairs in its partition, new user
-  // numbers' old ones, old video numbers' new ones (UINT32_MAX: pruned).
-  // close() has run once shape.indptr holds its first entry; emit() once
-  // the partitions are gone.
-  struct Run {
-    uint32_t at = 0, len = 0;
-  };
-  std::vector<Run> runs;
-  std::vector<uint32_t> old_user, video_index;
-  Shape shape;
-  bool closed() const { return !shape.indptr.empty(); }
-  bool emitted() const { return parts.empty(); }
-
-  void resolve(Batch& batch) {
-    const char* text = batch.text.data();
-    located.clear();
-    for (const Pending& p : batch.rows) {
-      const uint32_t u = users.id(p.user, text);
-      const uint32_t v = videos.id(p.video, text);
-      if (p.located) {
-        location_rows.prefetch(u);
-        located.emplace_back(u, locations.id(p.location, text));
-      }
-      Partition& part = parts[u & (kPartitions - 1)];
-      if (part.buffer.size() == part.buffer.capacity()) flush(part);
-      part.buffer.push_back({uint64_t(u) << 32 | v, p.weight, p.ts});
-    }
-    location_rows.add(located);
-    batch.rows.clear();
-    batch.text.clear();
+// Folds a partition's buffered events into its pairs, merging in place from
+// the back so no second copy of the pairs is ever needed.
+void Aggregator::Impl::flush(Partition& part) {
+  GrowArray<Event>& buffer = part.buffer;
+  GrowArray<Pair>& pairs = part.pairs;
+  if (buffer.empty()) {
+    buffer.reserve(kMinBuffer);
+    return;
   }
-
-  void flush_all() {
-    resolve(batches[filling ^ 1]);
-    resolve(batches[filling]);
-    for (Partition& part : parts) {
-      flush(part);
-      part.buffer.release();
-    }
-    scratch.release();
-    fresh.release();
+  sort_events(buffer, scratch, users.size(), partition_bits, videos.size());
+  fresh.clear();
+  for (const Event& e : buffer) {
+    if (fresh.empty() || fresh.back().key != e.key) fresh.push_back({e.key, {}, e.ts, e.ts, 0});
+    Pair& acc = fresh.back();
+    acc.weight.add(e.weight);
+    acc.first = std::min(acc.first, e.ts);
+    acc.last = std::max(acc.last, e.ts);
+    ++acc.events;
   }
-
-  // Folds a partition's buffered events into its pairs, merging in place from
-  // the back so no second copy of the pairs is ever needed.
-  void flush(Partition& part) {
-    GrowArray<Event>& buffer = part.buffer;
-    GrowArray<Pair>& pairs = part.pairs;
-    if (buffer.empty()) {
-      buffer.reserve(kMinBuffer);
-      return;
+  buffer.clear();
+  // Pairs seen before are updated where they are; only new ones are merged in.
+  size_t added = 0;
+  auto p = pairs.begin();
+  for (Pair& f : fresh) {
+    while (p != pairs.end() && p->key < f.key) ++p;
+    if (p != pairs.end() && p->key == f.key) {
+      p->weight.add(f.weight);
+      p->first = std::min(p->first, f.first);
+      p->last = std::max(p->last, f.last);
+      p->events += f.events;
+      f.events = 0;  // consumed
+    } else {
+      ++added;
     }
-    sort_events(buffer, scratch, users.size(), kPartitionBits, videos.size());
-    fresh.clear();
-    for (const Event& e : buffer) {
-      if (fresh.empty() || fresh.back().key != e.key) fresh.push_back({e.key, {}, e.ts, e.ts, 0});
-      Pair& acc = fresh.back();
-      acc.weight.add(e.weight);
-      acc.first = std::min(acc.first, e.ts);
-      acc.last = std::max(acc.last, e.ts);
-      ++acc.events;
-    }
-    buffer.clear();
-    // Pairs seen before are updated where they are; only new ones are merged in.
-    size_t added = 0;
-    auto p = pairs.begin();
-    for (Pair& f : fresh) {
-      while (p != pairs.end() && p->key < f.key) ++p;
-      if (p != pairs.end() && p->key == f.key) {
-        p->weight.add(f.weight);
-        p->first = std::min(p->first, f.first);
-        p->last = std::max(p->last, f.last);
-        p->events += f.events;
-        f.events = 0;  // consumed
-      } else {
-        ++added;
-      }
-    }
-    size_t i = pairs.size(), k = pairs.size() + added;
-    pairs.resize(k);
-    for (size_t j = fresh.size(); j-- > 0;) {
-      if (fresh[j].events == 0) continue;
-      while (i > 0 && pairs[i - 1].key > fresh[j].key) pairs[--k] = pairs[--i];
-      pairs[--k] = fresh[j];
-    }
-    // A buffer as large as the pairs keeps merging amortised O(1) a row: each
-    // merge moves the partition's pairs once. (A quarter, tried first, moved
-    // them four times as often: 5% slower, 11% less peak memory.)
-    buffer.reserve(std::max(kMinBuffer, pairs.size()));
   }
-};
+  size_t i = pairs.size(), k = pairs.size() + added;
+  pairs.resize(k);
+  for (size_t j = fresh.size(); j-- > 0;) {
+    if (fresh[j].events == 0) continue;
+    while (i > 0 && pairs[i - 1].key > fresh[j].key) pairs[--k] = pairs[--i];
+    pairs[--k] = fresh[j];
+  }
+  // A buffer as large as the pairs keeps merging amortised O(1) a row: each
+  // merge moves the partition's pairs once. (A quarter, tried first, moved
+  // them four times as often: 5% slower, 11% less peak memory.)
+  buffer.reserve(std::max(kMinBuffer, pairs.size()));
+}
 
-Aggregator::Aggregator() : impl_(std::make_unique<Impl>()) {}
+Aggregator::Aggregator(size_t shards) {
+  int bits = kPartitionBits;
+  while (bits > 0 && (size_t(1) << (kPartitionBits - bits)) < shards) --bits;
+  impl_ = std::make_unique<Impl>(bits);
+}
 Aggregator::~Aggregator() = default;
 
 void Aggregator::add(const Row& row, double weight) {
   Impl& m = *impl_;
-  Impl::Batch& batch = m.batches[m.filling];
-  const bool located = !row.location.empty();
-  const Impl::Pending p{Interner::key(row.user, batch.text),
-                        Interner::key(row.video, batch.text),
-                        located ? Interner::key(row.location, batch.text) : IdKey{},
-                        weight,
-                        row.timestamp,
-                        located};
-  m.users.prefetch_slot(p.user);
-  m.videos.prefetch_slot(p.video);
-  batch.rows.push_back(p);
-  if (batch.rows.size() == Impl::kBatch) {
+  KeyedRows& batch = m.batches[m.filling];
+  batch.add(row, weight);
+  m.prefetch(batch, batch.size() - 1, batch.size());
+  if (batch.size() == Impl::kBatch) {
     m.filling ^= 1;
     m.resolve(m.batches[m.filling]);  // the older batch
   }
 }
 
-const Aggregator::Shape& Aggregator::close(const PruneOptions& prune, PruneStats& stats) {
+// A batch's slots are prefetched a batch ahead of their lookups, as add() does.
+void Aggregator::add(const KeyedRows& rows, size_t begin, size_t end) {
   Impl& m = *impl_;
-  if (m.closed() || m.emitted()) throw std::logic_error("Aggregator::close called twice");
-  m.flush_all();
-  const size_t n_users = m.users.size(), n_videos = m.videos.size();
-
-  // Rows are within float32's range, their sums need not be: a pair past it
-  // would be stored as inf and poison training. Drop it, counted.
-  std::vector<char> user_alive(n_users, 1), video_alive(n_videos, 1);
-  for (Impl::Partition& part : m.parts) {
-    Pair* kept = part.pairs.begin();
-    for (const Pair& p : part.pairs) {
-      if (!exceeds(p.weight, FLT_MAX)) {
-        *kept++ = p;
-      } else {
-        ++stats.overflow_pairs;
-        stats.overflow_events += p.events;
-      }
-    }
-    part.pairs.resize(size_t(kept - part.pairs.begin()));
+  m.prefetch(rows, begin, std::min(end, begin + Impl::kBatch));
+  for (size_t at = begin; at < end; at += Impl::kBatch) {
+    const size_t stop = std::min(end, at + Impl::kBatch);
+    m.prefetch(rows, stop, std::min(end, stop + Impl::kBatch));
+    m.resolve(rows, at, stop);
   }
-  if (stats.overflow_pairs) {  // users and videos whose every pair went: gone too
-    std::fill(user_alive.begin(), user_alive.end(), 0);
-    std::fill(video_alive.begin(), video_alive.end(), 0);
-    for (const Impl::Partition& part : m.parts)
-      for (const Pair& p : part.pairs) user_alive[user_of(p.key)] = video_alive[video_of(p.key)] = 1;
-  }
-
-  stats.rounds += prune_to_fixed_point(prune, user_alive, video_alive, [&m](auto&& visit) {
-    for (const Impl::Partition& part : m.parts)
-      for (const Pair& p : part.pairs) visit(user_of(p.key), video_of(p.key), p.events);
-  });
-
-  // Renumber survivors in id order.
-  auto renumber = [](const Interner& names, const std::vector<char>& alive, std::vector<std::string>& out) {
-    std::vector<uint32_t> index(names.size(), UINT32_MAX);
-    for (uint32_t old : names.sorted_order())
-      if (alive[old]) {
-        index[old] = uint32_t(out.size());
-        out.emplace_back(names.name(old));
-      }
-    return index;
-  };
-  Shape& shape = m.shape;
-  const std::vector<uint32_t> user_index = renumber(m.users, user_alive, shape.user_ids);
-  m.video_index = renumber(m.videos, video_alive, shape.video_ids);
-  stats.users_removed = n_users - shape.user_ids.size();
-  stats.videos_removed = n_videos - shape.video_ids.size();
-
-  // A user's pairs are one run in its partition (sorted by key); one pass
-  // finds the runs and counts what survives per row and per video.
-  m.runs.assign(n_users, {});
-  shape.indptr.assign(shape.user_ids.size() + 1, 0);
-  shape.video_counts.assign(shape.video_ids.size(), 0);
-  uint64_t total_pairs = 0, total_events = 0, events_kept = 0;
-  for (const Impl::Partition& part : m.parts) {
-    for (uint32_t i = 0; i < part.pairs.size(); ++i) {
-      const Pair& p = part.pairs[i];
-      const uint32_t u = uint32_t(user_of(p.key)), v = m.video_index[video_of(p.key)];
-      Impl::Run& r = m.runs[u];
-      if (r.len++ == 0) r.at = i;
-      total_events += p.events;
-      if (user_index[u] != UINT32_MAX && v != UINT32_MAX) {
-        ++shape.indptr[user_index[u] + 1];
-        ++shape.video_counts[v];
-        events_kept += p.events;
-      }
-    }
-    total_pairs += part.pairs.size();
-  }
-  for (size_t u = 0; u < shape.user_ids.size(); ++u) shape.indptr[u + 1] += shape.indptr[u];
-  stats.pairs_removed = total_pairs - shape.indptr.back();
-  stats.events_removed = total_events - events_kept;
-  m.old_user.assign(shape.user_ids.size(), 0);
-  for (uint32_t u = 0; u < n_users; ++u)
-    if (user_index[u] != UINT32_MAX) m.old_user[user_index[u]] = u;
-  m.location_rows.finish();
-  std::vector<uint32_t> chosen(m.old_user.size());
-  for (size_t u = 0; u < chosen.size(); ++u) chosen[u] = m.location_rows.best(m.old_user[u], m.locations);
-  shape.locations = number_locations(m.locations, chosen);
-  m.location_rows = {};
-  m.locations = Interner();
-  return shape;
-}
-
-// Rows are laid out in id order, each sorted by new video number: reads jump
-// once per row and writes are sequential, where two global counting sorts
-// (by video, then user) scattered every pair twice. The entries leave in
-// blocks small enough to stay in cache on their way to the file.
-void Aggregator::emit(const std::function<void(const EntryBlock&)>& sink) {
-  Impl& m = *impl_;
-  if (!m.closed() || m.emitted()) throw std::logic_error("Aggregator::emit needs one close() before it");
-  auto row_pairs = [&m](uint64_t user) {
-    const Pair* p = m.parts[user & (kPartitions - 1)].pairs.begin() + m.runs[user].at;
-    return std::make_pair(p, p + m.runs[user].len);
-  };
-  EntryBlocks out(sink);
-  std::vector<uint64_t> row, row_tmp;  // new video << 32 | position in the run
-  const int video_bits = bits_for(m.shape.video_ids.size());
-  const size_t n_out = m.old_user.size();
-  for (size_t u = 0; u < n_out; ++u) {
-    const auto [b, e] = row_pairs(m.old_user[u]);
-    if (u + 1 < n_out) {
-      const auto [nb, ne] = row_pairs(m.old_user[u + 1]);
-      for (const char* c = reinterpret_cast<const char*>(nb); c < reinterpret_cast<const char*>(ne); c += 64)
-        __builtin_prefetch(c);
-    }
-    row.clear();
-    for (const Pair* p = b; p != e; ++p) {
-      const uint32_t v = m.video_index[video_of(p->key)];
-      if (v != UINT32_MAX) row.push_back(uint64_t(v) << 32 | uint64_t(p - b));
-    }
-    sort_row(row, row_tmp, video_bits);
-    for (const uint64_t r : row) {
-      const Pair& p = b[r & 0xffffffff];
-      out.push(uint32_t(r >> 32), p.weight, p.events, p.first, p.last);
-    }
-  }
-  out.flush();
-  m.parts.clear();
 }
 
 uint64_t Aggregator::memory_bytes() const {
@@ -412,7 +191,7 @@ void Aggregator::drain(const std::function<void(std::string_view, const std::vec
   std::vector<RawLocation> where;
   const int video_bits = bits_for(m.videos.size());
   for (const uint32_t u : m.users.sorted_order()) {
-    const Pair* b = m.parts[u & (kPartitions - 1)].pairs.begin() + m.runs[u].at;
+    const Pair* b = m.partition(u).pairs.begin() + m.runs[u].at;
     row.clear();
     for (uint32_t i = 0; i < m.runs[u].len; ++i) row.push_back(uint64_t(rank[video_of(b[i].key)]) << 32 | i);
     sort_row(row, row_tmp, video_bits);
@@ -449,37 +228,13 @@ void Aggregator::add_user(std::string_view user, const std::vector<RawPair>& row
     sorted.emplace_back(m.videos.id(k, text.data()), &p);
   }
   std::sort(sorted.begin(), sorted.end());
-  GrowArray<Pair>& pairs = m.parts[u & (kPartitions - 1)].pairs;
+  GrowArray<Pair>& pairs = m.partition(u).pairs;
   for (const auto& [v, p] : sorted) pairs.push_back({uint64_t(u) << 32 | v, p->weight, p->first, p->last, p->events});
   for (const RawLocation& l : locations) {
     text.clear();
     const IdKey k = Interner::key(l.location, text);
     m.location_rows.add_rows(u, m.locations.id(k, text.data()), l.rows);
   }
-}
-
-DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {
-  close(prune, stats);
-  Shape& shape = impl_->shape;
-  DatasetData d;
-  const uint64_t nnz = shape.indptr.back();
-  d.indices.reserve(nnz);
-  d.weights.reserve(nnz);
-  d.events.reserve(nnz);
-  d.first_ts.reserve(nnz);
-  d.last_ts.reserve(nnz);
-  emit([&d](const EntryBlock& b) {
-    d.indices.insert(d.indices.end(), b.indices, b.indices + b.size);
-    d.weights.insert(d.weights.end(), b.weights, b.weights + b.size);
-    d.events.insert(d.events.end(), b.events, b.events + b.size);
-    d.first_ts.insert(d.first_ts.end(), b.first_ts, b.first_ts + b.size);
-    d.last_ts.insert(d.last_ts.end(), b.last_ts, b.last_ts + b.size);
-  });
-  d.user_ids = std::move(shape.user_ids);
-  d.video_ids = std::move(shape.video_ids);
-  d.indptr = std::move(shape.indptr);
-  d.locations = std::move(shape.locations);
-  return d;
 }
 
 }  // namespace vidrec

@@ -32,6 +32,7 @@
 #include "vidrec/base/exact_sum.hpp"
 #include "vidrec/dataset/dataset.hpp"
 #include "vidrec/ingest/ingest.hpp"
+#include "vidrec/ingest/interner.hpp"
 
 namespace vidrec {
 
@@ -104,11 +105,55 @@ class EntryBlocks {
   size_t n_ = 0;
 };
 
+// Rows keyed for an Aggregator (interner.hpp's IdKeys) away from it:
+// prepare --threads keys them on its parsing threads, so a shard's lock
+// covers only the lookups, and no row is copied as strings (short ids travel
+// packed in their keys, long ones are copied here).
+class KeyedRows {
+ public:
+  struct Keyed {
+    IdKey user, video, location;
+    double weight;
+    int64_t ts;
+    bool located;  // the row has a location
+  };
+  // user_hash: hash_id(row.user), which the caller chose a shard by.
+  void add(const Row& row, double weight, uint64_t user_hash) {
+    const bool located = !row.location.empty();
+    rows_.push_back({Interner::key(row.user, text_, user_hash), Interner::key(row.video, text_),
+                     located ? Interner::key(row.location, text_) : IdKey{}, weight, row.timestamp, located});
+  }
+  void add(const Row& row, double weight) { add(row, weight, hash_id(row.user)); }
+  void clear() {  // capacity kept: fresh pages cost a fault and zeroing each
+    rows_.clear();
+    text_.clear();
+  }
+  size_t size() const { return rows_.size(); }
+  const Keyed& operator[](size_t i) const { return rows_[i]; }
+  const char* text() const { return text_.data(); }
+
+ private:
+  std::vector<Keyed> rows_;
+  std::string text_;  // ids too long to pack
+};
+
+// What prepare --threads' shards take (spill.hpp): rows keyed elsewhere.
+class KeyedSink {
+ public:
+  virtual ~KeyedSink() = default;
+  virtual void add(const KeyedRows& rows) = 0;
+};
+
 class Aggregator : public RowSink {
  public:
-  Aggregator();
+  // `shards`: one of that many aggregators of disjoint users (prepare
+  // --threads), which then share out the partitions of one (features.cpp),
+  // so that each array is as large as one aggregator's would be.
+  explicit Aggregator(size_t shards = 1);
   ~Aggregator() override;
   void add(const Row& row, double weight) override;
+  // Rows [begin, end) of `rows`, as add() of each.
+  void add(const KeyedRows& rows, size_t begin, size_t end);
   // What DatasetWriter needs before the entries.
   struct Shape {
     std::vector<std::string> user_ids, video_ids;  // ascending
@@ -117,10 +162,14 @@ class Aggregator : public RowSink {
     UserLocations locations;                       // of the users kept
   };
   // Ends the input: prunes (filling `stats`), numbers users and videos by id
-  // and sizes every row and column. Once only.
-  const Shape& close(const PruneOptions& prune, PruneStats& stats);
+  // and sizes every row and column. Once only. `others`: aggregators of
+  // users none of this one's rows name (prepare --threads' shards), closed
+  // with it as one aggregator given all their rows would be (the same
+  // Shape, stats and entries), their last sorts on a thread each; emit()
+  // then emits them too, and they must live until it has.
+  const Shape& close(const PruneOptions& prune, PruneStats& stats, const std::vector<Aggregator*>& others = {});
   // After close(): the entries in CSR order, a block at a time (a block may
-  // end inside a row). Consumes the aggregate.
+  // end inside a row). Consumes the aggregate (and the others closed with it).
   void emit(const std::function<void(const EntryBlock&)>& sink);
   // close() and emit() into memory.
   DatasetData finish(const PruneOptions& prune, PruneStats& stats);
@@ -149,14 +198,44 @@ class Aggregator : public RowSink {
                                       const std::vector<RawLocation>& locations)>& sink);
   // drain()'s inverse: adds a user not seen before (a logic_error
   // otherwise), with its pairs (distinct videos) and rows per location, as
-  // another Aggregator drained them. What merges the user-disjoint shards of
-  // prepare --threads.
+  // another Aggregator drained them. What folds the user-disjoint shards of
+  // prepare --threads into one when some spilled (spill.hpp).
   void add_user(std::string_view user, const std::vector<RawPair>& row,
                 const std::vector<RawLocation>& locations);
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// Sizes a Shape whose ids are set, pair by pair (both close() paths, in
+// memory and spilled): entries per row and per video of the pairs whose user
+// and video survive (new numbers; UINT32_MAX: dropped), and what pruning
+// removed into `stats`.
+class ShapeCounts {
+ public:
+  explicit ShapeCounts(Aggregator::Shape& shape) : shape_(shape) {
+    shape.indptr.assign(shape.user_ids.size() + 1, 0);
+    shape.video_counts.assign(shape.video_ids.size(), 0);
+  }
+  void add(uint32_t user, uint32_t video, uint32_t events) {
+    ++pairs_;
+    events_ += events;
+    if (user != UINT32_MAX && video != UINT32_MAX) {
+      ++shape_.indptr[user + 1];
+      ++shape_.video_counts[video];
+      kept_ += events;
+    }
+  }
+  void finish(PruneStats& stats) {
+    for (size_t u = 0; u + 1 < shape_.indptr.size(); ++u) shape_.indptr[u + 1] += shape_.indptr[u];
+    stats.pairs_removed = pairs_ - shape_.indptr.back();
+    stats.events_removed = events_ - kept_;
+  }
+
+ private:
+  Aggregator::Shape& shape_;
+  uint64_t pairs_ = 0, events_ = 0, kept_ = 0;
 };
 
 }  // namespace vidrec

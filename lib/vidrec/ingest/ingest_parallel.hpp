@@ -8,7 +8,8 @@
 //   (by input, then line) and the same exceptions (type and message) as
 //   ingest_file() over each input in turn; each shard receives exactly the
 //   rows ingest_file() would pass to one sink whose user hashes to it
-//   (std::hash of the id, modulo the shards), in no particular order.
+//   (shard_of()), in no particular order, keyed on the parsing threads
+//   (features.hpp's KeyedRows).
 // - One thread reads: an input is opened when the previous one is read; gzip
 //   is inflated there. Each input's first chunk holds its first non-blank
 //   line (a header perhaps: the layout may differ per input), and the later
@@ -26,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "vidrec/ingest/features.hpp"
 #include "vidrec/ingest/ingest.hpp"
 
 namespace vidrec {
@@ -35,9 +37,15 @@ struct ParallelIngest {
   size_t chunk_bytes = size_t(1) << 22;  // at most 16 MiB (tests pass tiny ones)
 };
 
+// The shard of `shards` a user goes to, by hash_id(user): its high half
+// scaled, as the low bits pick the user's slot in the shard's interner.
+inline size_t shard_of(uint64_t user_hash, size_t shards) {
+  return size_t(((user_hash >> 32) * shards) >> 32);
+}
+
 // Reads `inputs` ("-" = stdin) in order into `shards` (each called by one
 // thread at a time), adding to `stats`.
 void ingest_parallel(const std::vector<std::string>& inputs, const IngestOptions& options,
-                     const std::vector<RowSink*>& shards, const ParallelIngest& how, IngestStats& stats);
+                     const std::vector<KeyedSink*>& shards, const ParallelIngest& how, IngestStats& stats);
 
 }  // namespace vidrec

@@ -76,8 +76,9 @@ class Interner {
 
   // The key of `s`. A short id travels packed, so batching rows copies no
   // text; a long one is appended to `spill`.
-  static IdKey key(std::string_view s, std::string& spill) {
-    IdKey k{hash_id(s), {0, 0}, uint32_t(s.size()), 0};
+  static IdKey key(std::string_view s, std::string& spill) { return key(s, spill, hash_id(s)); }
+  static IdKey key(std::string_view s, std::string& spill, uint64_t hash) {  // hash: hash_id(s)
+    IdKey k{hash, {0, 0}, uint32_t(s.size()), 0};
     if (k.len <= kInline) {
       pack(s, k.head);
     } else {

@@ -186,13 +186,9 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
   if (threads == 1) {
     for (const std::string& in : inputs) ingest_file(in, opt, agg, rep.ingest);
   } else {
-    std::vector<RowSink*> sinks;
+    std::vector<KeyedSink*> sinks;
     for (const auto& s : shards) sinks.push_back(s.get());
     ingest_parallel(inputs, opt, sinks, {threads, cfg.chunk_bytes}, rep.ingest);
-    for (size_t i = 1; i < n_shards; ++i) {
-      agg.absorb(*shards[i]);
-      shards[i].reset();
-    }
   }
   // Published even when the run then fails its thresholds: they explain why.
   if (rejects) {
@@ -200,7 +196,9 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
     rejects_file->commit();
   }
 
-  const Aggregator::Shape& shape = agg.close(cfg.prune, rep.prune);
+  std::vector<SpillingAggregator*> others;
+  for (size_t i = 1; i < n_shards; ++i) others.push_back(shards[i].get());
+  const Aggregator::Shape& shape = agg.close(cfg.prune, rep.prune, others);
   rep.spill_runs = agg.runs();
   rep.users = shape.user_ids.size();
   rep.videos = shape.video_ids.size();

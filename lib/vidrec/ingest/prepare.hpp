@@ -15,7 +15,7 @@
 //   and summary are replaced atomically too, after the locks are taken.
 // - threads > 1 (ingest_parallel.hpp): inputs read in chunks, parsed and
 //   aggregated on that many threads, in min(threads, memory / 4M) shards by
-//   user, each given an equal part of `memory`, absorbed into one at the end
+//   user, each given an equal part of `memory`, closed together at the end
 //   (spill.hpp): every output (dataset, rejects, summary, report, exception)
 //   is byte for byte the one of threads = 1.
 // - Aggregation stays within `memory`, spilling sorted runs under tmp_dir
@@ -52,7 +52,7 @@ struct PrepareConfig {
   std::string tmp_dir;  // where runs spill; empty = default_tmp_dir()
   bool progress = true;
   Layout layout;          // --delimiter, --columns
-  unsigned threads = 1;   // 1 = one thread, no reader thread; 0 = every CPU (base/cpus.hpp)
+  unsigned threads = 0;   // 0 = every CPU (base/cpus.hpp); 1 = one thread, no reader thread
   size_t chunk_bytes = size_t(1) << 22;  // what each thread parses at once (tests make it tiny)
   void validate() const;  // throws ConfigError
 };

@@ -82,6 +82,7 @@ void for_each_pair(const std::string& path, size_t buffer, F&& f) {
 struct SpillingAggregator::Impl {
   SpillOptions opt;
   size_t buffer;  // per open run
+  size_t shards = 1;  // made by shards(n): n
   std::unique_ptr<Aggregator> agg = std::make_unique<Aggregator>();
   uint32_t rows = 0;
   std::shared_ptr<SharedDir> dir = std::make_shared<SharedDir>();  // shared by shards()
@@ -122,11 +123,30 @@ struct SpillingAggregator::Impl {
       location_runs.push_back(where->path());
     }
     agg.reset();  // freed before the next one grows
-    agg = std::make_unique<Aggregator>();
+    agg = std::make_unique<Aggregator>(shards);
     runs.push_back(out.path());
     spilled_bytes += out.bytes();
     ++spilled;
     progress.update(spilled, std::to_string(spilled) + " runs, " + human_bytes(double(spilled_bytes)));
+  }
+
+  // Takes over `o`'s rows, whose users none of this one's rows name
+  // (another shard), and its memory budget: its runs join this one's, its
+  // aggregate is added user by user (spilling as add() does).
+  void absorb(Impl& o) {
+    opt.memory += o.opt.memory;
+    runs.insert(runs.end(), o.runs.begin(), o.runs.end());
+    location_runs.insert(location_runs.end(), o.location_runs.begin(), o.location_runs.end());
+    o.runs.clear();
+    o.location_runs.clear();
+    spilled += o.spilled;
+    spilled_bytes += o.spilled_bytes;
+    o.agg->drain([this](std::string_view user, const std::vector<Aggregator::RawPair>& row,
+                        const std::vector<Aggregator::RawLocation>& where) {
+      agg->add_user(user, row, where);
+      if (agg->memory_bytes() + buffer > opt.memory) spill();
+    });
+    o.agg = std::make_unique<Aggregator>(o.shards);
   }
 
   // Merges groups of at most max_fan_in runs until one pass remains.
@@ -241,22 +261,10 @@ struct SpillingAggregator::Impl {
     videos = Interner();
     stats.users_removed = user_index.size() - shape.user_ids.size();
     stats.videos_removed = video_index.size() - shape.video_ids.size();
-    shape.indptr.assign(shape.user_ids.size() + 1, 0);
-    shape.video_counts.assign(shape.video_ids.size(), 0);
-    uint64_t total_pairs = 0, total_events = 0, events_kept = 0;
-    for_each_pair(pairs_path, buffer, [&](const PairRec& p) {
-      ++total_pairs;
-      total_events += p.events;
-      const uint32_t u = user_index[p.user], v = video_index[p.video];
-      if (u != UINT32_MAX && v != UINT32_MAX) {
-        ++shape.indptr[u + 1];
-        ++shape.video_counts[v];
-        events_kept += p.events;
-      }
-    });
-    for (size_t u = 0; u < shape.user_ids.size(); ++u) shape.indptr[u + 1] += shape.indptr[u];
-    stats.pairs_removed = total_pairs - shape.indptr.back();
-    stats.events_removed = total_events - events_kept;
+    ShapeCounts counts(shape);
+    for_each_pair(pairs_path, buffer,
+                  [&](const PairRec& p) { counts.add(user_index[p.user], video_index[p.video], p.events); });
+    counts.finish(stats);
   }
 };
 
@@ -275,13 +283,38 @@ void SpillingAggregator::add(const Row& row, double weight) {
   if ((++m.rows & 1023) == 0 && m.agg->memory_bytes() + m.buffer > m.opt.memory) m.spill();
 }
 
-const Aggregator::Shape& SpillingAggregator::close(const PruneOptions& prune, PruneStats& stats) {
+void SpillingAggregator::add(const KeyedRows& rows) {
   Impl& m = *impl_;
-  // In memory the aggregate stays while the dataset is written: the
+  for (size_t at = 0; at < rows.size();) {  // checked as often as add() of each row is
+    const size_t step = std::min<size_t>(rows.size() - at, 1024 - (m.rows & 1023));
+    m.agg->add(rows, at, at + step);
+    at += step;
+    m.rows += uint32_t(step);
+    if ((m.rows & 1023) == 0 && m.agg->memory_bytes() + m.buffer > m.opt.memory) m.spill();
+  }
+}
+
+const Aggregator::Shape& SpillingAggregator::close(const PruneOptions& prune, PruneStats& stats,
+                                                  const std::vector<SpillingAggregator*>& others) {
+  Impl& m = *impl_;
+  // In memory the aggregates stay while the dataset is written: the
   // transpose (8 bytes a pair) and the shape (ids, row pointers: less than
   // a quarter of the aggregate's 72 bytes a pair and its id tables) come on top.
-  const uint64_t output = 8 * m.agg->pairs() + m.agg->memory_bytes() / 4;
-  if (m.runs.empty() && m.agg->memory_bytes() + output <= m.opt.memory) return m.agg->close(prune, stats);
+  std::vector<Impl*> all{&m};
+  std::vector<Aggregator*> aggs;
+  for (SpillingAggregator* s : others) {
+    all.push_back(s->impl_.get());
+    aggs.push_back(s->impl_->agg.get());
+  }
+  uint64_t need = 0, budget = 0;
+  bool spilled = false;
+  for (const Impl* s : all) {
+    need += s->agg->memory_bytes() + 8 * s->agg->pairs() + s->agg->memory_bytes() / 4;
+    budget += s->opt.memory;
+    spilled |= !s->runs.empty();
+  }
+  if (!spilled && need <= budget) return m.agg->close(prune, stats, aggs);
+  for (SpillingAggregator* s : others) m.absorb(*s->impl_);
   m.merged = true;
   m.merge(stats);
   m.shape_up(prune, stats);
@@ -314,27 +347,12 @@ std::vector<std::unique_ptr<SpillingAggregator>> SpillingAggregator::shards(cons
     o.memory = opt.memory / n;
     o.progress = opt.progress && i == 0;  // one bar: the others would draw over it
     out.push_back(std::make_unique<SpillingAggregator>(o));
-    out.back()->impl_->dir = out.front()->impl_->dir;
+    Impl& shard = *out.back()->impl_;
+    shard.dir = out.front()->impl_->dir;
+    shard.shards = n;
+    shard.agg = std::make_unique<Aggregator>(n);
   }
   return out;
-}
-
-void SpillingAggregator::absorb(SpillingAggregator& other) {
-  Impl& m = *impl_;
-  Impl& o = *other.impl_;
-  m.opt.memory += o.opt.memory;
-  m.runs.insert(m.runs.end(), o.runs.begin(), o.runs.end());
-  m.location_runs.insert(m.location_runs.end(), o.location_runs.begin(), o.location_runs.end());
-  o.runs.clear();
-  o.location_runs.clear();
-  m.spilled += o.spilled;
-  m.spilled_bytes += o.spilled_bytes;
-  o.agg->drain([&m](std::string_view user, const std::vector<Aggregator::RawPair>& row,
-                    const std::vector<Aggregator::RawLocation>& locations) {
-    m.agg->add_user(user, row, locations);
-    if (m.agg->memory_bytes() + m.buffer > m.opt.memory) m.spill();
-  });
-  o.agg = std::make_unique<Aggregator>();
 }
 
 }  // namespace vidrec

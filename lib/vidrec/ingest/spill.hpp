@@ -24,8 +24,12 @@
 //   before its entries: every id seen (user ids as strings, video ids and
 //   locations in Interners), 8-byte counts and flags per id, a location per
 //   user, the row pointers, and DatasetWriter's transpose (8 bytes per pair).
-// - absorb() merges aggregators of disjoint users (prepare --threads): the
-//   result closes and emits as one aggregator given all their rows would.
+// - close() takes the other shards of prepare --threads (disjoint users):
+//   they close and emit as one aggregator given all their rows would. While
+//   all of them are in memory and within their budgets together, they are
+//   closed side by side (features.hpp); otherwise they are folded into one
+//   (runs joined, aggregates added user by user, spilling as add() does)
+//   and merged from disk.
 // - Runs live in a SpillDir under tmp_dir (io/spill_dir.hpp): removed on
 //   success, on an exception and on SIGINT/SIGTERM. Write errors (a full
 //   disk) are IoErrors naming the file.
@@ -58,24 +62,22 @@ uint64_t parse_memory_size(const std::string& text);
 // memory.limit_in_bytes) when that is lower.
 uint64_t default_memory_budget();
 
-class SpillingAggregator : public RowSink {
+class SpillingAggregator : public RowSink, public KeyedSink {
  public:
   // Throws IoError when tmp_dir is not a writable directory (before the read).
   explicit SpillingAggregator(SpillOptions opt);
   ~SpillingAggregator() override;
   void add(const Row& row, double weight) override;
-  // As Aggregator::close and Aggregator::emit.
-  const Aggregator::Shape& close(const PruneOptions& prune, PruneStats& stats);
+  void add(const KeyedRows& rows) override;  // as add() of each row
+  // As Aggregator::close and Aggregator::emit; `others` as there (shards()
+  // made them all; they must live until emit()).
+  const Aggregator::Shape& close(const PruneOptions& prune, PruneStats& stats,
+                                 const std::vector<SpillingAggregator*>& others = {});
   void emit(const std::function<void(const EntryBlock&)>& sink);
   uint64_t runs() const;  // runs written so far (0: all in memory)
   // `n` aggregators for disjoint users (prepare --threads), each with an
   // n-th of opt.memory, spilling into one SpillDir.
   static std::vector<std::unique_ptr<SpillingAggregator>> shards(const SpillOptions& opt, size_t n);
-  // Takes over `other`'s rows, whose users none of this one's rows name
-  // (prepare --threads shards rows by user), and its memory budget: its runs
-  // join this one's, its aggregate is added user by user (spilling as add()
-  // does). `other` is left empty.
-  void absorb(SpillingAggregator& other);
 
  private:
   struct Impl;
