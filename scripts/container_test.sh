@@ -109,11 +109,10 @@ EOF
 }
 
 T0=$(now_ms)
+cannot_run() { echo "containers cannot run on this machine: $(tail -1 "$WORK/probe.err")" >&2; exit 77; }
+"${PODMAN[@]}" info >/dev/null 2>"$WORK/probe.err" || cannot_run
 if ! "${PODMAN[@]}" image exists "$BASE"; then make_base; fi
-if ! "${PODMAN[@]}" run --rm "${LIMITS[@]}" "$BASE" true 2>"$WORK/probe.err"; then
-  echo "containers cannot run on this machine: $(tail -1 "$WORK/probe.err")" >&2
-  exit 77
-fi
+"${PODMAN[@]}" run --rm "${LIMITS[@]}" "$BASE" true 2>"$WORK/probe.err" || cannot_run
 
 echo "== podman build" >&2
 t=$(now_ms)
