@@ -2,11 +2,16 @@
 #include "vidrec/ingest/features.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <random>
+#include <set>
+#include <stdexcept>
+#include <thread>
 
 using namespace vidrec;
 
@@ -372,7 +377,7 @@ TEST_CASE("shards of disjoint users close and emit as one aggregator of all thei
         counts.insert(counts.end(), b.events, b.events + b.size);
         first.insert(first.end(), b.first_ts, b.first_ts + b.size);
         last.insert(last.end(), b.last_ts, b.last_ts + b.size);
-      });
+      }, n == 3);  // prepare --threads pipelines its writer
       CHECK(indices == want.indices);
       CHECK(weights == want.weights);
       CHECK(counts == want.events);
@@ -385,4 +390,95 @@ TEST_CASE("shards of disjoint users close and emit as one aggregator of all thei
   CHECK_THROWS_AS(a.close({}, st, {&a}), std::logic_error);
   b.close({}, st);
   CHECK_THROWS_AS(a.close({}, st, {&b}), std::logic_error);
+}
+
+TEST_CASE("pipelined EntryBlocks hand the sink the same blocks in order, one at a time, on another thread",
+          "[features][threads]") {
+  struct Seen {
+    std::vector<size_t> sizes;
+    std::vector<uint32_t> indices;
+    std::vector<float> weights;
+    std::vector<int64_t> last;
+    std::set<std::thread::id> threads;
+  };
+  auto run = [](size_t n, bool pipelined) {
+    Seen seen;
+    std::atomic<int> inside{0};
+    bool overlapped = false;
+    const std::function<void(const EntryBlock&)> sink = [&](const EntryBlock& b) {
+      overlapped |= inside.fetch_add(1) != 0;
+      seen.sizes.push_back(b.size);
+      seen.indices.insert(seen.indices.end(), b.indices, b.indices + b.size);
+      seen.weights.insert(seen.weights.end(), b.weights, b.weights + b.size);
+      seen.last.insert(seen.last.end(), b.last_ts, b.last_ts + b.size);
+      seen.threads.insert(std::this_thread::get_id());
+      inside.fetch_sub(1);
+    };
+    EntryBlocks out(sink, pipelined);
+    for (size_t i = 0; i < n; ++i) {
+      ExactSum w;
+      w.add(double(i % 7) + 0.5);
+      out.push(uint32_t(i * 2654435761u), w, 1, int64_t(i), int64_t(i) * 3);
+    }
+    out.flush();
+    CHECK_FALSE(overlapped);
+    return seen;
+  };
+  for (const size_t n : {size_t(0), size_t(1), size_t(16384), size_t(100'003)}) {
+    INFO(n << " entries");
+    const Seen plain = run(n, false), piped = run(n, true);
+    CHECK(piped.sizes == plain.sizes);
+    CHECK(piped.indices == plain.indices);
+    CHECK(piped.weights == plain.weights);
+    CHECK(piped.last == plain.last);
+    CHECK(plain.indices.size() == n);
+    if (n) {
+      CHECK(plain.threads == std::set<std::thread::id>{std::this_thread::get_id()});
+      CHECK(piped.threads.size() == 1);
+      CHECK(piped.threads.count(std::this_thread::get_id()) == 0);
+    }
+  }
+}
+
+TEST_CASE("a pipelined sink's failure reaches the producer, which stops; abandoning never hangs",
+          "[features][threads]") {
+  // -1: the block holding the last entry throws, which only flush() can report.
+  for (const int fail_at : {0, 1, 3, -1}) {
+    INFO("the sink throws at block " << fail_at);
+    const size_t n = 200'000;
+    int calls = 0;
+    const std::function<void(const EntryBlock&)> sink = [&](const EntryBlock& b) {
+      if (calls++ == fail_at) throw std::runtime_error("disk full");
+      if (fail_at < 0 && b.indices[b.size - 1] == 2) {  // late: the producer is in flush() by then
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        throw std::runtime_error("disk full");
+      }
+    };
+    bool thrown = false;
+    size_t pushed = 0;
+    try {
+      EntryBlocks out(sink, true);
+      for (; pushed < n; ++pushed) out.push(pushed + 1 == n ? 2 : 1, ExactSum(), 1, 0, 0);
+      out.flush();
+    } catch (const std::runtime_error& e) {
+      thrown = std::string(e.what()) == "disk full";
+    }
+    CHECK(thrown);
+    if (fail_at >= 0) {
+      CHECK(calls == fail_at + 1);  // nothing more reached the sink
+      CHECK(pushed < n);            // the producer stopped before the end
+    }
+  }
+  // The producer fails (here: leaves the scope) while the sink is busy.
+  std::atomic<int> calls{0};
+  const std::function<void(const EntryBlock&)> slow = [&](const EntryBlock&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ++calls;
+  };
+  {
+    EntryBlocks out(slow, true);
+    for (size_t i = 0; i < 3 * 16384; ++i) out.push(1, ExactSum(), 1, 0, 0);
+  }
+  CHECK(calls.load() >= 1);
+  CHECK(calls.load() <= 3);
 }

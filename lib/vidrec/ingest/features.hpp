@@ -23,10 +23,14 @@
 //   are summed like any other (a pair whose sum is <= 0 is still a pair).
 #pragma once
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "vidrec/base/exact_sum.hpp"
@@ -80,29 +84,51 @@ uint32_t prune_to_fixed_point(const PruneOptions& prune, std::vector<char>& user
 
 // Entries gathered into blocks small enough to stay in cache on their way to
 // the sink (a DatasetWriter); the weight is stored as float32 here.
+// `pipelined`: the sink runs on a thread of its own, a block behind push(),
+// so the writing (checksums, the transpose, the copy into the file) overlaps
+// the sorting that makes the entries. Either way the sink sees the blocks one
+// at a time and in order; what it throws, push() or flush() rethrows.
 class EntryBlocks {
  public:
-  explicit EntryBlocks(const std::function<void(const EntryBlock&)>& sink) : sink_(sink) {}
+  explicit EntryBlocks(const std::function<void(const EntryBlock&)>& sink, bool pipelined = false);
+  ~EntryBlocks();
+  EntryBlocks(const EntryBlocks&) = delete;
+  EntryBlocks& operator=(const EntryBlocks&) = delete;
   void push(uint32_t video, const ExactSum& weight, uint32_t events, int64_t first, int64_t last) {
-    indices_[n_] = video;
-    weights_[n_] = to_float(weight);
-    events_[n_] = events;
-    first_[n_] = first;
-    last_[n_] = last;
-    if (++n_ == kBlock) flush();
+    Buffer& b = *fill_;
+    b.indices[b.n] = video;
+    b.weights[b.n] = to_float(weight);
+    b.events[b.n] = events;
+    b.first[b.n] = first;
+    b.last[b.n] = last;
+    if (++b.n == kBlock) hand_over();
   }
-  void flush() {
-    if (n_) sink_({indices_.data(), weights_.data(), events_.data(), first_.data(), last_.data(), n_});
-    n_ = 0;
-  }
+  // Hands over what is left and returns once the sink has taken every block.
+  void flush();
 
  private:
-  static constexpr size_t kBlock = size_t(1) << 15;
+  static constexpr size_t kBlock = size_t(1) << 14;
+  struct Buffer {
+    std::vector<uint32_t> indices = std::vector<uint32_t>(kBlock), events = std::vector<uint32_t>(kBlock);
+    std::vector<float> weights = std::vector<float>(kBlock);
+    std::vector<int64_t> first = std::vector<int64_t>(kBlock), last = std::vector<int64_t>(kBlock);
+    size_t n = 0;
+    bool full = false;  // handed to the sink's thread, not yet taken
+    EntryBlock block() const {
+      return {indices.data(), weights.data(), events.data(), first.data(), last.data(), n};
+    }
+  };
+  void hand_over();
+  void drain();  // the sink's thread
+
   const std::function<void(const EntryBlock&)>& sink_;
-  std::vector<uint32_t> indices_ = std::vector<uint32_t>(kBlock), events_ = std::vector<uint32_t>(kBlock);
-  std::vector<float> weights_ = std::vector<float>(kBlock);
-  std::vector<int64_t> first_ = std::vector<int64_t>(kBlock), last_ = std::vector<int64_t>(kBlock);
-  size_t n_ = 0;
+  Buffer buffers_[2];
+  Buffer* fill_ = &buffers_[0];
+  std::thread writer_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::exception_ptr error_;
 };
 
 // Rows keyed for an Aggregator (interner.hpp's IdKeys) away from it:
@@ -170,7 +196,8 @@ class Aggregator : public RowSink {
   const Shape& close(const PruneOptions& prune, PruneStats& stats, const std::vector<Aggregator*>& others = {});
   // After close(): the entries in CSR order, a block at a time (a block may
   // end inside a row). Consumes the aggregate (and the others closed with it).
-  void emit(const std::function<void(const EntryBlock&)>& sink);
+  // `pipelined`: the sink on a thread of its own (EntryBlocks).
+  void emit(const std::function<void(const EntryBlock&)>& sink, bool pipelined = false);
   // close() and emit() into memory.
   DatasetData finish(const PruneOptions& prune, PruneStats& stats);
 

@@ -195,7 +195,7 @@ const Aggregator::Shape& Aggregator::close(const PruneOptions& prune, PruneStats
 // once per row and writes are sequential, where two global counting sorts
 // (by video, then user) scattered every pair twice. The entries leave in
 // blocks small enough to stay in cache on their way to the file.
-void Aggregator::emit(const std::function<void(const EntryBlock&)>& sink) {
+void Aggregator::emit(const std::function<void(const EntryBlock&)>& sink, bool pipelined) {
   Impl& m = *impl_;
   if (!m.closed() || m.emitted()) throw std::logic_error("Aggregator::emit needs one close() before it");
   auto row_pairs = [&m](const std::pair<uint32_t, uint32_t>& user) {
@@ -204,7 +204,7 @@ void Aggregator::emit(const std::function<void(const EntryBlock&)>& sink) {
     const Pair* p = sh.partition(user.second).pairs.begin() + run.at;
     return std::make_pair(p, p + run.len);
   };
-  EntryBlocks out(sink);
+  EntryBlocks out(sink, pipelined);
   std::vector<uint64_t> row, row_tmp;  // new video << 32 | position in the run
   const int video_bits = bits_for(m.shape.video_ids.size());
   const size_t n_out = m.out_users.size();
@@ -229,6 +229,71 @@ void Aggregator::emit(const std::function<void(const EntryBlock&)>& sink) {
   }
   out.flush();
   for (Impl* sh : m.shards) sh->parts.clear();
+}
+
+EntryBlocks::EntryBlocks(const std::function<void(const EntryBlock&)>& sink, bool pipelined) : sink_(sink) {
+  if (pipelined) writer_ = std::thread([this] { drain(); });
+}
+
+EntryBlocks::~EntryBlocks() {
+  if (!writer_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+  }
+  cv_.notify_all();
+  writer_.join();
+}
+
+void EntryBlocks::hand_over() {
+  if (!writer_.joinable()) {
+    sink_(fill_->block());
+    fill_->n = 0;
+    return;
+  }
+  Buffer* next = fill_ == &buffers_[0] ? &buffers_[1] : &buffers_[0];
+  std::unique_lock<std::mutex> lock(mu_);
+  fill_->full = true;
+  cv_.notify_all();
+  cv_.wait(lock, [&] { return !next->full; });
+  if (error_) std::rethrow_exception(error_);
+  fill_ = next;
+  fill_->n = 0;
+}
+
+void EntryBlocks::flush() {
+  if (fill_->n) hand_over();
+  if (!writer_.joinable()) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !buffers_[0].full && !buffers_[1].full; });
+  if (error_) std::rethrow_exception(error_);
+}
+
+// Takes the buffers in turn; after a failure it only hands them back, so the
+// producer learns of it at its next hand-over. done_: abandoned (the
+// destructor; flush() has returned or the producer has thrown).
+void EntryBlocks::drain() {
+  Buffer* take = &buffers_[0];
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return take->full || done_; });
+    if (done_) return;
+    const bool failed = bool(error_);
+    lock.unlock();
+    std::exception_ptr e;
+    if (!failed) {
+      try {
+        sink_(take->block());
+      } catch (...) {
+        e = std::current_exception();
+      }
+    }
+    lock.lock();
+    if (e) error_ = e;
+    take->full = false;
+    cv_.notify_all();
+    take = take == &buffers_[0] ? &buffers_[1] : &buffers_[0];
+  }
 }
 
 DatasetData Aggregator::finish(const PruneOptions& prune, PruneStats& stats) {

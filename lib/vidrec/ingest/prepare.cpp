@@ -232,7 +232,8 @@ PrepareReport run_prepare(const PrepareConfig& cfg) {
     // Streamed: the entries go from the aggregate to the file a block at a time.
     DatasetWriter out(cfg.output, shape.user_ids, shape.video_ids, shape.indptr, shape.video_counts,
                       provenance, shape.locations);
-    agg.emit([&out](const EntryBlock& b) { out.append(b); });
+    // With a second thread, the writer takes each block while the next is sorted.
+    agg.emit([&out](const EntryBlock& b) { out.append(b); }, threads > 1);
     out.commit();
   }
   if (!cfg.summary_json_path.empty()) {

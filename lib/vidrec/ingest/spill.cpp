@@ -321,10 +321,10 @@ const Aggregator::Shape& SpillingAggregator::close(const PruneOptions& prune, Pr
   return m.shape;
 }
 
-void SpillingAggregator::emit(const std::function<void(const EntryBlock&)>& sink) {
+void SpillingAggregator::emit(const std::function<void(const EntryBlock&)>& sink, bool pipelined) {
   Impl& m = *impl_;
-  if (!m.merged) return m.agg->emit(sink);
-  EntryBlocks out(sink);
+  if (!m.merged) return m.agg->emit(sink, pipelined);
+  EntryBlocks out(sink, pipelined);
   Progress wp("write", m.shape.indptr.back(), m.opt.progress);
   uint64_t done = 0;
   for_each_pair(m.pairs_path, m.buffer, [&](const PairRec& p) {

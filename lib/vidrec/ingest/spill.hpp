@@ -73,7 +73,7 @@ class SpillingAggregator : public RowSink, public KeyedSink {
   // made them all; they must live until emit()).
   const Aggregator::Shape& close(const PruneOptions& prune, PruneStats& stats,
                                  const std::vector<SpillingAggregator*>& others = {});
-  void emit(const std::function<void(const EntryBlock&)>& sink);
+  void emit(const std::function<void(const EntryBlock&)>& sink, bool pipelined = false);
   uint64_t runs() const;  // runs written so far (0: all in memory)
   // `n` aggregators for disjoint users (prepare --threads), each with an
   // n-th of opt.memory, spilling into one SpillDir.

@@ -92,7 +92,17 @@ void AtomicFile::pwrite(uint64_t offset, const void* data, size_t size) {
     p += n;
     offset += uint64_t(n);
     size -= size_t(n);
+    unsynced_ += uint64_t(n);
   }
+#if defined(__linux__)
+  // Many small writes (a streamed container): writeback starts every few
+  // MiB, as write() starts it after a large one, so commit()'s fsync waits
+  // only for the tail.
+  if (unsynced_ >= kWritebackBytes) {
+    ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+    unsynced_ = 0;
+  }
+#endif
 }
 
 void AtomicFile::commit() {

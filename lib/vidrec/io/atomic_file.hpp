@@ -41,6 +41,8 @@ class AtomicFile {
   int fd_ = -1;
   bool to_stdout_ = false;
   std::vector<char> buffer_;
+  static constexpr uint64_t kWritebackBytes = uint64_t(16) << 20;
+  uint64_t unsynced_ = 0;  // bytes pwritten since writeback was last started
 };
 
 // Text streamed into an AtomicFile (prepare's rejects): bytes go through the
