@@ -5,7 +5,7 @@
 # then runs POST /invocations for random known users, 64 connections, 20 s:
 #   1. saturating (each connection sends its next request at once);
 #   2. paced (2 ms between a connection's requests: ~22,000 requests/s);
-#   3. saturating while the model file is replaced 10 times.
+#   3. saturating while the model file is replaced 10 times (SWAP=copy or rename, below).
 # Usage: scripts/bench_serve.sh [BUILD_DIR (build)] [DIR (/tmp/vidrec-bench-serve)]
 # MODEL=FILE [MODEL2=FILE] serves a given model instead (e.g. ann_bench's
 # 1M-video indexed one; MODEL2 defaults to MODEL: a copy still reloads), its
@@ -110,12 +110,26 @@ echo "== paced: $CONNECTIONS connections, each waiting 2 ms between requests, $D
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$DIR/paced.lua" "http://127.0.0.1:$PORT" |
   tee "$DIR/paced.txt" | tail -1
 
-echo "== the same while the model is replaced 10 times"
+# SWAP=copy (default) writes each new file beside the server (cp, then mv:
+# the copy's own CPU and I/O share the cores); SWAP=rename only renames
+# copies made beforehand (hard links), so the server's reloads are all that
+# is measured.
+SWAP=${SWAP:-copy}
+if [ "$SWAP" = rename ]; then
+  cp "$DIR/model.vrm" "$DIR/swap-model.vrm"
+  cp "$DIR/model2.vrm" "$DIR/swap-model2.vrm"
+fi
+echo "== the same while the model is replaced 10 times (SWAP=$SWAP)"
 (
   sleep 1
   for i in $(seq 1 10); do
     if [ $((i % 2)) -eq 1 ]; then src=model2; else src=model; fi
-    cp "$DIR/$src.vrm" "$DIR/live.tmp" && mv "$DIR/live.tmp" "$DIR/live.vrm"
+    if [ "$SWAP" = rename ]; then
+      ln -f "$DIR/swap-$src.vrm" "$DIR/live.tmp"
+    else
+      cp "$DIR/$src.vrm" "$DIR/live.tmp"
+    fi
+    mv "$DIR/live.tmp" "$DIR/live.vrm"
     sleep 1.5
   done
 ) &
@@ -123,7 +137,8 @@ SWAP=$!
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$DIR/invocations.lua" "http://127.0.0.1:$PORT" |
   tee "$DIR/reload.txt" | tail -1
 wait "$SWAP"
-echo "model loads logged: $(grep -c '"event":"model_loaded"' "$DIR/server.log") (1 at start + reloads)"
+echo "model loads logged: $(grep -c '"event":"model_loaded"' "$DIR/server.log") (1 at start + reloads)," \
+  "load_ms: $(grep -o '"load_ms":[0-9.]*' "$DIR/server.log" | cut -d: -f2 | tr '\n' ' ')"
 
 # REFERENCE=1: the floor this harness can measure here. nginx answering a
 # constant string, loaded the same way (wrk -t2, same connections and time):

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -10,6 +11,8 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
@@ -283,6 +286,61 @@ TEST_CASE("serve: the server refuses a bad model at start and a bad reload keeps
   s.stop();
   CHECK_FALSE(s.running());
   CHECK_THROWS_AS(ServeConfig{}.validate(), ConfigError);
+}
+
+TEST_CASE("serve: reloads run on a watcher below the loops' priority; request_reload returns at once",
+          "[serve]") {
+  test::TempDir dir;
+  std::filesystem::copy_file(trained().model, dir.file("m.vrm"));
+  ServeConfig cfg;
+  cfg.model_path = dir.file("m.vrm");
+  cfg.port = 0;
+  cfg.access_log = false;
+  cfg.watch_interval = std::chrono::hours(1);  // only request_reload() wakes it
+  // Each thread's name and nice (fields 2 and 19 of /proc/self/task/T/stat).
+  auto threads = [] {
+    std::map<std::string, std::vector<long>> out;
+    for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+      const std::string stat = test::read_text(t.path().string() + "/stat");
+      const size_t open = stat.find('('), close = stat.rfind(')');
+      std::istringstream rest(stat.substr(close + 2));
+      std::string field;
+      for (int i = 3; i < 19 && rest >> field;) ++i;
+      long nice = 0;
+      rest >> nice;
+      out[stat.substr(open + 1, close - open - 1)].push_back(nice);
+    }
+    return out;
+  };
+  const long base = ::getpriority(PRIO_PROCESS, 0);
+  Server s(cfg);
+  s.start();
+  const auto named = threads();
+  REQUIRE(named.count("vidrec-reload") == 1);
+  CHECK(named.at("vidrec-reload") == std::vector<long>{std::min(base + 10, 19L)});
+  size_t others_lowered = 0;
+  for (const auto& [name, nices] : named)
+    if (name != "vidrec-reload")
+      for (const long n : nices) others_lowered += n != base;
+  CHECK(others_lowered == 0);  // the event loops keep the process's priority
+
+  const auto before = s.slot().get();
+  const auto asked = std::chrono::steady_clock::now();
+  s.request_reload();
+  CHECK(std::chrono::steady_clock::now() - asked < std::chrono::milliseconds(50));
+  for (int i = 0; i < 1000 && s.slot().get() == before; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(s.slot().get() != before);  // loaded again although the file did not change
+  // A refused file keeps the model; stop() returns with a reload asked for.
+  const auto second = s.slot().get();
+  test::write_text(dir.file("m.vrm"), "garbage");
+  s.request_reload();
+  s.request_reload();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(s.slot().get() == second);
+  s.stop();
+  CHECK_FALSE(s.running());
+  CHECK(threads().count("vidrec-reload") == 0);
 }
 
 TEST_CASE("serve: batched scoring answers what top_k answers alone", "[serve]") {

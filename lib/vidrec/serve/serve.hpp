@@ -9,12 +9,15 @@
 // - start() binds (IoError when the address is taken), starts answering (so
 //   /ping says 503 while the model loads), then loads the model with
 //   Verify::Full; a first load that fails stops the server and throws.
-// - Hot reload: reload() (the signal loop calls it on SIGHUP) and a watcher
+// - Hot reload: reload() (on the caller's thread), request_reload() (the
+//   signal loop's SIGHUP: the watcher loads at its next wake) and a watcher
 //   that polls the model path's identity (device, inode, size, mtime) every
 //   watch_interval load the file again and swap it in atomically; requests
 //   in flight finish on the old model. A file that fails to load is refused
 //   (logged, counted in /metrics) and the old model keeps serving; the
-//   watcher retries only once the file changes again.
+//   watcher retries only once the file changes again. The watcher runs at
+//   nice +10 relative to the event loops, so a reload takes idle CPU time
+//   rather than the requests' (on a saturated server it finishes later).
 // - Slow clients: a connection silent for read_timeout (mid-request or idle
 //   between requests) is closed, and so is one whose body is not complete
 //   read_timeout after its headers. A slow client holds a socket, not a
@@ -64,6 +67,8 @@ class Server {
   void start();
   // Loads the model file again; false (and logged) when it is refused.
   bool reload();
+  // Has the watcher thread load the model file again, soon; returns at once.
+  void request_reload();
   void stop();
   // The bound port; valid after start().
   int port() const;
